@@ -1,0 +1,436 @@
+import { nanoid } from 'nanoid';
+import type { Clock } from '../clock/clock.js';
+import { SystemClock } from '../clock/system-clock.js';
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
+import { createLogger, isLogger, type Logger } from '../logging/logger.js';
+import { Atlantic } from '../model/atlantic.js';
+import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
+import type { Drawing, EnginePort } from '../model/engine-port.js';
+import { internals } from '../model/headwaters.js';
+import type { JsonObject } from '../model/json.js';
+import { nameOf } from '../model/stream.js';
+import { LevelStore } from '../store/level-store.js';
+import { isFinal, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
+import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
+import type { EngineEventName, EngineEvents } from './events.js';
+import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
+import { FlowRun } from './flow-run.js';
+import { FlowRunner, Interrupted, type FlowOutcome, type PreparedFlow, type RunnerHost } from './flow-runner.js';
+import { compile } from './plan.js';
+import { Registry, type RegistrableClass } from './registry.js';
+import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
+import { WriteQueue } from './write-queue.js';
+
+interface Deferred {
+  promise: Promise<FlowOutcome>;
+  resolve: (o: FlowOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
+
+/**
+ * Runs flows: owns the store, the logger, the registry of classes and the concurrency window.
+ * @example
+ * const engine = await Engine.open({ store: './data/flows', classes: [CreateVmRiver] });
+ * const run = await new Andes(engine).drawStream(new CreateVmRiver()).start();
+ * console.log((await run.result()).status);
+ * await engine.close();
+ */
+export class Engine implements EnginePort {
+  readonly #store: Store;
+  readonly #queue: WriteQueue;
+  readonly #registry = new Registry();
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #options: ResolvedEngineOptions;
+  readonly #host: RunnerHost;
+  readonly #runners = new Map<string, { runner: FlowRunner; done: Promise<void> }>();
+  /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
+  readonly #waiting = new Map<string, PreparedFlow | undefined>();
+  readonly #outcomes = new Map<string, Deferred>();
+  readonly #starting = new Map<string, Promise<FlowRun>>();
+  readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
+  #active = 0;
+  #lastSeq = 0;
+  #state: 'open' | 'closing' | 'closed' = 'open';
+
+  private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
+    this.#options = options;
+    this.#store = store;
+    this.#logger = logger;
+    this.#clock = options.clock ?? new SystemClock();
+    this.#queue = new WriteQueue(store);
+    for (const cls of options.classes) this.#registry.add(cls);
+    const random = options.random ?? Math.random;
+    this.#host = {
+      clock: this.#clock,
+      random,
+      logger,
+      push: (change) => this.#queue.push(change),
+      emit: (event, payload) => this.#emit(event, payload),
+    };
+  }
+
+  /**
+   * Opens an engine on its store and, unless `recover: false`, resumes the unfinished flows in it.
+   * @throws VastflowError E_INVALID_ARGUMENT (bad options), E_STORE_LOCKED (another engine holds
+   * the directory), E_DUPLICATE_NAME (two classes under one name).
+   */
+  static async open(options: EngineOptions = {}): Promise<Engine> {
+    const resolved = resolveEngineOptions(options);
+    const logger = isLogger(resolved.logger) ? resolved.logger : createLogger(resolved.logger);
+    const store =
+      typeof resolved.store !== 'string'
+        ? resolved.store
+        : resolved.store === 'memory'
+          ? LevelStore.memory()
+          : LevelStore.at(resolved.store, { sync: resolved.sync });
+    await store.open();
+    const engine = new Engine(resolved, store, logger);
+    if (resolved.recover) await engine.#recover();
+    return engine;
+  }
+
+  /** The default engine a bare `new Andes()` uses, opened with default options on first use. */
+  static default(): Promise<Engine> {
+    return defaultEngine(() => Engine.open());
+  }
+
+  /** Replaces the default engine (for example with one on a configured store). */
+  static setDefault(engine: Engine | undefined): void {
+    setDefaultEngine(engine);
+  }
+
+  /** The engine's clock. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Registers River, Fork or Atlantic classes (classes drawn in a started flow are registered too). @throws E_DUPLICATE_NAME */
+  register(...classes: RegistrableClass[]): this {
+    for (const cls of classes) this.#registry.add(cls);
+    return this;
+  }
+
+  /** The registry: used by `Andes.fromJSON` to find classes by name. */
+  get classes(): Registry {
+    return this.#registry;
+  }
+
+  /** Subscribes to an engine event. Every payload has flowId and requestId. */
+  on<E extends EngineEventName>(event: E, listener: Listener<E>): this {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return this;
+  }
+
+  /** Unsubscribes a listener added with {@link on}. */
+  off<E extends EngineEventName>(event: E, listener: Listener<E>): this {
+    this.#listeners.get(event)?.delete(listener);
+    return this;
+  }
+
+  #emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined || set.size === 0) return;
+    for (const listener of set) {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.#logger.error({ err, event }, 'event listener threw');
+      }
+    }
+  }
+
+  /** Starts a drawn flow (Andes.start calls this). @internal */
+  async startFlow(drawing: Drawing): Promise<FlowRun> {
+    this.#assertOpen('start');
+    const plan = compile(drawing.streams);
+    const atlantic = drawing.atlantic ?? new Atlantic();
+    for (const cls of plan.classes) this.#registry.add(cls as RegistrableClass);
+    if (atlantic.constructor !== Atlantic) this.#registry.add(atlantic.constructor as RegistrableClass);
+    const requestId = drawing.hw.requestId;
+    const pending = this.#starting.get(requestId);
+    if (pending !== undefined) return pending;
+    const started = this.#create(drawing, plan, atlantic);
+    this.#starting.set(requestId, started);
+    try {
+      return await started;
+    } finally {
+      this.#starting.delete(requestId);
+    }
+  }
+
+  async #create(drawing: Drawing, plan: ReturnType<typeof compile>, atlantic: Atlantic): Promise<FlowRun> {
+    const { hw } = drawing;
+    const existing = await this.#store.findFlowId(hw.requestId);
+    if (existing !== undefined) return new FlowRun(this, existing, hw.requestId);
+    const blueprint: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON() as JsonObject, streams: streamsToBlueprint(drawing.streams) };
+    if (hw.reqInfo !== undefined) blueprint.reqInfo = hw.reqInfo;
+    if (atlantic.constructor !== Atlantic) blueprint.atlantic = nameOf(atlantic);
+    const now = this.#clock.now();
+    const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
+    if (runNow) this.#active++;
+    const header: FlowHeader = { id: nanoid(), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
+    if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
+    hw[internals].drainDirty();
+    const records = new Map(plan.nodes.map((n) => [n.id, initRecord()]));
+    const flow: PreparedFlow = { header, plan, records, hw, scopes: {}, atlantic };
+    try {
+      await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: hw[internals].full() } });
+    } catch (err) {
+      if (runNow) this.#active--;
+      throw err;
+    }
+    if (runNow) this.#launch(flow);
+    else this.#waiting.set(header.id, flow);
+    this.#drain();
+    return new FlowRun(this, header.id, header.requestId);
+  }
+
+  #nextSeq(): number {
+    // ordered across restarts by the clock, within a process by a counter
+    this.#lastSeq = Math.max(this.#lastSeq + 1, this.#clock.now() * 1000);
+    return this.#lastSeq;
+  }
+
+  /** Runs a flow whose slot is taken (#active counts it). */
+  #launch(flow: PreparedFlow): void {
+    const runner = new FlowRunner(this.#host, flow);
+    const id = flow.header.id;
+    const done = runner.run().then(
+      (outcome) => {
+        const d = this.#outcomes.get(id);
+        this.#outcomes.delete(id);
+        d?.resolve(outcome);
+      },
+      (err: unknown) => {
+        if (err instanceof Interrupted) return;
+        runner.log.error({ err }, 'flow stopped: the store failed; it resumes when the engine is opened again');
+        const d = this.#outcomes.get(id);
+        this.#outcomes.delete(id);
+        d?.reject(err);
+      },
+    );
+    this.#runners.set(id, { runner, done });
+    void done.finally(() => {
+      this.#runners.delete(id);
+      this.#active--;
+      this.#drain();
+    });
+  }
+
+  /** Starts waiting flows while the window has room, oldest first. */
+  #drain(): void {
+    while (this.#state === 'open' && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
+      const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
+      this.#waiting.delete(id);
+      this.#active++;
+      void this.#claim(id, prepared);
+    }
+  }
+
+  async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
+    try {
+      const flow = prepared ?? (await this.#load(id));
+      if (flow === undefined) {
+        this.#active--;
+        this.#drain();
+        return;
+      }
+      const h = flow.header;
+      if (h.status === 'waiting') {
+        h.status = 'running';
+        h.updatedAt = this.#clock.now();
+        void this.#queue.push({ flowId: id, header: { ...h } });
+      }
+      this.#launch(flow);
+    } catch (err) {
+      this.#active--;
+      this.#logger.error({ err, flowId: id }, 'could not start a waiting flow');
+      this.#drain();
+    }
+  }
+
+  /** Loads a stored flow for running; undefined (and an error logged) when it cannot be. */
+  async #load(id: string): Promise<PreparedFlow | undefined> {
+    try {
+      const stored = await this.#store.getFlow(id);
+      if (stored === undefined) return undefined;
+      return prepareStored(stored, this.#registry);
+    } catch (err) {
+      if (isVastflowError(err, 'E_UNKNOWN_CLASS')) {
+        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its drawing names a class this engine does not know; an engine that registers it will resume the flow');
+        return undefined;
+      }
+      if (isVastflowError(err, 'E_STORE_CORRUPT')) {
+        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable');
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async #recover(): Promise<void> {
+    const waiting = await this.#store.listWaiting();
+    const queued = new Set(waiting);
+    for (const id of await this.#store.listUnfinished()) {
+      if (queued.has(id) || this.#runners.has(id)) continue;
+      const flow = await this.#load(id);
+      if (flow === undefined) continue;
+      this.#active++;
+      this.#launch(flow);
+    }
+    for (const id of waiting) this.#waiting.set(id, undefined);
+    this.#drain();
+  }
+
+  /** The flow's snapshot, or undefined when the store holds no such flow. */
+  async get(id: string): Promise<FlowSnapshot | undefined> {
+    this.#assertOpen('get');
+    const stored = await this.#store.getFlow(id);
+    return stored === undefined ? undefined : snapshotOf(stored);
+  }
+
+  /** Flows, newest first, optionally of one status. */
+  async list(query: FlowQuery = {}): Promise<FlowSummary[]> {
+    this.#assertOpen('list');
+    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
+      throw new VastflowError('E_INVALID_ARGUMENT', `list: limit must be an integer >= 0, got ${String(query.limit)}`);
+    }
+    return (await this.#store.listFlows(query)).map(summaryOf);
+  }
+
+  /** The outcome of a flow, once it has ended. @internal (use FlowRun.result) */
+  async result(id: string): Promise<FlowOutcome> {
+    let d = this.#outcomes.get(id);
+    if (d === undefined) {
+      d = deferred();
+      this.#outcomes.set(id, d);
+    }
+    if (this.#runners.has(id) || this.#waiting.has(id)) return d.promise;
+    const stored = await this.#store.getFlow(id);
+    if (stored === undefined) {
+      this.#outcomes.delete(id);
+      throw new VastflowError('E_INVALID_ARGUMENT', `result: no flow with id ${id}`);
+    }
+    const h = stored.header;
+    if (isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done) && this.#outcomes.get(id) === d) {
+      this.#outcomes.delete(id);
+      const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
+      if (h.error !== undefined) out.error = h.error;
+      d.resolve(out);
+    }
+    return d.promise;
+  }
+
+  /**
+   * Cancels a flow: it stops (atomic rivers finish their branch), its status becomes `cancelled`
+   * and Atlantic.fail runs with E_CANCELLED. Resolves once it has ended; a flow that already ended
+   * is left as it is.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow.
+   */
+  async cancel(id: string, reason = 'cancelled'): Promise<void> {
+    this.#assertOpen('cancel');
+    const running = this.#runners.get(id);
+    if (running !== undefined) {
+      running.runner.cancel(reason);
+      await running.done;
+      return;
+    }
+    if (this.#waiting.has(id)) {
+      const prepared = this.#waiting.get(id) ?? (await this.#load(id));
+      this.#waiting.delete(id);
+      if (prepared !== undefined) {
+        prepared.header.status = 'running';
+        prepared.header.cancelReason = reason;
+        prepared.header.updatedAt = this.#clock.now();
+        await this.#queue.push({ flowId: id, header: { ...prepared.header } });
+        this.#active++;
+        this.#launch(prepared);
+        await this.#runners.get(id)?.done;
+      }
+      return;
+    }
+    const stored = await this.#store.getFlow(id);
+    if (stored === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `cancel: no flow with id ${id}`);
+    if (isFinal(stored.header.status)) return;
+    // a flow this engine cannot run (its class is unknown): recorded, honoured when it resumes
+    await this.#queue.push({ flowId: id, header: { ...stored.header, cancelReason: reason, updatedAt: this.#clock.now() } });
+  }
+
+  /**
+   * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow or it has not failed.
+   */
+  async redrive(id: string): Promise<FlowRun> {
+    this.#assertOpen('redrive');
+    const stored = this.#runners.has(id) || this.#waiting.has(id) ? undefined : await this.#store.getFlow(id);
+    if (stored === undefined) {
+      const why = this.#runners.has(id) || this.#waiting.has(id) ? 'it is still running' : 'there is no such flow';
+      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: ${why}`);
+    }
+    if (stored.header.status !== 'fail') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
+    }
+    const flow = prepareStored(stored, this.#registry);
+    const streams = resetForRedrive(flow);
+    const h = flow.header;
+    const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
+    h.status = runNow ? 'running' : 'waiting';
+    h.seq = this.#nextSeq();
+    h.updatedAt = this.#clock.now();
+    delete h.error;
+    delete h.atlantic;
+    delete h.cancelReason;
+    const change: FlowChange = { flowId: id, header: { ...h }, streams };
+    await this.#queue.push(change);
+    if (runNow) {
+      this.#active++;
+      this.#launch(flow);
+    } else this.#waiting.set(id, flow);
+    return new FlowRun(this, id, h.requestId);
+  }
+
+  /**
+   * Stops taking work, lets running attempts settle (up to `closeTimeout`), writes what they
+   * recorded and closes the store. Unfinished flows resume when an engine opens the store again.
+   */
+  async close(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'closing';
+    const running = [...this.#runners.values()];
+    for (const r of running) r.runner.interrupt();
+    const settled = Promise.allSettled(running.map((r) => r.done));
+    const grace = new AbortController();
+    await Promise.race([settled, new SystemClock().sleep(this.#options.closeTimeout, grace.signal).catch(() => {})]);
+    grace.abort();
+    await this.#queue.flush();
+    const closed = new VastflowError('E_CLOSED', 'the engine closed before the flow ended; it resumes when an engine opens the store again');
+    for (const d of this.#outcomes.values()) d.reject(closed);
+    this.#outcomes.clear();
+    this.#waiting.clear();
+    await this.#store.close();
+    this.#state = 'closed';
+    clearDefaultEngine(this);
+  }
+
+  #assertOpen(op: string): void {
+    if (this.#state !== 'open') throw new VastflowError('E_CLOSED', `${op}: the engine is closed`);
+  }
+}
+
+function deferred(): Deferred {
+  let resolve!: (o: FlowOutcome) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<FlowOutcome>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}

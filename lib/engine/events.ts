@@ -1,0 +1,26 @@
+import type { FlowError } from '../errors/flow-error.js';
+import type { FlowStatus, StreamState } from '../store/records.js';
+
+interface FlowEvent {
+  flowId: string;
+  requestId: string;
+}
+interface RiverEvent extends FlowEvent {
+  /** The river's registered name. */
+  river: string;
+  /** The river's position in the drawing. */
+  streamId: string;
+}
+
+/** The payload of each engine event. */
+export interface EngineEvents {
+  'flow:start': FlowEvent;
+  'flow:end': FlowEvent & { status: FlowStatus; error?: FlowError };
+  'river:start': RiverEvent & { attempt: number };
+  'river:retry': RiverEvent & { attempt: number; delayMs: number; error: FlowError };
+  'river:cycle': RiverEvent & { cycle: number; done: boolean };
+  'river:end': RiverEvent & { state: StreamState; attempts: number; cycles: number; error?: FlowError };
+}
+
+/** An engine event's name. */
+export type EngineEventName = keyof EngineEvents;

@@ -1,0 +1,66 @@
+import { Atlantic } from '../model/atlantic.js';
+import { streamsFromBlueprint } from '../model/blueprint.js';
+import { Headwaters, internals } from '../model/headwaters.js';
+import type { StoredFlow, StreamRecord } from '../store/records.js';
+import type { PreparedFlow } from './flow-runner.js';
+import { compile, descendants } from './plan.js';
+import type { Registry } from './registry.js';
+
+/** A fresh record for a stream that has not started. */
+export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
+
+/**
+ * Rebuilds a stored flow for running: its drawing through the registry (update() runs again),
+ * its records, its checkpointed headwaters.
+ * @throws VastflowError E_UNKNOWN_CLASS when a drawn class is not registered.
+ */
+export function prepareStored(stored: StoredFlow, registry: Registry): PreparedFlow {
+  const bp = stored.blueprint;
+  const plan = compile(streamsFromBlueprint(bp.streams, registry));
+  const atlantic = bp.atlantic === undefined ? new Atlantic() : new (registry.atlantic(bp.atlantic))();
+  const records = new Map<string, StreamRecord>();
+  for (const n of plan.nodes) records.set(n.id, stored.streams[n.id] ?? initRecord());
+  const hw = new Headwaters(stored.header.requestId);
+  hw[internals].load(stored.headwaters['main'] ?? {});
+  if (stored.header.reqInfo !== undefined) hw.reqInfo = stored.header.reqInfo;
+  const scopes = { ...stored.headwaters };
+  delete scopes['main'];
+  return { header: stored.header, plan, records, hw, scopes, atlantic };
+}
+
+/**
+ * Resets a failed flow for a redrive: rivers that did not succeed go back to `init` (their error
+ * history kept), containers that did not succeed resume, and a fork keeps its recorded choice.
+ * Returns the records it changed.
+ */
+export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord> {
+  const changed: Record<string, StreamRecord> = {};
+  for (const n of flow.plan.nodes) {
+    const rec = flow.records.get(n.id)!;
+    if (rec.state === 'success' || rec.state === 'init') continue;
+    const next: StreamRecord = n.kind === 'river' ? initRecord() : { ...rec, state: 'running' };
+    if (rec.errors !== undefined) next.errors = rec.errors;
+    if (n.kind === 'river' && rec.startedAt !== undefined) next.startedAt = rec.startedAt;
+    if (n.kind === 'fork' && rec.state === 'skipped') delete next.choice;
+    if (n.kind !== 'river' && rec.state === 'skipped') next.state = 'init';
+    delete next.endedAt;
+    flow.records.set(n.id, next);
+    changed[n.id] = { ...next };
+  }
+  // branches a fork did not choose stay skipped
+  for (const n of flow.plan.nodes) {
+    if (n.kind !== 'fork') continue;
+    const choice = flow.records.get(n.id)!.choice;
+    if (choice === undefined) continue;
+    for (const [name, streams] of n.branches) {
+      if (name === choice) continue;
+      for (const s of streams.flatMap((x) => [x, ...descendants(x)])) {
+        const rec = flow.records.get(s.id)!;
+        if (rec.state === 'skipped') continue;
+        rec.state = 'skipped';
+        changed[s.id] = { ...rec };
+      }
+    }
+  }
+  return changed;
+}

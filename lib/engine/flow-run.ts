@@ -1,0 +1,32 @@
+import type { FlowOutcome } from './flow-runner.js';
+
+/** What a FlowRun needs from its engine. */
+export interface FlowRunHost {
+  result(id: string): Promise<FlowOutcome>;
+  cancel(id: string, reason?: string): Promise<void>;
+}
+
+/** A handle on a started flow. */
+export class FlowRun {
+  /** The flow's id. */
+  readonly id: string;
+  /** The flow's requestId. */
+  readonly requestId: string;
+  readonly #host: FlowRunHost;
+
+  constructor(host: FlowRunHost, id: string, requestId: string) {
+    this.#host = host;
+    this.id = id;
+    this.requestId = requestId;
+  }
+
+  /** Resolves when the flow has ended and its Atlantic hook has run. */
+  result(): Promise<FlowOutcome> {
+    return this.#host.result(this.id);
+  }
+
+  /** Cancels the flow: status `cancelled`, and Atlantic.fail gets E_CANCELLED. Resolves once it has ended. */
+  cancel(reason?: string): Promise<void> {
+    return this.#host.cancel(this.id, reason);
+  }
+}

@@ -1,0 +1,355 @@
+import type { Clock } from '../clock/clock.js';
+import type { FlowError } from '../errors/flow-error.js';
+import { VastflowError } from '../errors/vastflow-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { Atlantic } from '../model/atlantic.js';
+import { internals, type Headwaters } from '../model/headwaters.js';
+import type { JsonObject } from '../model/json.js';
+import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
+import type { EngineEventName, EngineEvents } from './events.js';
+import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { runRiver } from './river-step.js';
+
+/** What a runner needs from its engine. */
+export interface RunnerHost {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  push(change: FlowChange): Promise<void>;
+  emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void;
+}
+
+/** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
+export interface PreparedFlow {
+  header: FlowHeader;
+  plan: Plan;
+  records: Map<string, StreamRecord>;
+  hw: Headwaters<any>;
+  /** Basin scopes read back from the store, by basin id. */
+  scopes: Record<string, JsonObject>;
+  atlantic: Atlantic;
+}
+
+/** Thrown through a runner when the engine closes: the flow is left for recovery. */
+export class Interrupted extends Error {
+  constructor() {
+    super('the engine is closing');
+    this.name = 'Interrupted';
+  }
+}
+
+/** A sequence being run: a flow's top level, a parallel branch, a basin, a fork branch. */
+export interface Branch {
+  /** An atomic river of this sequence has started: the later atomic ones run even when the flow stops. */
+  atomicStarted: boolean;
+  /** A stream of this sequence failed. */
+  failed: boolean;
+}
+
+/** How a finished flow ended. */
+export interface FlowOutcome {
+  id: string;
+  requestId: string;
+  status: 'success' | 'fail' | 'cancelled';
+  error?: FlowError;
+  /** The final headwaters, as a plain object. */
+  headwaters: JsonObject;
+}
+
+/**
+ * Runs one flow: its streams in order, the Atlantic hook, and every transition through the write
+ * queue. Rebuilt from the store, it continues where the records say the flow was.
+ */
+export class FlowRunner {
+  readonly host: RunnerHost;
+  readonly header: FlowHeader;
+  readonly plan: Plan;
+  readonly records: Map<string, StreamRecord>;
+  readonly hw: Headwaters<any>;
+  readonly #scopes: Record<string, JsonObject>;
+  readonly #atlantic: Atlantic;
+  /** Aborted when the flow fails or is cancelled: the headwaters' signal. */
+  readonly #abort = new AbortController();
+  /** Wakes the waits of non-atomic rivers: aborted on failure, cancel or close. */
+  readonly #wake = new AbortController();
+  /** Wakes every wait, atomic ones too: aborted when the engine closes. */
+  readonly #close = new AbortController();
+  #error: FlowError | undefined;
+  #cancelled = false;
+  #log: Logger | undefined;
+
+  constructor(host: RunnerHost, flow: PreparedFlow) {
+    this.host = host;
+    this.header = flow.header;
+    this.plan = flow.plan;
+    this.records = flow.records;
+    this.hw = flow.hw;
+    this.#scopes = flow.scopes;
+    this.#atlantic = flow.atlantic;
+    this.hw[internals].setSignal(this.#abort.signal);
+    if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
+  }
+
+  get id(): string {
+    return this.header.id;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.host.logger.child({ flowId: this.header.id, requestId: this.header.requestId }));
+  }
+
+  /** True once the flow failed or was cancelled: rivers not yet started are skipped. */
+  get stopping(): boolean {
+    return this.#error !== undefined;
+  }
+
+  get interrupted(): boolean {
+    return this.#close.signal.aborted;
+  }
+
+  /** The signal a wait listens to: atomic rivers wake only when the engine closes. */
+  waitSignal(atomic: boolean): AbortSignal {
+    return atomic ? this.#close.signal : this.#wake.signal;
+  }
+
+  /** Marks the flow failed with its first error; later failures keep the first. */
+  fail(error: FlowError): void {
+    if (this.#error !== undefined) return;
+    this.#error = error;
+    this.#abort.abort(new VastflowError(error.code, error.message));
+    this.#wake.abort(this.#abort.signal.reason);
+  }
+
+  /** Cancels the flow: it stops, and Atlantic.fail runs with E_CANCELLED. */
+  cancel(reason: string, record = true): void {
+    if (this.#error !== undefined || this.header.status !== 'running') return;
+    this.#cancelled = true;
+    this.header.cancelReason = reason;
+    if (record) void this.host.push({ flowId: this.id, header: { ...this.header } });
+    this.fail({ code: 'E_CANCELLED', message: `flow cancelled: ${reason}` });
+  }
+
+  /** Stops the flow where it is, for the engine to close: running calls settle, nothing new starts. */
+  interrupt(): void {
+    this.#close.abort(new Interrupted());
+    this.#wake.abort(new Interrupted());
+  }
+
+  /** Throws Interrupted when the engine is closing. */
+  checkInterrupt(): void {
+    if (this.#close.signal.aborted) throw new Interrupted();
+  }
+
+  /** A record's copy for the write queue. */
+  snapshot(id: string): StreamRecord {
+    return { ...this.records.get(id)! };
+  }
+
+  /**
+   * The checkpoint of `hw` (scope `main` or a basin's id): the keys changed since the last one.
+   * A basin's checkpoint also records which keys the basin has touched, for its merge.
+   */
+  checkpoint(hw: Headwaters<any>, scope: string, change: FlowChange): void {
+    const delta = hw[internals].drainDirty();
+    if (delta === undefined) return;
+    (change.headwaters ??= {})[scope] = delta;
+    if (scope !== 'main') {
+      const basin = this.records.get(scope)!;
+      const touched = hw[internals].touched();
+      basin.touched = [...Object.keys(touched.set), ...touched.del];
+      (change.streams ??= {})[scope] = { ...basin };
+    }
+  }
+
+  /** Runs the flow to its end (or until the engine closes) and returns its outcome. */
+  async run(): Promise<FlowOutcome> {
+    const h = this.header;
+    if (h.status === 'running') {
+      this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
+      await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
+      this.checkInterrupt();
+      h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
+      if (this.#error !== undefined) h.error = this.#error;
+      else delete h.error;
+      h.atlantic = { outcome: h.status === 'success' ? 'success' : 'fail', done: false };
+      h.updatedAt = this.host.clock.now();
+      const end: FlowChange = { flowId: h.id, header: { ...h } };
+      this.checkpoint(this.hw, 'main', end);
+      await this.host.push(end);
+    } else if (h.error !== undefined) {
+      this.fail(h.error);
+    }
+    if (h.atlantic !== undefined && !h.atlantic.done) await this.#runAtlantic();
+    this.host.emit('flow:end', {
+      flowId: h.id,
+      requestId: h.requestId,
+      status: h.status,
+      ...(h.error !== undefined ? { error: h.error } : {}),
+    });
+    return this.outcome();
+  }
+
+  /** The outcome of a finished flow. */
+  outcome(): FlowOutcome {
+    const h = this.header;
+    const out: FlowOutcome = { id: h.id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: this.hw.toJSON() as JsonObject };
+    if (h.error !== undefined) out.error = h.error;
+    return out;
+  }
+
+  async #runAtlantic(): Promise<void> {
+    const h = this.header;
+    const a = h.atlantic!;
+    try {
+      if (a.outcome === 'success') await this.#atlantic.success(this.hw);
+      else await this.#atlantic.fail(this.hw, h.error ?? { code: 'E_RIVER_FAILED', message: 'the flow failed' });
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      a.error = { code: 'E_RIVER_FAILED', message: `Atlantic.${a.outcome} threw: ${e.message}` };
+      this.log.error({ err: e, hook: a.outcome }, 'atlantic hook failed');
+    }
+    this.checkInterrupt();
+    a.done = true;
+    h.updatedAt = this.host.clock.now();
+    await this.host.push({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
+  }
+
+  /** Runs a sequence; false when one of its streams failed. Throws Interrupted when closing. */
+  async sequence(nodes: PlanNode[], hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
+    let ok = true;
+    for (const node of nodes) {
+      this.checkInterrupt();
+      const rec = this.records.get(node.id)!;
+      if (rec.state === 'success' || rec.state === 'skipped') continue;
+      if (rec.state === 'fail') {
+        ok = false;
+        branch.failed = true;
+        continue;
+      }
+      const resumingAtomic = node.kind === 'river' && node.attr.atomic && rec.state !== 'init';
+      const atomicNext = node.kind === 'river' && node.attr.atomic && branch.atomicStarted && !branch.failed;
+      if (this.stopping && !resumingAtomic && !atomicNext) {
+        this.#skip(node);
+        continue;
+      }
+      let nodeOk: boolean;
+      switch (node.kind) {
+        case 'river':
+          nodeOk = await runRiver(this, node, hw, scope, branch);
+          break;
+        case 'parallel':
+          nodeOk = await this.#parallel(node, hw, scope);
+          break;
+        case 'basin':
+          nodeOk = await this.#basin(node, hw, scope);
+          break;
+        case 'fork':
+          nodeOk = await this.#fork(node, hw, scope, branch);
+          break;
+      }
+      if (!nodeOk) {
+        ok = false;
+        branch.failed = true;
+      }
+    }
+    return ok;
+  }
+
+  /** Marks a stream not yet started, and everything in it, skipped. */
+  #skip(node: PlanNode): void {
+    const streams: Record<string, StreamRecord> = {};
+    for (const n of [node, ...descendants(node)]) {
+      const rec = this.records.get(n.id)!;
+      if (rec.state !== 'init') continue;
+      rec.state = 'skipped';
+      streams[n.id] = { ...rec };
+    }
+    void this.host.push({ flowId: this.id, streams });
+  }
+
+  /** Sets a container's state and queues the record (the next river's write makes it durable). */
+  #container(node: PlanNode, state: StreamRecord['state'], change?: FlowChange): FlowChange {
+    const rec = this.records.get(node.id)!;
+    const now = this.host.clock.now();
+    rec.state = state;
+    if (state === 'running') rec.startedAt ??= now;
+    else rec.endedAt = now;
+    const out = change ?? { flowId: this.id };
+    (out.streams ??= {})[node.id] = { ...rec };
+    return out;
+  }
+
+  async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
+    void this.host.push(this.#container(node, 'running'));
+    const settled = await Promise.allSettled(
+      node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })),
+    );
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const ok = settled.every((s) => s.status === 'fulfilled' && s.value);
+    void this.host.push(this.#container(node, ok ? 'success' : 'fail'));
+    return ok;
+  }
+
+  async #basin(node: BasinNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
+    const rec = this.records.get(node.id)!;
+    let copy: Headwaters<any>;
+    if (rec.state === 'init') {
+      copy = hw[internals].isolatedCopy();
+      const start = this.#container(node, 'running');
+      (start.headwaters ??= {})[node.id] = copy[internals].full();
+      void this.host.push(start);
+    } else {
+      copy = hw[internals].restoredCopy(this.#scopes[node.id] ?? {}, rec.touched ?? []);
+    }
+    const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
+    if (!ok) {
+      void this.host.push(this.#container(node, 'fail'));
+      return false;
+    }
+    // the merge and the basin's success are one write: recovery never merges twice or loses it
+    hw[internals].apply(copy[internals].touched(), true);
+    const end = this.#container(node, 'success');
+    this.checkpoint(hw, scope, end);
+    await this.host.push(end);
+    return true;
+  }
+
+  async #fork(node: ForkNode, hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
+    const rec = this.records.get(node.id)!;
+    if (rec.choice === undefined) {
+      void this.host.push(this.#container(node, 'running'));
+      let choice: string;
+      try {
+        choice = await node.fork.choose(hw);
+      } catch (err) {
+        return this.#failContainer(node, { code: 'E_RIVER_FAILED', message: `fork ${node.name}: choose() threw: ${(err as Error)?.message ?? String(err)}`, river: node.name });
+      }
+      if (typeof choice !== 'string' || !node.branches.has(choice)) {
+        const names = [...node.branches.keys()].join(', ');
+        return this.#failContainer(node, { code: 'E_NO_BRANCH', message: `fork ${node.name} chose ${JSON.stringify(choice)}, which is not one of its branches: ${names}`, river: node.name });
+      }
+      rec.choice = choice;
+      const change = this.#container(node, 'running');
+      for (const [name, streams] of node.branches) {
+        if (name === choice) continue;
+        for (const n of streams.flatMap((s) => [s, ...descendants(s)])) {
+          const r = this.records.get(n.id)!;
+          r.state = 'skipped';
+          change.streams![n.id] = { ...r };
+        }
+      }
+      await this.host.push(change);
+    }
+    const ok = await this.sequence(node.branches.get(rec.choice)!, hw, scope, branch);
+    void this.host.push(this.#container(node, ok ? 'success' : 'fail'));
+    return ok;
+  }
+
+  #failContainer(node: PlanNode, error: FlowError): false {
+    const rec = this.records.get(node.id)!;
+    rec.errors = [...(rec.errors ?? []), error];
+    void this.host.push(this.#container(node, 'fail'));
+    this.fail(error);
+    return false;
+  }
+}

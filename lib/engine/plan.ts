@@ -1,0 +1,145 @@
+import type { ZodType } from 'zod';
+import { VastflowError } from '../errors/vastflow-error.js';
+import { Basin } from '../model/basin.js';
+import { Fork } from '../model/fork.js';
+import { ParallelRiver } from '../model/parallel-river.js';
+import { resolveRiverAttr, type ResolvedRiverAttr, type RiverAttr } from '../model/river-attr.js';
+import { River } from '../model/river.js';
+import { nameOf, type Stream } from '../model/stream.js';
+
+/** The color of streams drawn outside any basin and given none. */
+export const DEFAULT_COLOR = 'default';
+
+interface NodeBase {
+  /** Position in the drawing: `2`, `0.1.0` (parallel 0, branch 1, stream 0), … */
+  id: string;
+  name: string;
+  color: string;
+}
+export interface RiverNode extends NodeBase {
+  kind: 'river';
+  river: River;
+  attr: ResolvedRiverAttr;
+  input: ZodType | undefined;
+}
+export interface ParallelNode extends NodeBase {
+  kind: 'parallel';
+  branches: PlanNode[][];
+}
+export interface BasinNode extends NodeBase {
+  kind: 'basin';
+  streams: PlanNode[];
+}
+export interface ForkNode extends NodeBase {
+  kind: 'fork';
+  fork: Fork;
+  branches: Map<string, PlanNode[]>;
+}
+/** A compiled stream: what the runner executes. */
+export type PlanNode = RiverNode | ParallelNode | BasinNode | ForkNode;
+
+/** A compiled drawing. */
+export interface Plan {
+  streams: PlanNode[];
+  /** Every node, in drawing order. */
+  nodes: PlanNode[];
+  /** The River and Fork classes drawn, for the registry. */
+  classes: Set<Function>;
+}
+
+/**
+ * Compiles drawn streams: ids, colors, resolved attributes.
+ * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR
+ */
+export function compile(streams: readonly Stream[]): Plan {
+  const plan: Plan = { streams: [], nodes: [], classes: new Set() };
+  if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', 'the flow has no streams: draw at least one');
+  const seen = new Set<Stream>();
+  plan.streams = seq(streams, '', undefined, plan, seen);
+  return plan;
+}
+
+function seq(streams: readonly Stream[], prefix: string, color: string | undefined, plan: Plan, seen: Set<Stream>): PlanNode[] {
+  return streams.map((s, i) => node(s, `${prefix}${i}`, color, plan, seen));
+}
+
+function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, seen: Set<Stream>): PlanNode {
+  if (seen.has(s)) {
+    throw new VastflowError('E_DUPLICATE_STREAM', `${describe(s)} is drawn more than once (again at ${id}); draw a new instance`);
+  }
+  seen.add(s);
+  const color = s.color ?? inherited ?? DEFAULT_COLOR;
+  if (s instanceof River) {
+    const name = nameOf(s);
+    const raw: RiverAttr = {};
+    try {
+      s.update(raw);
+    } catch (err) {
+      throw new VastflowError('E_INVALID_ATTR', `river ${name}: update() threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    const input = (s.constructor as typeof River).input;
+    if (input !== undefined && typeof (input as { safeParse?: unknown }).safeParse !== 'function') {
+      throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
+    }
+    plan.classes.add(s.constructor);
+    const n: RiverNode = { kind: 'river', id, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
+    plan.nodes.push(n);
+    return n;
+  }
+  if (s instanceof ParallelRiver) {
+    if (s.branches.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id} has no branches`);
+    const n: ParallelNode = { kind: 'parallel', id, name: 'ParallelRiver', color, branches: [] };
+    plan.nodes.push(n);
+    s.branches.forEach((b, bi) => {
+      if (b.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id}: branch ${bi} is empty`);
+      n.branches.push(seq(b, `${id}.${bi}.`, inherited, plan, seen));
+    });
+    return n;
+  }
+  if (s instanceof Basin) {
+    if (s.streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `basin ${s.color ?? ''} at ${id} is empty`.replace('  ', ' '));
+    const n: BasinNode = { kind: 'basin', id, name: 'Basin', color, streams: [] };
+    plan.nodes.push(n);
+    n.streams = seq(s.streams, `${id}.`, color, plan, seen);
+    return n;
+  }
+  if (s instanceof Fork) {
+    const name = nameOf(s);
+    if (s.branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
+    plan.classes.add(s.constructor);
+    const n: ForkNode = { kind: 'fork', id, name, color, fork: s, branches: new Map() };
+    plan.nodes.push(n);
+    let bi = 0;
+    for (const [b, streams] of s.branches) {
+      if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id}: branch "${b}" is empty`);
+      n.branches.set(b, seq(streams, `${id}.${bi++}.`, inherited, plan, seen));
+    }
+    return n;
+  }
+  throw new TypeError(`not a stream: ${String(s)}`);
+}
+
+function describe(s: Stream): string {
+  if (s instanceof River) return `river ${nameOf(s)}`;
+  if (s instanceof Fork) return `fork ${nameOf(s)}`;
+  return s.kind === 'basin' ? 'a basin' : 'a parallel river';
+}
+
+/** Every node below `n` (not `n` itself). */
+export function descendants(n: PlanNode): PlanNode[] {
+  const out: PlanNode[] = [];
+  const walk = (nodes: PlanNode[]): void => {
+    for (const c of nodes) {
+      out.push(c);
+      if (c.kind !== 'river') walk(children(c));
+    }
+  };
+  if (n.kind !== 'river') walk(children(n));
+  return out;
+}
+
+function children(n: ParallelNode | BasinNode | ForkNode): PlanNode[] {
+  if (n.kind === 'parallel') return n.branches.flat();
+  if (n.kind === 'basin') return n.streams;
+  return [...n.branches.values()].flat();
+}

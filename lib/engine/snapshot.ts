@@ -1,0 +1,97 @@
+import type { FlowError } from '../errors/flow-error.js';
+import type { JsonObject } from '../model/json.js';
+import type { FlowHeader, FlowStatus, StoredFlow, StreamState } from '../store/records.js';
+import { DEFAULT_COLOR } from './plan.js';
+import type { BlueprintStream } from '../model/blueprint.js';
+
+/** One stream of a flow snapshot. */
+export interface StreamSnapshot {
+  /** Position in the drawing: `0`, `1.0.2`, … */
+  id: string;
+  kind: 'river' | 'parallel' | 'basin' | 'fork';
+  /** The registered name (rivers and forks), or `ParallelRiver` / `Basin`. */
+  name: string;
+  color: string;
+  state: StreamState;
+  attempts: number;
+  cycles: number;
+  startedAt?: number;
+  endedAt?: number;
+  /** When the next attempt or poll is due, while the river waits. */
+  dueAt?: number;
+  /** Every failed attempt's error, oldest first. */
+  errors: FlowError[];
+  /** A fork's chosen branch. */
+  choice?: string;
+}
+
+/** A flow as `engine.get(id)` returns it. */
+export interface FlowSnapshot {
+  id: string;
+  requestId: string;
+  status: FlowStatus;
+  headwaters: JsonObject;
+  error?: FlowError;
+  createdAt: number;
+  updatedAt: number;
+  /** Every stream in drawing order. */
+  streams: StreamSnapshot[];
+}
+
+/** A flow in a listing. */
+export interface FlowSummary {
+  id: string;
+  requestId: string;
+  status: FlowStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The summary of a header. */
+export function summaryOf(h: FlowHeader): FlowSummary {
+  return { id: h.id, requestId: h.requestId, status: h.status, createdAt: h.createdAt, updatedAt: h.updatedAt };
+}
+
+/** The snapshot of a stored flow. */
+export function snapshotOf(stored: StoredFlow): FlowSnapshot {
+  const h = stored.header;
+  const streams: StreamSnapshot[] = [];
+  const walk = (list: BlueprintStream[], prefix: string, inherited: string | undefined): void => {
+    list.forEach((s, i) => {
+      const id = `${prefix}${i}`;
+      const rec = stored.streams[id] ?? { state: 'init', attempts: 0, cycles: 0 };
+      const push = (kind: StreamSnapshot['kind'], name: string, color: string): void => {
+        const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [] };
+        if (rec.startedAt !== undefined) snap.startedAt = rec.startedAt;
+        if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;
+        if (rec.dueAt !== undefined) snap.dueAt = rec.dueAt;
+        if (rec.choice !== undefined) snap.choice = rec.choice;
+        streams.push(snap);
+      };
+      if ('river' in s) push('river', s.river, s.color ?? inherited ?? DEFAULT_COLOR);
+      else if ('parallel' in s) {
+        push('parallel', 'ParallelRiver', s.color ?? inherited ?? DEFAULT_COLOR);
+        s.parallel.forEach((b, bi) => walk(b, `${id}.${bi}.`, inherited));
+      } else if ('basin' in s) {
+        const color = s.basin.color ?? inherited ?? DEFAULT_COLOR;
+        push('basin', 'Basin', color);
+        walk(s.basin.streams, `${id}.`, s.basin.color ?? inherited);
+      } else {
+        push('fork', s.fork, s.color ?? inherited ?? DEFAULT_COLOR);
+        Object.values(s.branches).forEach((b, bi) => walk(b, `${id}.${bi}.`, inherited));
+      }
+    });
+  };
+  walk(stored.blueprint.streams, '', undefined);
+  const snap: FlowSnapshot = {
+    id: h.id,
+    requestId: h.requestId,
+    status: h.status,
+    headwaters: stored.headwaters['main'] ?? {},
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+    streams,
+  };
+  if (h.error !== undefined) snap.error = h.error;
+  return snap;
+}

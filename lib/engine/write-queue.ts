@@ -1,0 +1,119 @@
+import type { FlowChange } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+interface Batch {
+  changes: Map<string, FlowChange>;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // a batch nobody awaits must not crash the process when its write fails: the runner that
+  // awaits a later batch, or engine.close(), sees the store's failure
+  promise.catch(() => {});
+  return { changes: new Map(), promise, resolve, reject };
+}
+
+/**
+ * Group commit: the changes pushed by every flow while a write is in flight (or within one turn
+ * of the event loop) go to the store as one atomic write, and everyone who pushed continues when
+ * it lands. Changes to the same flow in one batch are merged, latest wins, so a river whose start
+ * and end fall in one batch costs one record. Batches are written strictly in order, so a change
+ * that is durable implies every change pushed before it is durable too.
+ */
+export class WriteQueue {
+  readonly #store: Store;
+  #next: Batch | undefined;
+  #inFlight: Promise<void> | undefined;
+  #scheduled = false;
+  /** Batches written and changes merged into them, for the benchmark and the logs. */
+  readonly stats = { batches: 0, changes: 0 };
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /**
+   * Queues a change; resolves when it is in the store. The change object is the queue's from now
+   * on: the caller must not touch it again.
+   */
+  push(change: FlowChange): Promise<void> {
+    const batch = (this.#next ??= newBatch());
+    const held = batch.changes.get(change.flowId);
+    if (held === undefined) batch.changes.set(change.flowId, change);
+    else merge(held, change);
+    this.#schedule();
+    return batch.promise;
+  }
+
+  /** Resolves when everything pushed so far is in the store. */
+  async flush(): Promise<void> {
+    while (this.#next !== undefined || this.#inFlight !== undefined) {
+      await (this.#next?.promise ?? this.#inFlight)?.catch(() => {});
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight !== undefined) return;
+    this.#scheduled = true;
+    // one turn of the event loop lets every flow that is ready now push its change first
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#write();
+    });
+  }
+
+  #write(): void {
+    const batch = this.#next;
+    if (batch === undefined) return;
+    this.#next = undefined;
+    this.stats.batches++;
+    this.stats.changes += batch.changes.size;
+    let written: Promise<void>;
+    try {
+      written = this.#store.write([...batch.changes.values()]);
+    } catch (err) {
+      written = Promise.reject(err);
+    }
+    this.#inFlight = written.then(
+      () => batch.resolve(),
+      (err: unknown) => batch.reject(err),
+    );
+    void this.#inFlight.then(() => {
+      this.#inFlight = undefined;
+      if (this.#next !== undefined) this.#schedule();
+    });
+  }
+}
+
+function merge(into: FlowChange, c: FlowChange): void {
+  if (c.create !== undefined) into.create = c.create;
+  if (c.header !== undefined) into.header = c.header;
+  if (c.streams !== undefined) into.streams = into.streams === undefined ? c.streams : Object.assign(into.streams, c.streams);
+  if (c.headwaters !== undefined) {
+    const hw = (into.headwaters ??= {});
+    for (const scope of Object.keys(c.headwaters)) {
+      const next = c.headwaters[scope]!;
+      const held = hw[scope];
+      if (held === undefined) {
+        hw[scope] = next;
+        continue;
+      }
+      for (const k of Object.keys(next.set)) held.set[k] = next.set[k]!;
+      if (next.del.length > 0) {
+        const deleted = new Set(next.del);
+        for (const k of deleted) delete held.set[k];
+        held.del = [...held.del.filter((k) => !(k in next.set) && !deleted.has(k)), ...deleted];
+      } else if (held.del.length > 0) {
+        held.del = held.del.filter((k) => !(k in next.set));
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * vastflow: durable task orchestration for Node.js.
+ *
+ * Write each operation as a {@link River}, chain rivers into a flow with {@link Andes}, and let the
+ * {@link Engine} run it with retries, polling and checkpoints in an embedded LevelDB, resuming it
+ * after a crash.
+ *
+ * @example
+ * import { Andes, Engine, Headwaters, River } from 'vastflow';
+ * class Hello extends River { async flow(hw: Headwaters) { hw.put('greeting', 'hello'); } }
+ * const engine = await Engine.open({ store: 'memory' });
+ * const run = await new Andes(engine).drawStream(new Hello()).start();
+ * console.log(await run.result()); // { status: 'success', headwaters: { greeting: 'hello' }, ... }
+ * await engine.close();
+ * @packageDocumentation
+ */
+export { Andes } from './model/andes.js';
+export { Atlantic } from './model/atlantic.js';
+export { Basin } from './model/basin.js';
+export { blueprintSchema, type Blueprint, type BlueprintStream } from './model/blueprint.js';
+export { Fork } from './model/fork.js';
+export { Headwaters } from './model/headwaters.js';
+export type { Json, JsonObject } from './model/json.js';
+export { ParallelRiver } from './model/parallel-river.js';
+export { riverAttrSchema, type RiverAttr } from './model/river-attr.js';
+export type { RiverContext } from './model/river-context.js';
+export { River } from './model/river.js';
+export type { Stream } from './model/stream.js';
+
+export { Engine } from './engine/engine.js';
+export { engineOptionsSchema, type EngineOptions } from './engine/engine-options.js';
+export type { EngineEventName, EngineEvents } from './engine/events.js';
+export { FlowRun } from './engine/flow-run.js';
+export type { FlowOutcome } from './engine/flow-runner.js';
+export type { Registry, RegistrableClass } from './engine/registry.js';
+export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapshot.js';
+
+export { LevelStore, type LevelDatabase, type LevelStoreOptions } from './store/level-store.js';
+export {
+  FlowStatus,
+  StreamState,
+  type FlowChange,
+  type FlowHeader,
+  type FlowQuery,
+  type HeadwatersChange,
+  type StoredFlow,
+  type StreamRecord,
+} from './store/records.js';
+export type { Store, StoreStatus } from './store/store.js';
+
+export { ErrorCode } from './errors/codes.js';
+export { FatalError } from './errors/fatal-error.js';
+export type { FlowError } from './errors/flow-error.js';
+export { VastflowError, isVastflowError } from './errors/vastflow-error.js';
+
+export type { Clock } from './clock/clock.js';
+export type { Duration } from './clock/duration.js';
+export { ManualClock } from './clock/manual-clock.js';
+export { SystemClock } from './clock/system-clock.js';
+export type { Logger } from './logging/logger.js';

@@ -1,0 +1,116 @@
+import { VastflowError } from '../errors/vastflow-error.js';
+import { Atlantic } from './atlantic.js';
+import { parseBlueprint, streamsFromBlueprint, streamsToBlueprint, type Blueprint } from './blueprint.js';
+import type { Drawing, EnginePort } from './engine-port.js';
+import { Headwaters } from './headwaters.js';
+import { nameOf, StreamBase, type Stream } from './stream.js';
+import type { FlowRun } from '../engine/flow-run.js';
+import type { Engine } from '../engine/engine.js';
+
+/**
+ * The fluent builder and starting point of one flow.
+ * @example
+ * const run = await new Andes(engine)
+ *   .drawHeadwaters(new Headwaters('order-42').put('vmName', 'my-vm'))
+ *   .drawStream(new ParallelRiver().append(new CreateVmRiver()).append(new CreateVolumeRiver()))
+ *   .drawStream(new AttachVolumeRiver())
+ *   .drawAtlantic(new AttachVolAtlantic())
+ *   .start();
+ * const outcome = await run.result();
+ */
+export class Andes {
+  readonly #engine: EnginePort | undefined;
+  #hw: Headwaters<any> | undefined;
+  readonly #streams: Stream[] = [];
+  #atlantic: Atlantic | undefined;
+  /** A blueprint drawn without an engine: its classes are resolved by the default engine at start. */
+  #pending: Blueprint | undefined;
+
+  /** @param engine the engine that runs the flow; omitted → the default engine ({@link Engine.default}). */
+  constructor(engine?: Engine) {
+    this.#engine = engine;
+  }
+
+  /** Sets the flow's headwaters; omitted → an empty Headwaters with a fresh requestId. Chainable. */
+  drawHeadwaters(hw: Headwaters<any>): this {
+    if (!(hw instanceof Headwaters)) throw new TypeError('drawHeadwaters: expected a Headwaters');
+    this.#hw = hw;
+    return this;
+  }
+
+  /** Appends streams to the flow, run in order. Chainable. */
+  drawStream(...streams: Stream[]): this {
+    for (const s of streams) {
+      if (!(s instanceof StreamBase)) throw new TypeError('drawStream: every argument must be a River, ParallelRiver, Basin or Fork');
+    }
+    this.#streams.push(...streams);
+    return this;
+  }
+
+  /** Sets the flow's end; omitted → an Atlantic that does nothing. Chainable. */
+  drawAtlantic(atlantic: Atlantic): this {
+    if (!(atlantic instanceof Atlantic)) throw new TypeError('drawAtlantic: expected an Atlantic');
+    this.#atlantic = atlantic;
+    return this;
+  }
+
+  /** The flow's headwaters (made on first use when none was drawn). */
+  get headwaters(): Headwaters<any> {
+    return (this.#hw ??= new Headwaters());
+  }
+
+  /**
+   * Records the flow in the engine's store and runs it in the background. Starting a requestId the
+   * store already holds returns that flow, without running it again.
+   * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR, E_DUPLICATE_NAME, E_CLOSED
+   */
+  async start(): Promise<FlowRun> {
+    const engine = this.#engine ?? (await (await import('../engine/engine.js')).Engine.default());
+    if (this.#pending !== undefined) {
+      this.#drawBlueprint(this.#pending, engine);
+      this.#pending = undefined;
+    }
+    const drawing: Drawing = { hw: this.headwaters, streams: [...this.#streams], atlantic: this.#atlantic };
+    return (await engine.startFlow(drawing)) as FlowRun;
+  }
+
+  /** The blueprint: this flow as JSON (see docs/blueprint.md). */
+  toJSON(): Blueprint {
+    if (this.#pending !== undefined) return structuredClone(this.#pending);
+    const hw = this.headwaters;
+    const bp: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON(), streams: streamsToBlueprint(this.#streams) };
+    if (hw.reqInfo !== undefined) bp.reqInfo = hw.reqInfo;
+    if (this.#atlantic !== undefined && this.#atlantic.constructor !== Atlantic) bp.atlantic = nameOf(this.#atlantic);
+    return bp;
+  }
+
+  /**
+   * Draws a flow from a blueprint, finding classes through the engine's registry.
+   * @param engine the engine whose registry resolves the names and that runs the flow; omitted → the default engine's registry at start.
+   * @throws VastflowError E_BLUEPRINT with the path of the first problem; E_UNKNOWN_CLASS listing the registered names.
+   */
+  static fromJSON(json: unknown, engine?: Engine): Andes {
+    const bp = parseBlueprint(typeof json === 'string' ? parseText(json) : json);
+    const andes = new Andes(engine);
+    const hw = new Headwaters(bp.requestId);
+    for (const [k, v] of Object.entries(bp.headwaters ?? {})) hw.put(k, v);
+    if (bp.reqInfo !== undefined) hw.reqInfo = bp.reqInfo;
+    andes.drawHeadwaters(hw);
+    if (engine === undefined) andes.#pending = bp;
+    else andes.#drawBlueprint(bp, engine);
+    return andes;
+  }
+
+  #drawBlueprint(bp: Blueprint, engine: EnginePort): void {
+    this.drawStream(...streamsFromBlueprint(bp.streams, engine.classes));
+    if (bp.atlantic !== undefined) this.drawAtlantic(new (engine.classes.atlantic(bp.atlantic))());
+  }
+}
+
+function parseText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new VastflowError('E_BLUEPRINT', `blueprint: not JSON: ${(err as Error).message}`);
+  }
+}

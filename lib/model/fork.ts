@@ -1,0 +1,44 @@
+import type { Headwaters } from './headwaters.js';
+import { frozenJsonCopy } from './json.js';
+import { nameOf, StreamBase, type Stream } from './stream.js';
+
+/**
+ * Chooses one of several named branches at run time. Subclass it and implement `choose()`.
+ * The choice is recorded, so recovery never chooses again.
+ * @example
+ * class SizeFork extends Fork { choose(hw: Headwaters) { return hw.getNumber('size')! > 100 ? 'big' : 'small'; } }
+ * new SizeFork().branch('big', new BigDisk()).branch('small', new SmallDisk());
+ */
+export abstract class Fork<C = unknown> extends StreamBase {
+  /** A stable name for the registry and blueprints; default: the class name. */
+  static riverName?: string;
+  readonly kind = 'fork' as const;
+  /** The config given to the constructor: JSON, kept in the blueprint. */
+  readonly config: C | undefined;
+  readonly #branches = new Map<string, Stream[]>();
+
+  /** @param config JSON config, kept in the blueprint. */
+  constructor(config?: C) {
+    super();
+    this.config = config === undefined ? undefined : (frozenJsonCopy(config, `config of fork ${nameOf(this)}`) as C);
+  }
+
+  /** The name of the branch to run. An unknown name fails the flow with E_NO_BRANCH. */
+  abstract choose(hw: Headwaters<any>): string | Promise<string>;
+
+  /** Adds a branch: the given streams, run in sequence when `choose()` returns `name`. Chainable. */
+  branch(name: string, ...streams: Stream[]): this {
+    if (typeof name !== 'string' || name === '') throw new TypeError('Fork.branch: name must be a non-empty string');
+    if (this.#branches.has(name)) throw new TypeError(`Fork.branch: branch "${name}" is drawn twice`);
+    for (const s of streams) {
+      if (!(s instanceof StreamBase)) throw new TypeError('Fork.branch: every stream must be a River, ParallelRiver, Basin or Fork');
+    }
+    this.#branches.set(name, streams);
+    return this;
+  }
+
+  /** The branches drawn so far, by name. */
+  get branches(): ReadonlyMap<string, readonly Stream[]> {
+    return this.#branches;
+  }
+}

@@ -1,0 +1,78 @@
+import { VastflowError } from '../errors/vastflow-error.js';
+
+/** A JSON value: what headwaters, configs and `reqInfo` may hold. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A JSON object. */
+export type JsonObject = { [key: string]: Json };
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'bigint') return 'a bigint';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'function') return 'a function';
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  return `an instance of ${proto?.constructor?.name ?? 'an unknown class'}`;
+}
+
+function fail(what: string, path: string, value: unknown, reason?: string): never {
+  const at = path === '' ? '' : ` at ${path}`;
+  throw new VastflowError(
+    'E_NOT_SERIALIZABLE',
+    `${what}${at} is not JSON: ${reason ?? describe(value)}`,
+  );
+}
+
+/**
+ * A deep, frozen copy of `value` after checking that it is JSON, or E_NOT_SERIALIZABLE naming
+ * `what` (e.g. `headwaters key "order"`) and the path inside the value (e.g. `items[2].price`).
+ */
+export function frozenJsonCopy(value: unknown, what: string): Json {
+  return copy(value, what, '', new Set());
+}
+
+function copy(value: unknown, what: string, path: string, ancestors: Set<object>): Json {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) fail(what, path, value);
+      return value;
+    case 'object':
+      break;
+    default:
+      fail(what, path, value);
+  }
+  if (value === null) return null;
+  if (ancestors.has(value)) fail(what, path, value, 'a cycle');
+  ancestors.add(value);
+  let out: Json;
+  if (Array.isArray(value)) {
+    const arr: Json[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) arr[i] = copy(value[i], what, `${path}[${i}]`, ancestors);
+    out = Object.freeze(arr) as Json[];
+  } else {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) fail(what, path, value);
+    const obj: JsonObject = {};
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      obj[key] = copy(child, what, path === '' ? key : `${path}.${key}`, ancestors);
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) fail(what, path, value, 'a symbol key');
+    out = Object.freeze(obj);
+  }
+  ancestors.delete(value);
+  return out;
+}
+
+/** A deep, mutable copy of a value already known to be JSON. */
+export function cloneJson<T extends Json>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => cloneJson(v)) as T;
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) out[key] = cloneJson((value as JsonObject)[key]!);
+  return out as T;
+}

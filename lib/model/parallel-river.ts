@@ -1,0 +1,25 @@
+import { StreamBase, type Stream } from './stream.js';
+
+/**
+ * Runs branches at the same time on the flow's headwaters and ends when every branch has settled.
+ * @example
+ * new ParallelRiver().append(new CreateVmRiver()).append(new CreateVolumeRiver(), new FormatVolume());
+ */
+export class ParallelRiver extends StreamBase {
+  readonly kind = 'parallel' as const;
+  readonly #branches: Stream[][] = [];
+
+  /** Adds one branch: the given streams, run in sequence. Chainable. */
+  append(...streams: Stream[]): this {
+    for (const s of streams) {
+      if (!(s instanceof StreamBase)) throw new TypeError('ParallelRiver.append: every argument must be a stream (River, ParallelRiver, Basin or Fork)');
+    }
+    this.#branches.push(streams);
+    return this;
+  }
+
+  /** The branches drawn so far. */
+  get branches(): ReadonlyArray<readonly Stream[]> {
+    return this.#branches;
+  }
+}

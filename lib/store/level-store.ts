@@ -1,0 +1,221 @@
+import { Level } from 'level';
+import { MemoryLevel } from 'memory-level';
+import { VastflowError } from '../errors/vastflow-error.js';
+import type { JsonObject } from '../model/json.js';
+import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
+import type { Store, StoreStatus } from './store.js';
+
+type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+/** The part of abstract-level that LevelStore uses: `level` and `memory-level` both provide it. */
+export interface LevelDatabase {
+  readonly status: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  batch(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
+  iterator(options: { gt?: string; lt?: string; reverse?: boolean; limit?: number }): {
+    all(): Promise<Array<[string, string]>>;
+  };
+}
+
+/** Options of a {@link LevelStore}. */
+export interface LevelStoreOptions {
+  /** fsync every write before it resolves. @default false */
+  sync?: boolean;
+}
+
+// Record layout (one LevelDB key space, utf8 keys and JSON values):
+//   f!<flow>                 FlowHeader             b!<flow>           Blueprint
+//   s!<flow>!<stream>        StreamRecord           h!<flow>!<scope>!<key>   a headwaters value
+//   r!<requestId>            flow id                q!<seq, 16 digits> flow id of a waiting flow
+//   u!<flow>                 '' while unfinished    c!<createdAt, 15 digits>!<flow>  '' (listing order)
+const END = '\xff';
+const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart(width, '0');
+
+/**
+ * The store on any abstract-level database: LevelDB on disk (`level`, the default) or in memory
+ * (`memory-level`, `store: 'memory'`).
+ * @example
+ * const engine = await Engine.open({ store: LevelStore.at('./data/flows', { sync: true }) });
+ */
+export class LevelStore implements Store {
+  readonly supports: { readonly sync: boolean; readonly persistent: boolean };
+  readonly #db: LevelDatabase;
+  readonly #sync: boolean;
+  readonly #where: string;
+  #status: StoreStatus = 'new';
+
+  /** A store on an abstract-level database opened with utf8 keys and values. */
+  constructor(db: LevelDatabase, options: LevelStoreOptions & { where?: string; persistent?: boolean } = {}) {
+    this.#db = db;
+    this.#sync = options.sync ?? false;
+    this.#where = options.where ?? 'database';
+    this.supports = { sync: options.persistent ?? true, persistent: options.persistent ?? true };
+  }
+
+  /** A store on a LevelDB directory. */
+  static at(path: string, options: LevelStoreOptions = {}): LevelStore {
+    const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    return new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
+  }
+
+  /** A store in memory: nothing survives the process. */
+  static memory(): LevelStore {
+    const db = new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    return new LevelStore(db as unknown as LevelDatabase, { where: 'memory', persistent: false });
+  }
+
+  get status(): StoreStatus {
+    return this.#status;
+  }
+
+  async open(): Promise<void> {
+    if (this.#status === 'open') return;
+    this.#status = 'opening';
+    try {
+      await this.#db.open();
+    } catch (err) {
+      this.#status = 'closed';
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
+        throw new VastflowError('E_STORE_LOCKED', `store ${this.#where} is locked: another engine holds it`, { cause: err });
+      }
+      throw err;
+    }
+    this.#status = 'open';
+  }
+
+  async close(): Promise<void> {
+    if (this.#status === 'closed' || this.#status === 'new') {
+      this.#status = 'closed';
+      return;
+    }
+    this.#status = 'closing';
+    await this.#db.close();
+    this.#status = 'closed';
+  }
+
+  write(changes: readonly FlowChange[]): Promise<void> {
+    if (this.#status !== 'open') return Promise.reject(this.#closedError('write'));
+    const ops: BatchOp[] = [];
+    for (const c of changes) this.#ops(c, ops);
+    if (ops.length === 0) return Promise.resolve();
+    return this.#db.batch(ops, this.#sync ? { sync: true } : undefined);
+  }
+
+  #ops(c: FlowChange, ops: BatchOp[]): void {
+    const id = c.flowId;
+    if (c.create !== undefined) {
+      const h = c.header!;
+      ops.push({ type: 'put', key: `b!${id}`, value: JSON.stringify(c.create.blueprint) });
+      ops.push({ type: 'put', key: `r!${h.requestId}`, value: id });
+      ops.push({ type: 'put', key: `c!${pad(h.createdAt, 15)}!${id}`, value: '' });
+    }
+    const h = c.header;
+    if (h !== undefined) {
+      ops.push({ type: 'put', key: `f!${id}`, value: JSON.stringify(h) });
+      const q = `q!${pad(h.seq, 16)}`;
+      if (h.status === 'waiting') ops.push({ type: 'put', key: q, value: id });
+      else if (c.create === undefined) ops.push({ type: 'del', key: q });
+      const ended = isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done);
+      if (ended) ops.push({ type: 'del', key: `u!${id}` });
+      else ops.push({ type: 'put', key: `u!${id}`, value: '' });
+    }
+    if (c.streams !== undefined) {
+      for (const sid of Object.keys(c.streams)) {
+        ops.push({ type: 'put', key: `s!${id}!${sid}`, value: JSON.stringify(c.streams[sid]) });
+      }
+    }
+    if (c.headwaters !== undefined) {
+      for (const scope of Object.keys(c.headwaters)) {
+        const delta = c.headwaters[scope]!;
+        const prefix = `h!${id}!${scope}!`;
+        for (const k of Object.keys(delta.set)) ops.push({ type: 'put', key: prefix + k, value: JSON.stringify(delta.set[k]) });
+        for (const k of delta.del) ops.push({ type: 'del', key: prefix + k });
+      }
+    }
+  }
+
+  async getFlow(id: string): Promise<StoredFlow | undefined> {
+    this.#assertOpen('getFlow');
+    const [header, blueprint, streams, hw] = await Promise.all([
+      this.#db.get(`f!${id}`),
+      this.#db.get(`b!${id}`),
+      this.#db.iterator({ gt: `s!${id}!`, lt: `s!${id}!${END}` }).all(),
+      this.#db.iterator({ gt: `h!${id}!`, lt: `h!${id}!${END}` }).all(),
+    ]);
+    if (header === undefined) return undefined;
+    const flow: StoredFlow = {
+      header: this.#parse(id, `f!${id}`, header),
+      blueprint: blueprint === undefined ? this.#corrupt(id, `b!${id}`, 'missing') : this.#parse(id, `b!${id}`, blueprint),
+      streams: {},
+      headwaters: {},
+    };
+    const sPrefix = `s!${id}!`.length;
+    for (const [key, value] of streams) flow.streams[key.slice(sPrefix)] = this.#parse(id, key, value);
+    const hPrefix = `h!${id}!`.length;
+    for (const [key, value] of hw) {
+      const rest = key.slice(hPrefix);
+      const cut = rest.indexOf('!');
+      const scope = rest.slice(0, cut);
+      const scoped: JsonObject = (flow.headwaters[scope] ??= {});
+      scoped[rest.slice(cut + 1)] = this.#parse(id, key, value);
+    }
+    return flow;
+  }
+
+  async findFlowId(requestId: string): Promise<string | undefined> {
+    this.#assertOpen('findFlowId');
+    return this.#db.get(`r!${requestId}`);
+  }
+
+  async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
+    this.#assertOpen('listFlows');
+    const limit = query.limit ?? Infinity;
+    const out: FlowHeader[] = [];
+    const entries = await this.#db.iterator({ gt: 'c!', lt: `c!${END}`, reverse: true }).all();
+    for (const [key] of entries) {
+      const id = key.slice(key.lastIndexOf('!') + 1);
+      const raw = await this.#db.get(`f!${id}`);
+      if (raw === undefined) continue;
+      const header = this.#parse<FlowHeader>(id, `f!${id}`, raw);
+      if (query.status !== undefined && header.status !== query.status) continue;
+      out.push(header);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async listUnfinished(): Promise<string[]> {
+    this.#assertOpen('listUnfinished');
+    const entries = await this.#db.iterator({ gt: 'u!', lt: `u!${END}` }).all();
+    return entries.map(([key]) => key.slice(2));
+  }
+
+  async listWaiting(): Promise<string[]> {
+    this.#assertOpen('listWaiting');
+    const entries = await this.#db.iterator({ gt: 'q!', lt: `q!${END}` }).all();
+    return entries.map(([, id]) => id);
+  }
+
+  #parse<T>(flowId: string, key: string, raw: string): T {
+    try {
+      return JSON.parse(raw) as T;
+    } catch (err) {
+      return this.#corrupt(flowId, key, (err as Error).message);
+    }
+  }
+
+  #corrupt(flowId: string, key: string, why: string): never {
+    throw new VastflowError('E_STORE_CORRUPT', `flow ${flowId}: record ${key} in ${this.#where} is unreadable: ${why}`);
+  }
+
+  #assertOpen(op: string): void {
+    if (this.#status !== 'open') throw this.#closedError(op);
+  }
+
+  #closedError(op: string): VastflowError {
+    return new VastflowError('E_CLOSED', `store ${this.#where}: ${op} after the store was closed`);
+  }
+}
