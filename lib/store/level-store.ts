@@ -99,7 +99,11 @@ export class LevelStore implements Store {
   write(changes: readonly FlowChange[]): Promise<void> {
     if (this.#status !== 'open') return Promise.reject(this.#closedError('write'));
     const ops: BatchOp[] = [];
-    for (const c of changes) this.#ops(c, ops);
+    try {
+      for (const c of changes) this.#ops(c, ops);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (ops.length === 0) return Promise.resolve();
     return this.#db.batch(ops, this.#sync ? { sync: true } : undefined);
   }

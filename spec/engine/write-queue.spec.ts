@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { WriteQueue } from '../../lib/engine/write-queue.js';
+import { LevelStore } from '../../lib/store/level-store.js';
+import type { FlowChange, FlowHeader } from '../../lib/store/records.js';
+import type { Store } from '../../lib/store/store.js';
+
+const header = (id: string, status: FlowHeader['status'] = 'running'): FlowHeader => ({ id, requestId: `req-${id}`, status, seq: 1, createdAt: 1, updatedAt: 1 });
+
+/** A real memory store that records the writes it is given, and can be told to fail them. */
+class CountingStore implements Store {
+  readonly inner = LevelStore.memory();
+  readonly writes: FlowChange[][] = [];
+  failWith: Error | undefined;
+  get status() { return this.inner.status; }
+  get supports() { return this.inner.supports; }
+  open() { return this.inner.open(); }
+  close() { return this.inner.close(); }
+  write(changes: readonly FlowChange[]) {
+    if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    this.writes.push(structuredClone([...changes]));
+    return this.inner.write(changes);
+  }
+  getFlow(id: string) { return this.inner.getFlow(id); }
+  findFlowId(r: string) { return this.inner.findFlowId(r); }
+  listFlows() { return this.inner.listFlows(); }
+  listUnfinished() { return this.inner.listUnfinished(); }
+  listWaiting() { return this.inner.listWaiting(); }
+}
+const create = (id: string): FlowChange => ({ flowId: id, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(id) });
+function countingStore(): { store: CountingStore; writes: FlowChange[][] } {
+  const store = new CountingStore();
+  return { store, writes: store.writes };
+}
+
+describe('WriteQueue', () => {
+  it('groups the changes of many flows pushed in one turn into one store write', async () => {
+    const { store, writes } = countingStore();
+    await store.open();
+    const q = new WriteQueue(store);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => q.push({ flowId: `f${i}`, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(`f${i}`) })));
+    expect(writes).to.have.length(1);
+    expect(writes[0]).to.have.length(50);
+    expect((await store.getFlow('f49'))?.header.requestId).to.equal('req-f49');
+    await store.close();
+  });
+
+  it('gathers changes pushed while a write is in flight into the next write, in order', async () => {
+    const { store, writes } = countingStore();
+    await store.open();
+    const q = new WriteQueue(store);
+    const first = q.push({ flowId: 'a', header: header('a') });
+    await new Promise((r) => setImmediate(r)); // the first write is now in flight
+    const later = [q.push({ flowId: 'b', header: header('b') }), q.push({ flowId: 'c', header: header('c') })];
+    await Promise.all([first, ...later]);
+    expect(writes.map((w) => w.map((c) => c.flowId))).to.deep.equal([['a'], ['b', 'c']]);
+    await store.close();
+  });
+
+  it('merges changes to one flow in one batch, latest first, headwaters sets and deletes combined', async () => {
+    const { store, writes } = countingStore();
+    await store.open();
+    const q = new WriteQueue(store);
+    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
+    void q.push({ flowId: 'a', streams: { '0': { state: 'running', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { z: 1 }, del: ['x'] } } });
+    await q.push({ flowId: 'a', streams: { '0': { state: 'success', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { x: 2 }, del: ['y'] } } });
+    expect(writes).to.have.length(1);
+    const flow = await store.getFlow('a');
+    expect(flow?.streams['0']?.state).to.equal('success');
+    expect(flow?.headwaters['main']).to.deep.equal({ x: 2, z: 1 });
+    await store.close();
+  });
+
+  it('rejects the pushers of a batch the store failed to write, and goes on with the next', async () => {
+    const { store } = countingStore();
+    await store.open();
+    store.failWith = new Error('disk full');
+    const q = new WriteQueue(store);
+    const err = await q.push(create('a')).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.equal('disk full');
+    store.failWith = undefined;
+    await q.push(create('b'));
+    expect(await store.getFlow('a')).to.equal(undefined);
+    expect((await store.getFlow('b'))?.header.id).to.equal('b');
+    await store.close();
+  });
+
+  it('flush() waits for every write pushed so far', async () => {
+    const { store } = countingStore();
+    await store.open();
+    const q = new WriteQueue(store);
+    for (let i = 0; i < 10; i++) void q.push({ flowId: `f${i}`, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(`f${i}`) });
+    await q.flush();
+    expect(await store.listUnfinished()).to.have.length(10);
+    await store.close();
+  });
+});

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { created, useStore, type StoreFactory } from './types.js';
+
+export function lifecycle(factory: StoreFactory, persistent: boolean): void {
+  describe('lifecycle', () => {
+    const fx = useStore(factory);
+
+    it('is open after open(), closed after close(), and close() twice is fine', async () => {
+      const { store } = fx();
+      expect(store.status).to.equal('open');
+      await store.close();
+      expect(store.status).to.equal('closed');
+      await store.close();
+    });
+
+    it('rejects every call after close() with E_CLOSED', async () => {
+      const { store } = fx();
+      await store.close();
+      for (const call of [() => store.write([created('a')]), () => store.getFlow('a'), () => store.findFlowId('r'), () => store.listFlows(), () => store.listUnfinished(), () => store.listWaiting()]) {
+        const err = await Promise.resolve().then(call).then(() => undefined, (e: unknown) => e);
+        expect(err).to.have.property('code', 'E_CLOSED');
+      }
+    });
+
+    if (!persistent) return;
+
+    it('keeps everything across close and reopen', async () => {
+      const { store, reopen } = fx();
+      if (reopen === undefined) throw new Error('a persistent store fixture must give reopen()');
+      await store.write([created('a', { status: 'waiting', seq: 5 })]);
+      await store.close();
+      const again = reopen();
+      await again.open();
+      try {
+        expect((await again.getFlow('a'))?.headwaters['main']).to.deep.equal({ a: 1 });
+        expect(await again.listWaiting()).to.deep.equal(['a']);
+        expect(await again.findFlowId('req-a')).to.equal('a');
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('refuses a second opener of the same data with E_STORE_LOCKED', async () => {
+      const { reopen } = fx();
+      if (reopen === undefined) throw new Error('a persistent store fixture must give reopen()');
+      const second = reopen();
+      const err = await second.open().then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'E_STORE_LOCKED');
+    });
+  });
+}

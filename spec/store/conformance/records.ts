@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { created, header, rec, useStore, type StoreFactory } from './types.js';
+
+export function records(factory: StoreFactory): void {
+  describe('records', () => {
+    const fx = useStore(factory);
+
+    it('reads back every field recovery needs: header, blueprint, stream records, headwaters', async () => {
+      const { store } = fx();
+      const error = { code: 'E_RIVER_FAILED' as const, message: 'boom', river: 'A', attempts: 2, cause: 'boom' };
+      await store.write([created('f1', { reqInfo: { user: 'u1' }, cancelReason: 'why' })]);
+      await store.write([
+        {
+          flowId: 'f1',
+          header: header('f1', { status: 'fail', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }),
+          streams: {
+            '0': rec({ state: 'success', attempts: 2, startedAt: 1, endedAt: 2, errors: [error] }),
+            '1': rec({ state: 'cycling', attempts: 1, cycles: 3, dueAt: 99, phase: 'cycle' }),
+            '2': rec({ state: 'running', choice: 'big', touched: ['x', 'y'] }),
+          },
+          headwaters: { main: { set: { b: [1, { c: null }] }, del: [] }, '2': { set: { x: 'basin' }, del: [] } },
+        },
+      ]);
+      const flow = await store.getFlow('f1');
+      expect(flow?.header).to.deep.equal(header('f1', { status: 'fail', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }));
+      expect(flow?.blueprint.streams).to.deep.equal([{ river: 'A' }, { river: 'B', config: { n: 1 } }]);
+      expect(flow?.streams['0']).to.deep.equal(rec({ state: 'success', attempts: 2, startedAt: 1, endedAt: 2, errors: [error] }));
+      expect(flow?.streams['1']).to.deep.equal(rec({ state: 'cycling', attempts: 1, cycles: 3, dueAt: 99, phase: 'cycle' }));
+      expect(flow?.streams['2']?.choice).to.equal('big');
+      expect(flow?.streams['2']?.touched).to.deep.equal(['x', 'y']);
+      expect(flow?.headwaters).to.deep.equal({ main: { a: 1, b: [1, { c: null }] }, '2': { x: 'basin' } });
+    });
+
+    it('keeps headwaters keys with any characters, and deletes them', async () => {
+      const { store } = fx();
+      await store.write([{ ...created('f1'), headwaters: { main: { set: { 'a!b': 1, 'ü/ä': 2, '': 3 }, del: [] } } }]);
+      await store.write([{ flowId: 'f1', headwaters: { main: { set: {}, del: ['a!b'] } } }]);
+      expect((await store.getFlow('f1'))?.headwaters['main']).to.deep.equal({ 'ü/ä': 2, '': 3 });
+    });
+
+    it('finds a flow by requestId, and nothing for an unknown one', async () => {
+      const { store } = fx();
+      await store.write([created('f1')]);
+      expect(await store.findFlowId('req-f1')).to.equal('f1');
+      expect(await store.findFlowId('nope')).to.equal(undefined);
+      expect(await store.getFlow('nope')).to.equal(undefined);
+    });
+
+    it('lists flows newest first, by status, up to a limit', async () => {
+      const { store } = fx();
+      await store.write([created('old', { createdAt: 1 }), created('mid', { createdAt: 2, status: 'success' }), created('new', { createdAt: 3 })]);
+      expect((await store.listFlows()).map((h) => h.id)).to.deep.equal(['new', 'mid', 'old']);
+      expect((await store.listFlows({ status: 'running' })).map((h) => h.id)).to.deep.equal(['new', 'old']);
+      expect((await store.listFlows({ limit: 1 })).map((h) => h.id)).to.deep.equal(['new']);
+    });
+  });
+}
