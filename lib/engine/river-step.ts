@@ -93,7 +93,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       const timedOut = error instanceof TimedOut;
       const fe: FlowError = { code: timedOut ? 'E_TIMEOUT' : 'E_RIVER_FAILED', message: error.message, river: node.name, attempts: attempt };
       rec.errors = [...(rec.errors ?? []), fe];
-      const retry = !isFatalError(error) && attempt <= attr.retryTimes && (attr.atomic || !run.stopping) && !run.interrupted;
+      const retry = !isFatalError(error) && attempt <= attr.retryTimes && (attr.atomic || !run.stopping);
       if (!retry) {
         const why = isFatalError(error) ? ' (fatal: not retried)' : '';
         return end({

@@ -9,6 +9,6 @@ describe('durationMs', () => {
     it(`reads ${JSON.stringify(input)} as ${ms} ms`, () => expect(durationMs(input)).to.equal(ms));
   }
   for (const input of [-1, NaN, Infinity, '2', 'abc', '2d', '-2s', '', null, {}, '1e3ms']) {
-    it(`rejects ${String(JSON.stringify(input))}`, () => expect(durationMs(input)).to.equal(undefined));
+    it(`rejects ${typeof input === 'number' ? String(input) : JSON.stringify(input)}`, () => expect(durationMs(input)).to.equal(undefined));
   }
 });

@@ -16,7 +16,7 @@ export function lifecycle(factory: StoreFactory, persistent: boolean): void {
     it('rejects every call after close() with E_CLOSED', async () => {
       const { store } = fx();
       await store.close();
-      for (const call of [() => store.write([created('a')]), () => store.getFlow('a'), () => store.findFlowId('r'), () => store.listFlows(), () => store.listUnfinished(), () => store.listWaiting()]) {
+      for (const call of <Array<() => Promise<unknown>>>[() => store.write([created('a')]), () => store.getFlow('a'), () => store.findFlowId('r'), () => store.listFlows(), () => store.listUnfinished(), () => store.listWaiting()]) {
         const err = await Promise.resolve().then(call).then(() => undefined, (e: unknown) => e);
         expect(err).to.have.property('code', 'E_CLOSED');
       }

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { readJournal } from '../crash/rivers.js';
+
+const PROGRAM = fileURLToPath(new URL('../crash/program.ts', import.meta.url));
+
+export interface ChildRun {
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal's name) when the child has exited. */
+  exited: Promise<number | string>;
+}
+
+/** Starts the crash program in a child process. */
+export function startProgram(args: object, env: Record<string, string>): ChildRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM, JSON.stringify(args)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code !== 0 && code !== null) process.stderr.write(`crash program exited ${code}:\n${stderr}\n`);
+      resolve(code ?? signal ?? 'unknown');
+    });
+  });
+  return { child, exited };
+}
+
+/** Polls the journal until `ready` holds (or the child exits, or `timeoutMs` passes). */
+export async function waitForJournal(file: string, ready: (lines: string[]) => boolean, run: ChildRun, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  for (;;) {
+    const lines = readJournal(file);
+    if (ready(lines)) return lines;
+    if (exited) throw new Error(`the child exited before the journal was ready:\n${lines.join('\n')}`);
+    if (Date.now() > deadline) {
+      run.child.kill('SIGKILL');
+      throw new Error(`timed out waiting for the journal:\n${lines.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** SIGKILLs the child and waits until it is gone. */
+export async function kill(run: ChildRun): Promise<void> {
+  run.child.kill('SIGKILL');
+  await run.exited;
+}
