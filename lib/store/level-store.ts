@@ -183,7 +183,12 @@ export class LevelStore implements Store {
       const id = key.slice(key.lastIndexOf('!') + 1);
       const raw = await this.#db.get(`f!${id}`);
       if (raw === undefined) continue;
-      const header = this.#parse<FlowHeader>(id, `f!${id}`, raw);
+      let header: FlowHeader;
+      try {
+        header = JSON.parse(raw) as FlowHeader;
+      } catch {
+        continue; // an unreadable flow is reported by getFlow(id), not by hiding every other flow
+      }
       if (query.status !== undefined && header.status !== query.status) continue;
       out.push(header);
       if (out.length >= limit) break;

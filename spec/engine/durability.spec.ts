@@ -1,0 +1,211 @@
+// Durability within one process: timers that survive a reopen, a corrupt record, close(), sync.
+// The crash tests in spec/crash/ prove the same guarantees with SIGKILLed processes.
+import { expect } from 'chai';
+import { Level } from 'level';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import {
+  Andes, Engine, Headwaters, LevelStore, ManualClock, River,
+  type FlowChange, type RiverAttr, type RiverContext, type Store,
+} from '../../lib/index.js';
+
+const silent = pino({ level: 'silent' });
+const MIN = 60_000;
+
+let calls: string[] = [];
+
+class SlowRetry extends River {
+  update(attr: RiverAttr) {
+    attr.retryTimes = 2;
+    attr.retryInterval = '10m';
+  }
+  async flow(_hw: Headwaters, ctx: RiverContext) {
+    calls.push(`attempt ${ctx.attempt}`);
+    if (ctx.attempt === 1) throw new Error('not yet');
+  }
+}
+
+class SlowPoll extends River {
+  update(attr: RiverAttr) {
+    attr.cycleTimes = 3;
+    attr.cycleInterval = '5m';
+  }
+  async flow() {
+    calls.push('flow');
+  }
+  async cycle(_hw: Headwaters, ctx: RiverContext) {
+    calls.push(`poll ${ctx.cycle}`);
+    return ctx.cycle === 3;
+  }
+}
+
+class Quick extends River {
+  async flow(hw: Headwaters) {
+    calls.push(`quick ${hw.requestId}`);
+    hw.put('quick', true);
+  }
+}
+
+class Settling extends River {
+  static release: () => void = () => {};
+  update(attr: RiverAttr) {
+    attr.durable = true; // its output must survive the restart
+  }
+  async flow(hw: Headwaters) {
+    calls.push('settling start');
+    await new Promise<void>((r) => (Settling.release = r));
+    hw.put('settled', true);
+    calls.push('settling end');
+  }
+}
+
+describe('durability within a process', () => {
+  let dir: string;
+  const engines: Engine[] = [];
+  const open = async (options: Parameters<typeof Engine.open>[0] = {}) => {
+    const e = await Engine.open({ store: dir, logger: silent, classes: [SlowRetry, SlowPoll, Quick, Settling], ...options });
+    engines.push(e);
+    return e;
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-durable-'));
+    calls = [];
+  });
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a 10-minute retry wait that was 9 minutes in resumes with 1 minute left', async () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const first = await open({ clock: new ManualClock(t0) });
+    await new Andes(first).drawHeadwaters(new Headwaters('timer-1')).drawStream(new SlowRetry()).start();
+    await (first.clock as ManualClock).sleeping();
+    await (first.clock as ManualClock).advance(9 * MIN);
+    expect(calls).to.deep.equal(['attempt 1']);
+    await first.close();
+
+    const clock = new ManualClock(t0 + 9 * MIN);
+    const second = await open({ clock });
+    const run = await new Andes(second).drawHeadwaters(new Headwaters('timer-1')).drawStream(new SlowRetry()).start();
+    await clock.sleeping();
+    await clock.advance(MIN - 1);
+    expect(calls).to.deep.equal(['attempt 1']);
+    await clock.advance(1);
+    expect((await run.result()).status).to.equal('success');
+    expect(calls).to.deep.equal(['attempt 1', 'attempt 2']);
+  });
+
+  it('a cycling river resumes its next poll at the recorded due time, with the polls it had left', async () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const firstClock = new ManualClock(t0);
+    const first = await open({ clock: firstClock });
+    await new Andes(first).drawHeadwaters(new Headwaters('poll-1')).drawStream(new SlowPoll()).start();
+    await firstClock.sleeping();
+    await firstClock.advance(5 * MIN); // poll 1
+    await firstClock.sleeping();
+    await firstClock.advance(2 * MIN); // 2 of the 5 minutes before poll 2
+    expect(calls).to.deep.equal(['flow', 'poll 1']);
+    await first.close();
+
+    const clock = new ManualClock(t0 + 7 * MIN);
+    const second = await open({ clock });
+    const run = await new Andes(second).drawHeadwaters(new Headwaters('poll-1')).drawStream(new SlowPoll()).start();
+    await clock.sleeping();
+    await clock.advance(3 * MIN - 1);
+    expect(calls).to.deep.equal(['flow', 'poll 1']);
+    await clock.advance(1);
+    await clock.sleeping();
+    await clock.advance(5 * MIN);
+    const out = await run.result();
+    expect(out.status).to.equal('success');
+    expect(calls).to.deep.equal(['flow', 'poll 1', 'poll 2', 'poll 3']);
+    expect((await second.get(out.id))!.streams[0]).to.include({ cycles: 3, attempts: 1 });
+  });
+
+  it('close() lets a running attempt settle and records it, so recovery does not run it again', async () => {
+    const engine = await open();
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start();
+    while (!calls.includes('settling start')) await new Promise((r) => setImmediate(r));
+    const outcome = run.result().then(() => undefined, (e: unknown) => e);
+    let closed = false;
+    const closing = engine.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed, 'close() waits for the running attempt').to.equal(false);
+    Settling.release();
+    await closing;
+    expect(await outcome).to.have.property('code', 'E_CLOSED');
+    expect(calls).to.deep.equal(['settling start', 'settling end']);
+
+    const again = await open();
+    const out = await (await new Andes(again).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start()).result();
+    expect(out.status).to.equal('success');
+    expect(out.headwaters).to.deep.equal({ settled: true, quick: true });
+    expect(calls).to.deep.equal(['settling start', 'settling end', 'quick settle-1']);
+  });
+
+  it('recover: false leaves unfinished flows alone until an engine recovers them', async () => {
+    const first = await open({ clock: new ManualClock() });
+    await new Andes(first).drawHeadwaters(new Headwaters('later')).drawStream(new SlowRetry()).start();
+    await (first.clock as ManualClock).sleeping();
+    await first.close();
+    const idle = await open({ recover: false, clock: new ManualClock() });
+    expect(idle.clock).to.be.instanceOf(ManualClock);
+    expect((idle.clock as ManualClock).pending).to.equal(0);
+    expect((await idle.list())[0]!.status).to.equal('running');
+  });
+
+  it('an unreadable record fails that flow only with E_STORE_CORRUPT; the others recover', async () => {
+    const first = await open({ clock: new ManualClock() });
+    const bad = await new Andes(first).drawHeadwaters(new Headwaters('bad')).drawStream(new SlowRetry()).start();
+    await new Andes(first).drawHeadwaters(new Headwaters('good')).drawStream(new SlowRetry()).start();
+    await (first.clock as ManualClock).sleeping(2);
+    await first.close();
+
+    const raw = new Level<string, string>(dir);
+    await raw.put(`f!${bad.id}`, '{"id": oops');
+    await raw.close();
+
+    const logged: string[] = [];
+    const sink = new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) });
+    const clock = new ManualClock();
+    const second = await open({ clock, logger: pino({ level: 'error' }, sink) });
+    await clock.sleeping();
+    await clock.advance('10m');
+    const goodId = (await second.list()).find((s) => s.requestId === 'good')!.id;
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await second.get(goodId))!.status).to.equal('success');
+    expect(logged.join('')).to.include(bad.id).and.to.include('unreadable');
+    expect((await second.list()).map((f) => f.requestId)).to.deep.equal(['good']);
+    const err = await second.get(bad.id).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'E_STORE_CORRUPT');
+  });
+
+  it('sync: true fsyncs grouped writes: one store write serves many flows', async () => {
+    const inner = LevelStore.at(dir, { sync: true });
+    let writes = 0;
+    let changes = 0;
+    const store: Store = {
+      get status() { return inner.status; },
+      supports: inner.supports,
+      open: () => inner.open(),
+      close: () => inner.close(),
+      write: (c: readonly FlowChange[]) => ((writes++, (changes += c.length)), inner.write(c)),
+      getFlow: (id) => inner.getFlow(id),
+      findFlowId: (r) => inner.findFlowId(r),
+      listFlows: (q) => inner.listFlows(q),
+      listUnfinished: () => inner.listUnfinished(),
+      listWaiting: () => inner.listWaiting(),
+    };
+    const engine = await Engine.open({ store, logger: silent });
+    engines.push(engine);
+    const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => new Andes(engine).drawHeadwaters(new Headwaters(`s-${i}`)).drawStream(new Quick(), new Quick()).start()));
+    const outcomes = await Promise.all(runs.map((r) => r.result()));
+    expect(outcomes.every((o) => o.status === 'success')).to.equal(true);
+    expect(changes / writes, `${changes} flow changes in ${writes} writes`).to.be.above(5);
+  });
+});
