@@ -1,35 +1,25 @@
-// A stand-in for a cloud API: resources become ACTIVE a few hundred milliseconds after creation.
+// A stand-in for a cloud API: a resource becomes ACTIVE a few hundred milliseconds after it was
+// created. It keeps no state in memory (the creation time is part of the id), so a process that
+// resumes a flow after a crash can still poll what the crashed process created.
 import { nanoid } from 'nanoid';
 
-export interface Resource {
-  id: string;
-  kind: 'vm' | 'volume';
-  name: string;
-  readyAt: number;
-  attachedTo?: string;
-}
-
 export class FakeCloud {
-  readonly #resources = new Map<string, Resource>();
-
   constructor(readonly readyAfterMs = 300) {}
 
-  async create(kind: Resource['kind'], name: string): Promise<string> {
-    const id = `${kind}-${nanoid(8)}`;
-    this.#resources.set(id, { id, kind, name, readyAt: Date.now() + this.readyAfterMs });
-    return id;
+  async create(kind: 'vm' | 'volume', name: string): Promise<string> {
+    return `${kind}-${Date.now().toString(36)}-${nanoid(6)}-${name.replace(/[^a-z0-9]/gi, '')}`;
   }
 
   async status(id: string): Promise<'BUILDING' | 'ACTIVE'> {
-    const r = this.#resources.get(id);
-    if (r === undefined) throw new Error(`no such resource: ${id}`);
-    return Date.now() >= r.readyAt ? 'ACTIVE' : 'BUILDING';
+    const createdAt = parseInt(id.split('-')[1] ?? '', 36);
+    if (!Number.isFinite(createdAt)) throw new Error(`no such resource: ${id}`);
+    return Date.now() >= createdAt + this.readyAfterMs ? 'ACTIVE' : 'BUILDING';
   }
 
   async attach(volumeId: string, vmId: string): Promise<void> {
-    const vol = this.#resources.get(volumeId);
-    if (vol === undefined || (await this.status(vmId)) !== 'ACTIVE') throw new Error('cannot attach yet');
-    vol.attachedTo = vmId;
+    if ((await this.status(vmId)) !== 'ACTIVE' || (await this.status(volumeId)) !== 'ACTIVE') {
+      throw new Error('cannot attach: the vm or the volume is not ACTIVE yet');
+    }
   }
 }
 

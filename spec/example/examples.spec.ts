@@ -1,0 +1,46 @@
+// Runs the examples as a user would (they import 'vastflow', i.e. the built dist/), so that the
+// code the README and the guides show is proven on every CI run. `npm test` builds first.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+async function example(file: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'example', file)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  return stdout;
+}
+
+describe('examples', function () {
+  this.timeout(40_000);
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-example-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  before(function () {
+    if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  });
+
+  it('vm-volume (npm start) runs the flow to success on LevelDB', async () => {
+    const out = await example('vm-volume.ts', { VASTFLOW_DB: path.join(dir, 'db') });
+    expect(out).to.match(/CreateVm: poll \d+: ACTIVE/);
+    expect(out).to.match(/atlantic: success/);
+    expect(out).to.match(/flow \S+: success/);
+    expect(fs.existsSync(path.join(dir, 'db'))).to.equal(true);
+  });
+
+  it('crash-demo (npm run example:crash) is killed mid-cycle and resumes to success', async () => {
+    const out = await example('crash-demo.ts');
+    expect(out).to.include('ended by SIGKILL');
+    expect(out).to.match(/CreateVm\s+cycling/);
+    expect(out).to.match(/resumed flow \S+: success/);
+  });
+});
