@@ -17,7 +17,8 @@
 export { Andes } from './model/andes.js';
 export { Atlantic } from './model/atlantic.js';
 export { Basin } from './model/basin.js';
-export { blueprintSchema, type Blueprint, type BlueprintStream } from './model/blueprint.js';
+export { blueprintJsonSchema, blueprintSchema, type Blueprint, type BlueprintStream } from './model/blueprint.js';
+export { toMermaid } from './diagram/mermaid.js';
 export { Fork } from './model/fork.js';
 export { Headwaters } from './model/headwaters.js';
 export type { Json, JsonObject } from './model/json.js';

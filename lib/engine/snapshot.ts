@@ -2,7 +2,7 @@ import type { FlowError } from '../errors/flow-error.js';
 import type { JsonObject } from '../model/json.js';
 import type { FlowHeader, FlowStatus, StoredFlow, StreamState } from '../store/records.js';
 import { DEFAULT_COLOR } from './plan.js';
-import type { BlueprintStream } from '../model/blueprint.js';
+import type { Blueprint, BlueprintStream } from '../model/blueprint.js';
 
 /** One stream of a flow snapshot. */
 export interface StreamSnapshot {
@@ -36,6 +36,8 @@ export interface FlowSnapshot {
   updatedAt: number;
   /** Every stream in drawing order. */
   streams: StreamSnapshot[];
+  /** The flow's drawing. */
+  blueprint: Blueprint;
 }
 
 /** A flow in a listing. */
@@ -91,6 +93,7 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
     createdAt: h.createdAt,
     updatedAt: h.updatedAt,
     streams,
+    blueprint: stored.blueprint,
   };
   if (h.error !== undefined) snap.error = h.error;
   return snap;

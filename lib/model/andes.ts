@@ -5,6 +5,7 @@ import type { Drawing, EnginePort } from './engine-port.js';
 import { Headwaters } from './headwaters.js';
 import { nameOf, StreamBase, type Stream } from './stream.js';
 import type { FlowRun } from '../engine/flow-run.js';
+import { blueprintToMermaid } from '../diagram/mermaid.js';
 import type { Engine } from '../engine/engine.js';
 
 /**
@@ -82,6 +83,11 @@ export class Andes {
     if (hw.reqInfo !== undefined) bp.reqInfo = hw.reqInfo;
     if (this.#atlantic !== undefined && this.#atlantic.constructor !== Atlantic) bp.atlantic = nameOf(this.#atlantic);
     return bp;
+  }
+
+  /** A Mermaid flowchart of the drawing (paste it into the Mermaid live editor or a Markdown file). */
+  toMermaid(): string {
+    return blueprintToMermaid(this.toJSON());
   }
 
   /**

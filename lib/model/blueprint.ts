@@ -26,26 +26,58 @@ export interface Blueprint {
 }
 
 const name = z.string().min(1);
-const json = z.json();
+const json = z.json().meta({ id: 'Json', description: 'any JSON value' });
 
+const color = name.describe('a label shown in logs, contexts and diagrams');
 const streamSchema: z.ZodType<BlueprintStream> = z.lazy(() =>
-  z.union([
-    z.strictObject({ river: name, config: json.optional(), color: name.optional() }),
-    z.strictObject({ parallel: z.array(z.array(streamSchema)), color: name.optional() }),
-    z.strictObject({ basin: z.strictObject({ color: name.optional(), streams: z.array(streamSchema) }) }),
-    z.strictObject({ fork: name, config: json.optional(), color: name.optional(), branches: z.record(name, z.array(streamSchema)) }),
-  ]),
+  z
+    .union([
+      z
+        .strictObject({
+          river: name.describe('the registered name of a River class'),
+          config: json.optional().describe("the river's JSON config (its constructor argument)"),
+          color: color.optional(),
+        })
+        .describe('one river'),
+      z
+        .strictObject({
+          parallel: z.array(z.array(streamSchema)).describe('branches run at the same time; each branch is a sequence'),
+          color: color.optional(),
+        })
+        .describe('a ParallelRiver'),
+      z
+        .strictObject({
+          basin: z.strictObject({ color: color.optional(), streams: z.array(streamSchema).describe('run in sequence on an isolated copy of the headwaters') }),
+        })
+        .describe('a Basin'),
+      z
+        .strictObject({
+          fork: name.describe('the registered name of a Fork class'),
+          config: json.optional(),
+          color: color.optional(),
+          branches: z.record(name, z.array(streamSchema)).describe('the branches by name; choose() picks one'),
+        })
+        .describe('a Fork'),
+    ])
+    .meta({ id: 'Stream' }),
 ) as z.ZodType<BlueprintStream>;
 
 /** The zod schema of a blueprint: the one definition of the format. */
-export const blueprintSchema = z.strictObject({
-  vastflow: z.literal(1),
-  requestId: name.optional(),
-  headwaters: z.record(z.string(), json).optional(),
-  reqInfo: json.optional(),
-  streams: z.array(streamSchema),
-  atlantic: name.optional(),
-});
+export const blueprintSchema = z
+  .strictObject({
+    vastflow: z.literal(1).describe('the format version'),
+    requestId: name.optional().describe("the flow's idempotency key; omitted → a fresh id"),
+    headwaters: z.record(z.string(), json).optional().describe('the initial headwaters'),
+    reqInfo: json.optional().describe('JSON about the request, persisted with the flow'),
+    streams: z.array(streamSchema).describe('the flow: streams run in order'),
+    atlantic: name.optional().describe('the registered name of the Atlantic class; omitted → one that does nothing'),
+  })
+  .meta({ title: 'vastflow blueprint', description: 'A vastflow flow as JSON: Andes.toJSON() writes it, Andes.fromJSON() draws it.' });
+
+/** The JSON Schema (draft 2020-12) of a blueprint, generated from {@link blueprintSchema}. */
+export function blueprintJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(blueprintSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+}
 
 /**
  * Validates a blueprint.

@@ -1,0 +1,109 @@
+import type { Blueprint, BlueprintStream } from '../model/blueprint.js';
+import type { FlowSnapshot, StreamSnapshot } from '../engine/snapshot.js';
+
+const STYLES = [
+  'classDef success fill:#d3f9d8,stroke:#2b8a3e,color:#1b4d26',
+  'classDef fail fill:#ffe3e3,stroke:#c92a2a,color:#7d1a1a',
+  'classDef running fill:#fff3bf,stroke:#e67700,color:#663c00',
+  'classDef cycling fill:#fff3bf,stroke:#e67700,color:#663c00,stroke-dasharray:4 2',
+  'classDef skipped fill:#f1f3f5,stroke:#adb5bd,color:#868e96,stroke-dasharray:2 2',
+  'classDef init fill:#ffffff,stroke:#495057,color:#212529',
+];
+
+const esc = (text: string): string => text.replace(/"/g, '#quot;').replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
+const nodeId = (id: string): string => `s${id.replace(/\./g, '_')}`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+class Diagram {
+  readonly lines: string[] = [];
+  readonly #states: Map<string, StreamSnapshot> | undefined;
+
+  constructor(states: Map<string, StreamSnapshot> | undefined) {
+    this.#states = states;
+  }
+
+  /** Draws a sequence after `from`; returns the ids its last stream leaves from. */
+  sequence(streams: BlueprintStream[], prefix: string, from: string[], edgeLabel?: string): string[] {
+    let tails = from;
+    streams.forEach((s, i) => {
+      tails = this.stream(s, `${prefix}${i}`, tails, i === 0 ? edgeLabel : undefined);
+    });
+    return tails;
+  }
+
+  stream(s: BlueprintStream, id: string, from: string[], edgeLabel?: string): string[] {
+    const n = nodeId(id);
+    const link = (to: string): void => {
+      for (const f of from) this.lines.push(edgeLabel === undefined ? `  ${f} --> ${to}` : `  ${f} -- "${esc(edgeLabel)}" --> ${to}`);
+    };
+    if ('river' in s) {
+      this.lines.push(`  ${n}["${this.#label(id, s.river, s.color)}"]`);
+      this.#style(n, id);
+      link(n);
+      return [n];
+    }
+    if ('parallel' in s) {
+      this.lines.push(`  ${n}{{"${this.#label(id, 'parallel', s.color)}"}}`, `  ${n}_join(( ))`);
+      this.#style(n, id);
+      link(n);
+      const tails = s.parallel.flatMap((branch, b) => this.sequence(branch, `${id}.${b}.`, [n]));
+      for (const t of tails) this.lines.push(`  ${t} --> ${n}_join`);
+      return [`${n}_join`];
+    }
+    if ('basin' in s) {
+      this.lines.push(`  subgraph ${n}["${this.#label(id, `basin ${s.basin.color ?? ''}`.trim(), undefined)}"]`, '    direction LR');
+      const inner = new Diagram(this.#states);
+      const tails = inner.sequence(s.basin.streams, `${id}.`, []);
+      this.lines.push(...inner.lines.map((l) => `  ${l}`), '  end');
+      this.#style(n, id);
+      link(nodeId(`${id}.0`));
+      return tails;
+    }
+    this.lines.push(`  ${n}{"${this.#label(id, s.fork, s.color)}"}`, `  ${n}_join(( ))`);
+    this.#style(n, id);
+    link(n);
+    const tails = Object.entries(s.branches).flatMap(([name, branch], b) => this.sequence(branch, `${id}.${b}.`, [n], name));
+    for (const t of tails) this.lines.push(`  ${t} --> ${n}_join`);
+    return [`${n}_join`];
+  }
+
+  #label(id: string, name: string, color: string | undefined): string {
+    const parts = [esc(name)];
+    if (color !== undefined && color !== 'default') parts[0] += ` · ${esc(color)}`;
+    const st = this.#states?.get(id);
+    if (st !== undefined) {
+      const facts: string[] = [st.state];
+      if (st.kind === 'river' && st.attempts > 0) facts.push(plural(st.attempts, 'attempt'));
+      if (st.cycles > 0) facts.push(plural(st.cycles, 'poll'));
+      if (st.choice !== undefined) facts.push(`chose ${esc(st.choice)}`);
+      parts.push(facts.join(' · '));
+    }
+    return parts.join('<br/>');
+  }
+
+  #style(n: string, id: string): void {
+    const st = this.#states?.get(id);
+    if (st !== undefined) this.lines.push(`  class ${n} ${st.state}`);
+  }
+}
+
+/** A Mermaid flowchart of a blueprint; with `states`, each stream styled by its state. */
+export function blueprintToMermaid(bp: Blueprint, states?: Map<string, StreamSnapshot>): string {
+  const d = new Diagram(states);
+  d.lines.push('flowchart LR', '  start(["start"])');
+  const tails = d.sequence(bp.streams, '', ['start']);
+  d.lines.push(`  atlantic(["${esc(bp.atlantic ?? 'Atlantic')}"])`);
+  for (const t of tails) d.lines.push(`  ${t} --> atlantic`);
+  if (states !== undefined) d.lines.push(...STYLES.map((s) => `  ${s}`));
+  return `${d.lines.join('\n')}\n`;
+}
+
+/**
+ * A Mermaid flowchart of a flow from `engine.get(id)`: each stream styled by its state
+ * (succeeded, failed, running or cycling, skipped, not started), with attempt and poll counts.
+ * @example
+ * console.log(toMermaid((await engine.get(run.id))!));
+ */
+export function toMermaid(snapshot: FlowSnapshot): string {
+  return blueprintToMermaid(snapshot.blueprint, new Map(snapshot.streams.map((s) => [s.id, s])));
+}
