@@ -9,6 +9,17 @@ interface Sleeper {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Options of a {@link ManualClock}. */
+export interface ManualClockOptions {
+  /** The clock's first reading, in ms since the epoch. @default 2026-01-01T00:00:00Z */
+  startMs?: number;
+  /**
+   * Move the clock by itself: each wait ends at once (earliest due first) and the clock jumps
+   * to its due time. For unit tests that need retries and polls to be instant. @default false
+   */
+  auto?: boolean;
+}
+
 /**
  * A clock that moves only when a test moves it, so that retry backoff, cycle intervals and durable
  * timers can be tested without real waits.
@@ -18,16 +29,22 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * const run = await new Andes(engine).drawStream(new PollingRiver()).start();
  * await clock.sleeping();        // the river is waiting for its first poll
  * await clock.advance('1s');     // the poll runs now
+ * // or let every wait end at once, the clock jumping to its due time:
+ * const instant = new ManualClock({ auto: true });
  */
 export class ManualClock implements Clock {
   #now: number;
   #seq = 0;
   readonly #sleepers = new Set<Sleeper>();
   #watchers: Array<{ count: number; resolve: () => void }> = [];
+  readonly #auto: boolean;
+  #stepping = false;
 
-  /** @param startMs the clock's first reading, in ms since the epoch. @default 2026-01-01T00:00:00Z */
-  constructor(startMs = 1_767_225_600_000) {
-    this.#now = startMs;
+  /** @param options the start time (ms since the epoch, or in options) and whether the clock moves by itself. */
+  constructor(options: number | ManualClockOptions = {}) {
+    const o = typeof options === 'number' ? { startMs: options } : options;
+    this.#now = o.startMs ?? 1_767_225_600_000;
+    this.#auto = o.auto ?? false;
   }
 
   now(): number {
@@ -54,7 +71,32 @@ export class ManualClock implements Clock {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#sleepers.add(sleeper);
       this.#notify();
+      if (this.#auto && !this.#stepping) {
+        this.#stepping = true;
+        setImmediate(() => this.#step());
+      }
     });
+  }
+
+  // auto mode: wake the earliest sleep, then look again on the next turn of the event loop
+  #step(): void {
+    const next = this.#earliest(Infinity);
+    if (next === undefined) {
+      this.#stepping = false;
+      return;
+    }
+    this.#sleepers.delete(next);
+    this.#now = Math.max(this.#now, next.due);
+    next.resolve();
+    setImmediate(() => this.#step());
+  }
+
+  #earliest(limit: number): Sleeper | undefined {
+    let next: Sleeper | undefined;
+    for (const s of this.#sleepers) {
+      if (s.due <= limit && (next === undefined || s.due < next.due || (s.due === next.due && s.seq < next.seq))) next = s;
+    }
+    return next;
   }
 
   /** Resolves once at least `count` sleeps are waiting (the code under test has parked). */
@@ -74,10 +116,7 @@ export class ManualClock implements Clock {
     const target = this.#now + ms;
     for (;;) {
       await yieldToEventLoop();
-      let next: Sleeper | undefined;
-      for (const s of this.#sleepers) {
-        if (s.due <= target && (next === undefined || s.due < next.due || (s.due === next.due && s.seq < next.seq))) next = s;
-      }
+      const next = this.#earliest(target);
       if (next === undefined) break;
       this.#sleepers.delete(next);
       this.#now = Math.max(this.#now, next.due);

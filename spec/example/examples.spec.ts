@@ -43,4 +43,11 @@ describe('examples', function () {
     expect(out).to.match(/CreateVm\s+cycling/);
     expect(out).to.match(/resumed flow \S+: success/);
   });
+
+  it('order (npm run example:order) loads its JSON blueprint, retries both services and records the outcome', async () => {
+    const out = await example('order.ts', { VASTFLOW_DB: path.join(dir, 'db') });
+    expect(out).to.match(/CreateClient: attempt 1 failed \(client: 503/);
+    expect(out).to.match(/CreateOrder: success after 3 attempt/);
+    expect(out).to.match(/atlantic recorded: success: order order-\S+ for client-/);
+  });
 });
