@@ -70,6 +70,7 @@ export class Engine implements EnginePort {
       random,
       logger,
       push: (change) => this.#queue.push(change),
+      listens: (event) => (this.#listeners.get(event)?.size ?? 0) > 0,
       emit: (event, payload) => this.#emit(event, payload),
     };
   }
@@ -175,7 +176,7 @@ export class Engine implements EnginePort {
     const now = this.#clock.now();
     const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
     if (runNow) this.#active++;
-    const header: FlowHeader = { id: nanoid(), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
+    const header: FlowHeader = { id: this.#newId(now), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
     if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
     hw[internals].drainDirty();
     const records = new Map(plan.nodes.map((n) => [n.id, initRecord()]));
@@ -190,6 +191,11 @@ export class Engine implements EnginePort {
     else this.#waiting.set(header.id, flow);
     this.#drain();
     return new FlowRun(this, header.id, header.requestId);
+  }
+
+  /** A flow id that sorts by creation time (base-36 ms, then randomness), so listings need no index. */
+  #newId(now: number): string {
+    return `${Math.max(0, Math.trunc(now)).toString(36).padStart(9, '0')}${nanoid(12)}`;
   }
 
   #nextSeq(): number {
@@ -246,7 +252,7 @@ export class Engine implements EnginePort {
       if (h.status === 'waiting') {
         h.status = 'running';
         h.updatedAt = this.#clock.now();
-        void this.#queue.push({ flowId: id, header: { ...h } });
+        void this.#queue.push({ flowId: id, header: { ...h }, claimed: true });
       }
       this.#launch(flow);
     } catch (err) {
@@ -349,7 +355,7 @@ export class Engine implements EnginePort {
         prepared.header.status = 'running';
         prepared.header.cancelReason = reason;
         prepared.header.updatedAt = this.#clock.now();
-        await this.#queue.push({ flowId: id, header: { ...prepared.header } });
+        await this.#queue.push({ flowId: id, header: { ...prepared.header }, claimed: true });
         this.#active++;
         this.#launch(prepared);
         await this.#runners.get(id)?.done;
@@ -387,7 +393,7 @@ export class Engine implements EnginePort {
     delete h.error;
     delete h.atlantic;
     delete h.cancelReason;
-    const change: FlowChange = { flowId: id, header: { ...h }, streams };
+    const change: FlowChange = { flowId: id, header: { ...h }, streams, reopened: true };
     await this.#queue.push(change);
     if (runNow) {
       this.#active++;

@@ -16,6 +16,8 @@ export interface RunnerHost {
   readonly random: () => number;
   readonly logger: Logger;
   push(change: FlowChange): Promise<void>;
+  /** True when someone listens to `event`: payloads are built only then. */
+  listens(event: EngineEventName): boolean;
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void;
 }
 
@@ -68,12 +70,14 @@ export class FlowRunner {
   readonly hw: Headwaters<any>;
   readonly #scopes: Record<string, JsonObject>;
   readonly #atlantic: Atlantic;
+  // The three controllers are made on first use: most flows never wait or read a signal.
   /** Aborted when the flow fails or is cancelled: the headwaters' signal. */
-  readonly #abort = new AbortController();
+  #abort: AbortController | undefined;
   /** Wakes the waits of non-atomic rivers: aborted on failure, cancel or close. */
-  readonly #wake = new AbortController();
+  #wake: AbortController | undefined;
   /** Wakes every wait, atomic ones too: aborted when the engine closes. */
-  readonly #close = new AbortController();
+  #close: AbortController | undefined;
+  #interrupted = false;
   #error: FlowError | undefined;
   #cancelled = false;
   #log: Logger | undefined;
@@ -86,7 +90,7 @@ export class FlowRunner {
     this.hw = flow.hw;
     this.#scopes = flow.scopes;
     this.#atlantic = flow.atlantic;
-    this.hw[internals].setSignal(this.#abort.signal);
+    this.hw[internals].setSignal(() => this.flowSignal);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
   }
 
@@ -104,20 +108,45 @@ export class FlowRunner {
   }
 
   get interrupted(): boolean {
-    return this.#close.signal.aborted;
+    return this.#interrupted;
+  }
+
+  /** The flow's signal (the headwaters'): aborted when the flow fails or is cancelled. */
+  get flowSignal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#error !== undefined) this.#abort.abort(this.#reason());
+    }
+    return this.#abort.signal;
   }
 
   /** The signal a wait listens to: atomic rivers wake only when the engine closes. */
   waitSignal(atomic: boolean): AbortSignal {
-    return atomic ? this.#close.signal : this.#wake.signal;
+    if (atomic) {
+      if (this.#close === undefined) {
+        this.#close = new AbortController();
+        if (this.#interrupted) this.#close.abort(new Interrupted());
+      }
+      return this.#close.signal;
+    }
+    if (this.#wake === undefined) {
+      this.#wake = new AbortController();
+      if (this.#interrupted) this.#wake.abort(new Interrupted());
+      else if (this.#error !== undefined) this.#wake.abort(this.#reason());
+    }
+    return this.#wake.signal;
+  }
+
+  #reason(): VastflowError {
+    return new VastflowError(this.#error!.code, this.#error!.message);
   }
 
   /** Marks the flow failed with its first error; later failures keep the first. */
   fail(error: FlowError): void {
     if (this.#error !== undefined) return;
     this.#error = error;
-    this.#abort.abort(new VastflowError(error.code, error.message));
-    this.#wake.abort(this.#abort.signal.reason);
+    if (this.#abort !== undefined) this.#abort.abort(this.#reason());
+    if (this.#wake !== undefined) this.#wake.abort(this.#reason());
   }
 
   /** Cancels the flow: it stops, and Atlantic.fail runs with E_CANCELLED. */
@@ -131,13 +160,14 @@ export class FlowRunner {
 
   /** Stops the flow where it is, for the engine to close: running calls settle, nothing new starts. */
   interrupt(): void {
-    this.#close.abort(new Interrupted());
-    this.#wake.abort(new Interrupted());
+    this.#interrupted = true;
+    this.#close?.abort(new Interrupted());
+    this.#wake?.abort(new Interrupted());
   }
 
   /** Throws Interrupted when the engine is closing. */
   checkInterrupt(): void {
-    if (this.#close.signal.aborted) throw new Interrupted();
+    if (this.#interrupted) throw new Interrupted();
   }
 
   /** A record's copy for the write queue. */
@@ -165,7 +195,7 @@ export class FlowRunner {
   async run(): Promise<FlowOutcome> {
     const h = this.header;
     if (h.status === 'running') {
-      this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
+      if (this.host.listens('flow:start')) this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
       await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
       this.checkInterrupt();
       h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
@@ -180,12 +210,9 @@ export class FlowRunner {
       this.fail(h.error);
     }
     if (h.atlantic !== undefined && !h.atlantic.done) await this.#runAtlantic();
-    this.host.emit('flow:end', {
-      flowId: h.id,
-      requestId: h.requestId,
-      status: h.status,
-      ...(h.error !== undefined ? { error: h.error } : {}),
-    });
+    if (this.host.listens('flow:end')) {
+      this.host.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
+    }
     return this.outcome();
   }
 

@@ -5,6 +5,7 @@ import type { RiverContext } from '../model/river-context.js';
 export class CallContext implements RiverContext {
   #log: Logger | undefined;
   readonly #parent: Logger;
+  #signal: AbortSignal | (() => AbortSignal);
 
   constructor(
     parent: Logger,
@@ -14,9 +15,15 @@ export class CallContext implements RiverContext {
     readonly color: string,
     readonly attempt: number,
     readonly cycle: number,
-    readonly signal: AbortSignal,
+    signal: AbortSignal | (() => AbortSignal),
   ) {
     this.#parent = parent;
+    this.#signal = signal;
+  }
+
+  get signal(): AbortSignal {
+    if (typeof this.#signal === 'function') this.#signal = this.#signal();
+    return this.#signal;
   }
 
   get log(): Logger {

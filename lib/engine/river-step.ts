@@ -39,8 +39,10 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
     if (error === undefined && attr.durable) run.checkpoint(hw, scope, change);
     if (error !== undefined) run.fail(error);
     await host.push(change);
-    const payload = { ...base, state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
-    host.emit('river:end', error === undefined ? payload : { ...payload, error });
+    if (host.listens('river:end')) {
+      const payload = { ...base, state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
+      host.emit('river:end', error === undefined ? payload : { ...payload, error });
+    }
     return error === undefined;
   };
   const stopped = (): Promise<boolean> =>
@@ -82,7 +84,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       rec.phase = 'flow';
       delete rec.dueAt;
       void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
-      host.emit('river:start', { ...base, attempt });
+      if (host.listens('river:start')) host.emit('river:start', { ...base, attempt });
       let error: Error | undefined;
       try {
         await call(run, node, attempt, 0, hw, 'flow()');
@@ -108,7 +110,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       rec.phase = 'retry';
       rec.dueAt = clock.now() + delayMs;
       void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
-      host.emit('river:retry', { ...base, attempt, delayMs, error: fe });
+      if (host.listens('river:retry')) host.emit('river:retry', { ...base, attempt, delayMs, error: fe });
       if (run.log.isLevelEnabled?.('debug') !== false) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
       if (!(await waitUntil(rec.dueAt))) return stopped();
       attempt++;
@@ -139,7 +141,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
         return end(fe);
       }
       rec.cycles = poll;
-      host.emit('river:cycle', { ...base, cycle: poll, done });
+      if (host.listens('river:cycle')) host.emit('river:cycle', { ...base, cycle: poll, done });
       if (!done && poll < attr.cycleTimes) {
         rec.dueAt = clock.now() + attr.cycleIntervalMs;
         void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
@@ -164,13 +166,13 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
 async function call(run: FlowRunner, node: RiverNode, attempt: number, cycle: number, hw: Headwaters<any>, what: string): Promise<unknown> {
   const { host } = run;
   const attr = node.attr;
-  const flowSignal = attr.atomic ? NEVER : hw.signal;
-  const invoke = (signal: AbortSignal): Promise<unknown> | unknown => {
+  const invoke = (signal: AbortSignal | (() => AbortSignal)): Promise<unknown> | unknown => {
     const ctx = new CallContext(run.log, run.id, run.header.requestId, node.name, node.color, attempt, cycle, signal);
     return cycle === 0 ? node.river.flow(hw, ctx) : node.river.cycle(hw, ctx);
   };
-  if (attr.timeoutMs === undefined) return invoke(flowSignal);
+  if (attr.timeoutMs === undefined) return invoke(attr.atomic ? NEVER : () => run.flowSignal);
 
+  const flowSignal = attr.atomic ? NEVER : run.flowSignal;
   const ms = attr.timeoutMs;
   const ctl = new AbortController();
   const onFlowAbort = (): void => ctl.abort(abortReason(flowSignal));

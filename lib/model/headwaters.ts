@@ -15,7 +15,8 @@ export const internals = Symbol('vastflow.headwaters.internals');
 
 /** What the engine may do to a Headwaters that user code may not. */
 export interface HeadwatersInternals {
-  setSignal(signal: AbortSignal): void;
+  /** The flow's signal, made on first use: most flows never read it. */
+  setSignal(source: () => AbortSignal): void;
   /** Keys changed since the last call (for a checkpoint); clears the record. */
   drainDirty(): HeadwatersDelta | undefined;
   /** Every key, as a delta (for a full checkpoint). */
@@ -48,7 +49,8 @@ export class Headwaters<T extends object = Record<string, Json>> {
   #dirty = new Set<string>();
   #touched: Set<string> | undefined;
   #reqInfo: Json | undefined;
-  #signal: AbortSignal = NEVER_ABORTED;
+  #signal: AbortSignal | undefined;
+  #signalSource: (() => AbortSignal) | undefined;
 
   /**
    * @param requestId the flow's idempotency key; omitted → a fresh nanoid.
@@ -138,7 +140,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /** Aborted when the flow is cancelled or has failed: pass it to long calls. */
   get signal(): AbortSignal {
-    return this.#signal;
+    return (this.#signal ??= this.#signalSource?.() ?? NEVER_ABORTED);
   }
 
   #mark(key: string): void {
@@ -159,8 +161,9 @@ export class Headwaters<T extends object = Record<string, Json>> {
   /** @internal */
   get [internals](): HeadwatersInternals {
     return {
-      setSignal: (signal) => {
-        this.#signal = signal;
+      setSignal: (source) => {
+        this.#signal = undefined;
+        this.#signalSource = source;
       },
       drainDirty: () => {
         if (this.#dirty.size === 0) return undefined;
@@ -174,7 +177,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
         for (const [k, v] of this.#values) copy.#values.set(k, v);
         for (const [k, v] of this.#tmp) copy.#tmp.set(k, v);
         copy.#reqInfo = this.#reqInfo;
-        copy.#signal = this.#signal;
+        copy.#signalSource = () => this.signal;
         copy.#touched = new Set();
         return copy;
       },
@@ -183,7 +186,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
         copy[internals].load(values);
         for (const [k, v] of this.#tmp) copy.#tmp.set(k, v);
         copy.#reqInfo = this.#reqInfo;
-        copy.#signal = this.#signal;
+        copy.#signalSource = () => this.signal;
         copy.#touched = new Set(touched);
         return copy;
       },

@@ -13,6 +13,7 @@ export interface LevelDatabase {
   open(): Promise<void>;
   close(): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  getMany?(keys: string[]): Promise<Array<string | undefined>>;
   batch(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   iterator(options: { gt?: string; lt?: string; reverse?: boolean; limit?: number }): {
     all(): Promise<Array<[string, string]>>;
@@ -29,8 +30,20 @@ export interface LevelStoreOptions {
 //   f!<flow>                 FlowHeader             b!<flow>           Blueprint
 //   s!<flow>!<stream>        StreamRecord           h!<flow>!<scope>!<key>   a headwaters value
 //   r!<requestId>            flow id                q!<seq, 16 digits> flow id of a waiting flow
-//   u!<flow>                 '' while unfinished    c!<createdAt, 15 digits>!<flow>  '' (listing order)
+//   u!<flow>                 '' while unfinished
 const END = '\xff';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
 const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart(width, '0');
 
 /**
@@ -45,6 +58,7 @@ export class LevelStore implements Store {
   readonly #sync: boolean;
   readonly #where: string;
   #status: StoreStatus = 'new';
+  #lookups = new Map<string, Deferred<string | undefined>>();
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
   constructor(db: LevelDatabase, options: LevelStoreOptions & { where?: string; persistent?: boolean } = {}) {
@@ -114,17 +128,15 @@ export class LevelStore implements Store {
       const h = c.header!;
       ops.push({ type: 'put', key: `b!${id}`, value: JSON.stringify(c.create.blueprint) });
       ops.push({ type: 'put', key: `r!${h.requestId}`, value: id });
-      ops.push({ type: 'put', key: `c!${pad(h.createdAt, 15)}!${id}`, value: '' });
     }
     const h = c.header;
     if (h !== undefined) {
       ops.push({ type: 'put', key: `f!${id}`, value: JSON.stringify(h) });
-      const q = `q!${pad(h.seq, 16)}`;
-      if (h.status === 'waiting') ops.push({ type: 'put', key: q, value: id });
-      else if (c.create === undefined) ops.push({ type: 'del', key: q });
-      const ended = isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done);
-      if (ended) ops.push({ type: 'del', key: `u!${id}` });
-      else ops.push({ type: 'put', key: `u!${id}`, value: '' });
+      // the indexes change only on the transitions that move a flow in or out of them
+      if (h.status === 'waiting') ops.push({ type: 'put', key: `q!${pad(h.seq, 16)}`, value: id });
+      else if (c.claimed) ops.push({ type: 'del', key: `q!${pad(h.seq, 16)}` });
+      if (c.create !== undefined || c.reopened) ops.push({ type: 'put', key: `u!${id}`, value: '' });
+      else if (isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done)) ops.push({ type: 'del', key: `u!${id}` });
     }
     if (c.streams !== undefined) {
       for (const sid of Object.keys(c.streams)) {
@@ -169,31 +181,45 @@ export class LevelStore implements Store {
     return flow;
   }
 
-  async findFlowId(requestId: string): Promise<string | undefined> {
-    this.#assertOpen('findFlowId');
-    return this.#db.get(`r!${requestId}`);
+  findFlowId(requestId: string): Promise<string | undefined> {
+    if (this.#status !== 'open') return Promise.reject(this.#closedError('findFlowId'));
+    if (this.#db.getMany === undefined) return this.#db.get(`r!${requestId}`);
+    // the lookups of every flow started in this turn of the event loop go as one getMany
+    let pending = this.#lookups.get(requestId);
+    if (pending === undefined) {
+      pending = deferred();
+      this.#lookups.set(requestId, pending);
+      if (this.#lookups.size === 1) setImmediate(() => this.#lookupAll());
+    }
+    return pending.promise;
+  }
+
+  #lookupAll(): void {
+    const batch = this.#lookups;
+    this.#lookups = new Map();
+    const ids = [...batch.keys()];
+    this.#db.getMany!(ids.map((r) => `r!${r}`)).then(
+      (values) => ids.forEach((r, i) => batch.get(r)!.resolve(values[i])),
+      (err: unknown) => batch.forEach((d) => d.reject(err)),
+    );
   }
 
   async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
     this.#assertOpen('listFlows');
-    const limit = query.limit ?? Infinity;
     const out: FlowHeader[] = [];
-    const entries = await this.#db.iterator({ gt: 'c!', lt: `c!${END}`, reverse: true }).all();
-    for (const [key] of entries) {
-      const id = key.slice(key.lastIndexOf('!') + 1);
-      const raw = await this.#db.get(`f!${id}`);
-      if (raw === undefined) continue;
+    const entries = await this.#db.iterator({ gt: 'f!', lt: `f!${END}`, reverse: true }).all();
+    for (const [, raw] of entries) {
       let header: FlowHeader;
       try {
         header = JSON.parse(raw) as FlowHeader;
       } catch {
         continue; // an unreadable flow is reported by getFlow(id), not by hiding every other flow
       }
-      if (query.status !== undefined && header.status !== query.status) continue;
-      out.push(header);
-      if (out.length >= limit) break;
+      if (query.status === undefined || header.status === query.status) out.push(header);
     }
-    return out;
+    // ids begin with the creation time, so this is nearly sorted already
+    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return query.limit === undefined ? out : out.slice(0, query.limit);
   }
 
   async listUnfinished(): Promise<string[]> {

@@ -83,6 +83,10 @@ export interface FlowChange {
   /** Present once, when the flow is created: indexes its requestId and keeps its blueprint. */
   create?: { blueprint: Blueprint };
   header?: FlowHeader;
+  /** The flow left the waiting queue (it was claimed to run, or cancelled while waiting). */
+  claimed?: true;
+  /** A finished flow is unfinished again (redriven). */
+  reopened?: true;
   streams?: Record<string, StreamRecord>;
   headwaters?: Record<string, HeadwatersChange>;
 }

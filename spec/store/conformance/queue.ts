@@ -14,7 +14,7 @@ export function queue(factory: StoreFactory): void {
     it('takes a flow off the queue when it is claimed', async () => {
       const { store } = fx();
       await store.write([created('a', { status: 'waiting', seq: 1 }), created('b', { status: 'waiting', seq: 2 })]);
-      await store.write([{ flowId: 'a', header: header('a', { status: 'running', seq: 1 }) }]);
+      await store.write([{ flowId: 'a', header: header('a', { status: 'running', seq: 1 }), claimed: true }]);
       expect(await store.listWaiting()).to.deep.equal(['b']);
       expect((await store.listUnfinished()).sort()).to.deep.equal(['a', 'b']);
     });

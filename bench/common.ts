@@ -1,0 +1,125 @@
+// Shared pieces of the benchmark scenarios: temp stores, the diamond flow, timing and statistics.
+import { Level } from 'level';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { Andes, Atlantic, Engine, Headwaters, LevelStore, ParallelRiver, River, type LevelDatabase, type RiverAttr, type Store } from 'vastflow';
+
+export const silent = pino({ level: 'silent' });
+export const VALUE_100B = 'x'.repeat(100);
+
+export interface BenchOptions {
+  quick: boolean;
+}
+
+/** One measured run of a workload: its figures, and the one the median is taken on. */
+export interface Measure {
+  figures: Record<string, number>;
+  primary: string;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** Runs of which the median is reported (1 for the long W4/W5). */
+  repeats: number;
+  run(opts: BenchOptions): Promise<Measure>;
+}
+
+const made: string[] = [];
+/** A fresh temp directory, removed by cleanup(). */
+export function tempDir(tag: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vastflow-bench-${tag}-`));
+  made.push(dir);
+  return dir;
+}
+export function cleanup(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A LevelDB-backed store that counts the records (puts and dels) it writes. */
+export function countingLevelStore(dir: string, sync = false): { store: Store; records: () => number; batches: () => number } {
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  let records = 0;
+  let batches = 0;
+  const counted: LevelDatabase = {
+    get status() {
+      return db.status;
+    },
+    open: () => db.open(),
+    close: () => db.close(),
+    get: (k) => db.get(k),
+    iterator: (o) => db.iterator(o),
+    batch: (ops, o) => {
+      records += ops.length;
+      batches++;
+      return db.batch(ops, o ?? {});
+    },
+  };
+  return { store: new LevelStore(counted, { sync, where: dir }), records: () => records, batches: () => batches };
+}
+
+// The diamond: ParallelRiver(A, B) then C; every river durable, writing 100 bytes.
+class DiamondRiver extends River<{ key: string }> {
+  static riverName = 'BenchDiamond';
+  update(attr: RiverAttr) {
+    attr.durable = true;
+  }
+  flow(hw: Headwaters) {
+    hw.put(this.config!.key, VALUE_100B);
+  }
+}
+
+/** Records when each flow's Atlantic ran. */
+export class EndClock extends Atlantic {
+  static riverName = 'BenchEnd';
+  static ended = new Map<string, number>();
+  success(hw: Headwaters) {
+    EndClock.ended.set(hw.requestId, performance.now());
+  }
+}
+
+export const diamondClasses = [DiamondRiver, EndClock];
+
+export function diamond(engine: Engine, requestId: string): Andes {
+  return new Andes(engine)
+    .drawHeadwaters(new Headwaters(requestId))
+    .drawStream(new ParallelRiver().append(new DiamondRiver({ key: 'a' })).append(new DiamondRiver({ key: 'b' })))
+    .drawStream(new DiamondRiver({ key: 'c' }))
+    .drawAtlantic(new EndClock());
+}
+
+/** Runs `total` jobs keeping at most `window` in flight. */
+export async function windowed(total: number, window: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) await job(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** CPU ms (user + system) used by this process since `since`. */
+export function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+/** Samples the RSS every 20 ms; stop() returns the peak in MB. */
+export function rssPeak(): { stop: () => number } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  return {
+    stop: () => {
+      clearInterval(t);
+      return Math.max(peak, process.memoryUsage.rss()) / 1048576;
+    },
+  };
+}
+
+export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));

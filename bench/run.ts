@@ -1,0 +1,73 @@
+// npm run bench [-- --quick] [-- --only W1,W3]: runs the workloads of ../shared/BENCH.md on the
+// compiled library, one JSON line per workload, then a markdown table of the targets.
+import os from 'node:os';
+import { cleanup, round, type Measure, type Scenario } from './common.js';
+import { w0a } from './scenarios/w0a-naive-level.js';
+import { w0b } from './scenarios/w0b-device.js';
+import { w1 } from './scenarios/w1-diamond.js';
+import { w1f } from './scenarios/w1f-fsync.js';
+import { w1s } from './scenarios/w1s-single.js';
+import { w2 } from './scenarios/w2-memory.js';
+import { w3 } from './scenarios/w3-poll.js';
+import { w4 } from './scenarios/w4-parked.js';
+import { w5 } from './scenarios/w5-recovery.js';
+
+const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w5];
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only'));
+const only = onlyArg === undefined ? undefined : (onlyArg.includes('=') ? onlyArg.split('=')[1]! : args[args.indexOf(onlyArg) + 1] ?? '').split(',').map((s) => s.trim().toUpperCase());
+const selected = only === undefined ? all : all.filter((s) => only.includes(s.id.toUpperCase()));
+if (selected.length === 0) {
+  console.error(`no workload matches --only ${only?.join(',')}; known: ${all.map((s) => s.id).join(', ')}`);
+  process.exit(2);
+}
+
+const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, memory_gb: round(os.totalmem() / 2 ** 30, 0) };
+console.log(JSON.stringify({ machine, quick }));
+
+function median(runs: Measure[]): Measure {
+  const key = runs[0]!.primary;
+  return [...runs].sort((a, b) => a.figures[key]! - b.figures[key]!)[Math.floor(runs.length / 2)]!;
+}
+
+const results = new Map<string, Record<string, number>>();
+try {
+  // warm-up: the JIT and LevelDB's first open, not measured
+  await w1.run({ quick: true });
+  cleanup();
+  for (const s of selected) {
+    const runs: Measure[] = [];
+    for (let i = 0; i < s.repeats; i++) {
+      runs.push(await s.run({ quick }));
+      cleanup();
+    }
+    const m = median(runs);
+    results.set(s.id, m.figures);
+    console.log(JSON.stringify({ workload: s.id, title: s.title, runs: runs.length, ...m.figures }));
+  }
+} finally {
+  cleanup();
+}
+
+const f = (id: string, key: string): number | undefined => results.get(id)?.[key];
+const ratio = (a?: number, b?: number): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
+const rows: Array<[string, string, number | undefined, (v: number) => boolean, string]> = [
+  ['W1 ÷ W0a (flows/s)', '>= 2.0', ratio(f('W1', 'flows_per_s'), f('W0a', 'flows_per_s')), (v) => v >= 2, 'x'],
+  ['W1 records/s ÷ W0b puts/s', '>= 0.5', ratio(f('W1', 'records_per_s'), f('W0b', 'puts_per_s')), (v) => v >= 0.5, 'x'],
+  ['W1 flows/s', '>= 10,000', f('W1', 'flows_per_s'), (v) => v >= 10_000, ''],
+  ['W1s p50 latency', '<= 0.5 ms', f('W1s', 'p50_ms'), (v) => v <= 0.5, ' ms'],
+  ['W1f ÷ W0a (flows/s)', '>= 0.9', ratio(f('W1f', 'flows_per_s'), f('W0a', 'flows_per_s')), (v) => v >= 0.9, 'x'],
+  ['W2 ÷ W1 (flows/s)', '<= 2.5', ratio(f('W2', 'flows_per_s'), f('W1', 'flows_per_s')), (v) => v <= 2.5, 'x'],
+  ['W1 CPU per flow', '<= 0.2 ms', f('W1', 'cpu_ms_per_flow'), (v) => v <= 0.2, ' ms'],
+  ['W3 wall ÷ ideal', '<= 1.15', f('W3', 'wall_over_ideal'), (v) => v <= 1.15, 'x'],
+  ['W4 RSS per parked flow', '<= 2 KB', f('W4', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
+  ['W4 start time', quick ? '<= 0.5 s (10k)' : '<= 5 s (100k)', f('W4', 'start_ms'), (v) => v <= (quick ? 500 : 5000), ' ms'],
+  ['W5 recovery (resume all)', '<= 1 s', f('W5', 'recover_ms'), (v) => v <= 1000, ' ms'],
+];
+console.log(`\n| figure | target | measured | met |\n| --- | --- | --- | --- |`);
+for (const [name, target, value, ok, unit] of rows) {
+  if (value === undefined) continue;
+  console.log(`| ${name} | ${target} | ${round(value, unit === 'x' ? 2 : 3)}${unit === 'x' ? '' : unit} | ${ok(value) ? 'yes' : 'no'} |`);
+}
+console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${quick ? 'quick (1/10 size)' : 'full size'}; median of 3 runs for W0-W3`);

@@ -1,0 +1,55 @@
+// W1: diamond: ParallelRiver(A, B) then C, every river durable, 100 bytes each; 200 flows in flight.
+// W1s (one flow at a time), W1f (sync: true) and W2 (memory store) are variants of this run.
+import { Engine } from 'vastflow';
+import { countingLevelStore, cpuMs, diamond, diamondClasses, EndClock, percentile, round, rssPeak, silent, tempDir, windowed, type Measure, type Scenario } from '../common.js';
+
+export interface DiamondOptions {
+  flows: number;
+  window: number;
+  store: 'level' | 'memory';
+  sync?: boolean;
+}
+
+export async function runDiamond(o: DiamondOptions): Promise<Measure> {
+  const counting = o.store === 'level' ? countingLevelStore(tempDir('w1'), o.sync ?? false) : undefined;
+  const engine = await Engine.open({ store: counting?.store ?? 'memory', logger: silent, classes: diamondClasses, concurrency: Math.max(o.window, 1) });
+  EndClock.ended.clear();
+  const latencies: number[] = [];
+  const rss = rssPeak();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await windowed(o.flows, o.window, async (i) => {
+    const requestId = `w1-${i}`;
+    const started = performance.now();
+    const outcome = await (await diamond(engine, requestId).start()).result();
+    if (outcome.status !== 'success') throw new Error(`flow ${requestId} ended ${outcome.status}`);
+    latencies.push(EndClock.ended.get(requestId)! - started);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(cpu0);
+  const peakMb = rss.stop();
+  await engine.close();
+  latencies.sort((a, b) => a - b);
+  const figures: Record<string, number> = {
+    flows: o.flows,
+    flows_per_s: round(o.flows / seconds, 0),
+    rivers_per_s: round((o.flows * 3) / seconds, 0),
+    p50_ms: round(percentile(latencies, 50), 3),
+    p99_ms: round(percentile(latencies, 99), 3),
+    cpu_ms_per_flow: round(cpu / o.flows, 3),
+    peak_rss_mb: round(peakMb, 0),
+  };
+  if (counting !== undefined) {
+    figures['records_per_flow'] = round(counting.records() / o.flows, 2);
+    figures['records_per_s'] = round(counting.records() / seconds, 0);
+    figures['flows_per_batch'] = round(o.flows / counting.batches(), 2);
+  }
+  return { primary: 'flows_per_s', figures };
+}
+
+export const w1: Scenario = {
+  id: 'W1',
+  title: 'diamond, LevelDB, 200 in flight',
+  repeats: 3,
+  run: ({ quick }) => runDiamond({ flows: quick ? 1000 : 10_000, window: 200, store: 'level' }),
+};
