@@ -158,7 +158,10 @@ describe('crash recovery with real SIGKILLed processes', function () {
     const [outcome] = await recover('ghost', 1);
     expect(outcome!.status).to.equal('success');
     expect(outcome!.headwaters).to.deep.equal({ a: 'a-done', ghost: true });
-    expect(before!.streams.map((s) => s.state)).to.deep.equal(['running', 'init']);
+    // untouched: the Ghost river never started ('a' may show running or init: its start record
+    // is not awaited before flow() runs, so the kill can land before it is written)
+    expect(before!.streams[1]!.state).to.equal('init');
+    expect(before!.status).to.equal('running');
   });
 
   it('survives being killed many times at random moments while 24 multi-river flows run', async function () {
