@@ -50,6 +50,7 @@ export function countingLevelStore(dir: string, sync = false): { store: Store; r
     open: () => db.open(),
     close: () => db.close(),
     get: (k) => db.get(k),
+    getMany: (keys) => db.getMany(keys),
     iterator: (o) => db.iterator(o),
     batch: (ops, o) => {
       records += ops.length;

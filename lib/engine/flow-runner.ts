@@ -2,7 +2,7 @@ import type { Clock } from '../clock/clock.js';
 import type { FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { Atlantic } from '../model/atlantic.js';
+import { Atlantic } from '../model/atlantic.js';
 import { internals, type Headwaters } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
@@ -78,6 +78,8 @@ export class FlowRunner {
   /** Wakes every wait, atomic ones too: aborted when the engine closes. */
   #close: AbortController | undefined;
   #interrupted = false;
+  /** The flow's latest queued write: durable, it means every earlier write of the flow is too. */
+  #lastWrite: Promise<void> = Promise.resolve();
   #error: FlowError | undefined;
   #cancelled = false;
   #log: Logger | undefined;
@@ -154,7 +156,7 @@ export class FlowRunner {
     if (this.#error !== undefined || this.header.status !== 'running') return;
     this.#cancelled = true;
     this.header.cancelReason = reason;
-    if (record) void this.host.push({ flowId: this.id, header: { ...this.header } });
+    if (record) void this.write({ flowId: this.id, header: { ...this.header } });
     this.fail({ code: 'E_CANCELLED', message: `flow cancelled: ${reason}` });
   }
 
@@ -168,6 +170,16 @@ export class FlowRunner {
   /** Throws Interrupted when the engine is closing. */
   checkInterrupt(): void {
     if (this.#interrupted) throw new Interrupted();
+  }
+
+  /** Queues a change of this flow; what it returns resolves once the change is in the store. */
+  write(change: FlowChange): Promise<void> {
+    return (this.#lastWrite = this.host.push(change));
+  }
+
+  /** Resolves when every change this flow has queued is in the store. */
+  durable(): Promise<void> {
+    return this.#lastWrite;
   }
 
   /** A record's copy for the write queue. */
@@ -201,11 +213,13 @@ export class FlowRunner {
       h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
       if (this.#error !== undefined) h.error = this.#error;
       else delete h.error;
-      h.atlantic = { outcome: h.status === 'success' ? 'success' : 'fail', done: false };
+      // a flow without hooks has nothing left to do: its end and the hook's record are one write
+      const hooks = this.#atlantic.constructor !== Atlantic;
+      h.atlantic = { outcome: h.status === 'success' ? 'success' : 'fail', done: !hooks };
       h.updatedAt = this.host.clock.now();
-      const end: FlowChange = { flowId: h.id, header: { ...h } };
+      const end: FlowChange = { flowId: h.id, header: { ...h, atlantic: { ...h.atlantic } } };
       this.checkpoint(this.hw, 'main', end);
-      await this.host.push(end);
+      await this.write(end);
     } else if (h.error !== undefined) {
       this.fail(h.error);
     }
@@ -238,7 +252,7 @@ export class FlowRunner {
     this.checkInterrupt();
     a.done = true;
     h.updatedAt = this.host.clock.now();
-    await this.host.push({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
+    await this.write({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
   }
 
   /** Runs a sequence; false when one of its streams failed. Throws Interrupted when closing. */
@@ -248,6 +262,9 @@ export class FlowRunner {
       this.checkInterrupt();
       const rec = this.records.get(node.id)!;
       if (rec.state === 'success' || rec.state === 'skipped') continue;
+      // the rule of durability: whatever came before is in the store before the next stream starts
+      await this.#lastWrite;
+      this.checkInterrupt();
       if (rec.state === 'fail') {
         ok = false;
         branch.failed = true;
@@ -291,7 +308,7 @@ export class FlowRunner {
       rec.state = 'skipped';
       streams[n.id] = { ...rec };
     }
-    void this.host.push({ flowId: this.id, streams });
+    void this.write({ flowId: this.id, streams });
   }
 
   /** Sets a container's state and queues the record (the next river's write makes it durable). */
@@ -307,13 +324,13 @@ export class FlowRunner {
   }
 
   async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
-    void this.host.push(this.#container(node, 'running'));
+    void this.write(this.#container(node, 'running'));
     const settled = await Promise.allSettled(
       node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })),
     );
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
     const ok = settled.every((s) => s.status === 'fulfilled' && s.value);
-    void this.host.push(this.#container(node, ok ? 'success' : 'fail'));
+    void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;
   }
 
@@ -324,27 +341,27 @@ export class FlowRunner {
       copy = hw[internals].isolatedCopy();
       const start = this.#container(node, 'running');
       (start.headwaters ??= {})[node.id] = copy[internals].full();
-      void this.host.push(start);
+      void this.write(start);
     } else {
       copy = hw[internals].restoredCopy(this.#scopes[node.id] ?? {}, rec.touched ?? []);
     }
     const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
     if (!ok) {
-      void this.host.push(this.#container(node, 'fail'));
+      void this.write(this.#container(node, 'fail'));
       return false;
     }
     // the merge and the basin's success are one write: recovery never merges twice or loses it
     hw[internals].apply(copy[internals].touched(), true);
     const end = this.#container(node, 'success');
     this.checkpoint(hw, scope, end);
-    await this.host.push(end);
+    void this.write(end);
     return true;
   }
 
   async #fork(node: ForkNode, hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
     const rec = this.records.get(node.id)!;
     if (rec.choice === undefined) {
-      void this.host.push(this.#container(node, 'running'));
+      void this.write(this.#container(node, 'running'));
       let choice: string;
       try {
         choice = await node.fork.choose(hw);
@@ -365,17 +382,17 @@ export class FlowRunner {
           change.streams![n.id] = { ...r };
         }
       }
-      await this.host.push(change);
+      void this.write(change);
     }
     const ok = await this.sequence(node.branches.get(rec.choice)!, hw, scope, branch);
-    void this.host.push(this.#container(node, ok ? 'success' : 'fail'));
+    void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;
   }
 
   #failContainer(node: PlanNode, error: FlowError): false {
     const rec = this.records.get(node.id)!;
     rec.errors = [...(rec.errors ?? []), error];
-    void this.host.push(this.#container(node, 'fail'));
+    void this.write(this.#container(node, 'fail'));
     this.fail(error);
     return false;
   }

@@ -38,7 +38,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } };
     if (error === undefined && attr.durable) run.checkpoint(hw, scope, change);
     if (error !== undefined) run.fail(error);
-    await host.push(change);
+    void run.write(change);
     if (host.listens('river:end')) {
       const payload = { ...base, state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
       host.emit('river:end', error === undefined ? payload : { ...payload, error });
@@ -83,7 +83,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       rec.attempts = attempt;
       rec.phase = 'flow';
       delete rec.dueAt;
-      void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
       if (host.listens('river:start')) host.emit('river:start', { ...base, attempt });
       let error: Error | undefined;
       try {
@@ -109,7 +109,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       const delayMs = nextDelayMs(attr, attempt, host.random);
       rec.phase = 'retry';
       rec.dueAt = clock.now() + delayMs;
-      void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
       if (host.listens('river:retry')) host.emit('river:retry', { ...base, attempt, delayMs, error: fe });
       if (run.log.isLevelEnabled?.('debug') !== false) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
       if (!(await waitUntil(rec.dueAt))) return stopped();
@@ -121,7 +121,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       rec.dueAt = clock.now() + attr.cycleIntervalMs;
       const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } };
       if (attr.durable) run.checkpoint(hw, scope, change);
-      void host.push(change);
+      void run.write(change);
     }
   }
 
@@ -144,7 +144,7 @@ export async function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<
       if (host.listens('river:cycle')) host.emit('river:cycle', { ...base, cycle: poll, done });
       if (!done && poll < attr.cycleTimes) {
         rec.dueAt = clock.now() + attr.cycleIntervalMs;
-        void host.push({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+        void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
       }
     }
     if (!done) {
