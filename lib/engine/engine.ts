@@ -19,6 +19,7 @@ import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
 import { FlowRun } from './flow-run.js';
 import { FlowRunner, Interrupted, type FlowOutcome, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { compile } from './plan.js';
+import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
@@ -47,6 +48,7 @@ export class Engine implements EnginePort {
   readonly #clock: Clock;
   readonly #options: ResolvedEngineOptions;
   readonly #host: RunnerHost;
+  readonly #poller: Poller;
   readonly #runners = new Map<string, { runner: FlowRunner; done: Promise<void> }>();
   /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
   readonly #waiting = new Map<string, PreparedFlow | undefined>();
@@ -65,8 +67,10 @@ export class Engine implements EnginePort {
     this.#queue = new WriteQueue(store);
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
+    this.#poller = new Poller(this.#clock);
     this.#host = {
       clock: this.#clock,
+      poller: this.#poller,
       random,
       logger,
       push: (change) => this.#queue.push(change),
@@ -411,6 +415,7 @@ export class Engine implements EnginePort {
     this.#state = 'closing';
     const running = [...this.#runners.values()];
     for (const r of running) r.runner.interrupt();
+    this.#poller.clear();
     const settled = Promise.allSettled(running.map((r) => r.done));
     const grace = new AbortController();
     await Promise.race([settled, new SystemClock().sleep(this.#options.closeTimeout, grace.signal).catch(() => {})]);

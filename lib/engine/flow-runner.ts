@@ -8,6 +8,7 @@ import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
 import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import type { Poller, Wait } from './poller.js';
 import { runRiver } from './river-step.js';
 
 /** What a runner needs from its engine. */
@@ -15,6 +16,8 @@ export interface RunnerHost {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Where the flow's retry and poll waits park. */
+  readonly poller: Poller;
   push(change: FlowChange): Promise<void>;
   /** True when someone listens to `event`: payloads are built only then. */
   listens(event: EngineEventName): boolean;
@@ -70,13 +73,10 @@ export class FlowRunner {
   readonly hw: Headwaters<any>;
   readonly #scopes: Record<string, JsonObject>;
   readonly #atlantic: Atlantic;
-  // The three controllers are made on first use: most flows never wait or read a signal.
-  /** Aborted when the flow fails or is cancelled: the headwaters' signal. */
+  /** Aborted when the flow fails or is cancelled: the headwaters' signal, made on first use. */
   #abort: AbortController | undefined;
-  /** Wakes the waits of non-atomic rivers: aborted on failure, cancel or close. */
-  #wake: AbortController | undefined;
-  /** Wakes every wait, atomic ones too: aborted when the engine closes. */
-  #close: AbortController | undefined;
+  /** The flow's parked waits (several when parallel branches wait at once). */
+  #waits: Array<{ wait: Wait; atomic: boolean }> | undefined;
   #interrupted = false;
   /** The flow's latest queued write: durable, it means every earlier write of the flow is too. */
   #lastWrite: Promise<void> = Promise.resolve();
@@ -122,21 +122,24 @@ export class FlowRunner {
     return this.#abort.signal;
   }
 
-  /** The signal a wait listens to: atomic rivers wake only when the engine closes. */
-  waitSignal(atomic: boolean): AbortSignal {
-    if (atomic) {
-      if (this.#close === undefined) {
-        this.#close = new AbortController();
-        if (this.#interrupted) this.#close.abort(new Interrupted());
-      }
-      return this.#close.signal;
-    }
-    if (this.#wake === undefined) {
-      this.#wake = new AbortController();
-      if (this.#interrupted) this.#wake.abort(new Interrupted());
-      else if (this.#error !== undefined) this.#wake.abort(this.#reason());
-    }
-    return this.#wake.signal;
+  /**
+   * Waits until `due` on the engine's clock. Ends early when the engine closes, and, unless the
+   * river is atomic, when the flow fails or is cancelled: the caller checks which.
+   */
+  sleepUntil(due: number, atomic: boolean): Promise<void> {
+    const wait = this.host.poller.park(due);
+    const entry = { wait, atomic };
+    const waits = (this.#waits ??= []);
+    waits.push(entry);
+    if (this.#interrupted || (!atomic && this.#error !== undefined)) this.host.poller.wake(wait);
+    return wait.promise.then(() => {
+      waits.splice(waits.indexOf(entry), 1);
+    });
+  }
+
+  #wakeWaits(all: boolean): void {
+    if (this.#waits === undefined) return;
+    for (const { wait, atomic } of this.#waits) if (all || !atomic) this.host.poller.wake(wait);
   }
 
   #reason(): VastflowError {
@@ -148,7 +151,7 @@ export class FlowRunner {
     if (this.#error !== undefined) return;
     this.#error = error;
     if (this.#abort !== undefined) this.#abort.abort(this.#reason());
-    if (this.#wake !== undefined) this.#wake.abort(this.#reason());
+    this.#wakeWaits(false);
   }
 
   /** Cancels the flow: it stops, and Atlantic.fail runs with E_CANCELLED. */
@@ -163,8 +166,7 @@ export class FlowRunner {
   /** Stops the flow where it is, for the engine to close: running calls settle, nothing new starts. */
   interrupt(): void {
     this.#interrupted = true;
-    this.#close?.abort(new Interrupted());
-    this.#wake?.abort(new Interrupted());
+    this.#wakeWaits(true);
   }
 
   /** Throws Interrupted when the engine is closing. */

@@ -44,7 +44,7 @@ export interface Plan {
   /** Every node, in drawing order. */
   nodes: PlanNode[];
   /** The River and Fork classes drawn, for the registry. */
-  classes: Set<Function>;
+  classes: Function[];
 }
 
 /**
@@ -52,7 +52,7 @@ export interface Plan {
  * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR
  */
 export function compile(streams: readonly Stream[]): Plan {
-  const plan: Plan = { streams: [], nodes: [], classes: new Set() };
+  const plan: Plan = { streams: [], nodes: [], classes: [] };
   if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', 'the flow has no streams: draw at least one');
   const seen = new Set<Stream>();
   plan.streams = seq(streams, '', undefined, plan, seen);
@@ -81,7 +81,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     if (input !== undefined && typeof (input as { safeParse?: unknown }).safeParse !== 'function') {
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
     }
-    plan.classes.add(s.constructor);
+    if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
     const n: RiverNode = { kind: 'river', id, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
     plan.nodes.push(n);
     return n;
@@ -106,7 +106,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
   if (s instanceof Fork) {
     const name = nameOf(s);
     if (s.branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
-    plan.classes.add(s.constructor);
+    if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
     const n: ForkNode = { kind: 'fork', id, name, color, fork: s, branches: new Map() };
     plan.nodes.push(n);
     let bi = 0;

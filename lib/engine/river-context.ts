@@ -1,14 +1,14 @@
 import type { Logger } from '../logging/logger.js';
 import type { RiverContext } from '../model/river-context.js';
 
-/** The context given to one call of `flow()` or `cycle()`; its logger is made on first use. */
+/** The context given to one call of `flow()` or `cycle()`; its logger and signal are made on first use. */
 export class CallContext implements RiverContext {
   #log: Logger | undefined;
-  readonly #parent: Logger;
+  readonly #owner: { readonly log: Logger };
   #signal: AbortSignal | (() => AbortSignal);
 
   constructor(
-    parent: Logger,
+    owner: { readonly log: Logger },
     readonly flowId: string,
     readonly requestId: string,
     readonly river: string,
@@ -17,7 +17,7 @@ export class CallContext implements RiverContext {
     readonly cycle: number,
     signal: AbortSignal | (() => AbortSignal),
   ) {
-    this.#parent = parent;
+    this.#owner = owner;
     this.#signal = signal;
   }
 
@@ -27,7 +27,7 @@ export class CallContext implements RiverContext {
   }
 
   get log(): Logger {
-    return (this.#log ??= this.#parent.child({
+    return (this.#log ??= this.#owner.log.child({
       flowId: this.flowId,
       requestId: this.requestId,
       river: this.river,

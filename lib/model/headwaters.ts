@@ -45,8 +45,9 @@ export class Headwaters<T extends object = Record<string, Json>> {
   /** The flow's idempotency key: starting a flow with a requestId the store holds returns that flow. */
   readonly requestId: string;
   readonly #values = new Map<string, Json>();
-  readonly #tmp: Map<string, unknown>;
-  #dirty = new Set<string>();
+  /** Transient values: one holder shared with basin copies, its map made on first use. */
+  #tmp: { map?: Map<string, unknown> };
+  #dirty: Set<string> | undefined;
   #touched: Set<string> | undefined;
   #reqInfo: Json | undefined;
   #signal: AbortSignal | undefined;
@@ -62,7 +63,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters: requestId must be a non-empty string, got ${JSON.stringify(requestId)}`);
     }
     this.requestId = requestId;
-    this.#tmp = new Map();
+    this.#tmp = {};
   }
 
   /** The stored value, or undefined. The value is frozen: put a new one to change it. */
@@ -120,13 +121,13 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /** Stores a transient value (a client, a connection): never persisted, not JSON-checked. */
   tmpPut(key: string, value: unknown): this {
-    this.#tmp.set(key, value);
+    (this.#tmp.map ??= new Map()).set(key, value);
     return this;
   }
 
   /** A transient value stored with {@link tmpPut}, or undefined. */
   tmpGet<V = unknown>(key: string): V | undefined {
-    return this.#tmp.get(key) as V | undefined;
+    return this.#tmp.map?.get(key) as V | undefined;
   }
 
   /** JSON about the request (who asked, from where), persisted with the flow. */
@@ -144,7 +145,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
   }
 
   #mark(key: string): void {
-    this.#dirty.add(key);
+    (this.#dirty ??= new Set()).add(key);
     this.#touched?.add(key);
   }
 
@@ -166,16 +167,16 @@ export class Headwaters<T extends object = Record<string, Json>> {
         this.#signalSource = source;
       },
       drainDirty: () => {
-        if (this.#dirty.size === 0) return undefined;
+        if (this.#dirty === undefined || this.#dirty.size === 0) return undefined;
         const delta = this.#delta(this.#dirty);
-        this.#dirty = new Set();
+        this.#dirty = undefined;
         return delta;
       },
       full: () => this.#delta(this.#values.keys()),
       isolatedCopy: () => {
         const copy = new Headwaters<T>(this.requestId);
         for (const [k, v] of this.#values) copy.#values.set(k, v);
-        for (const [k, v] of this.#tmp) copy.#tmp.set(k, v);
+        copy.#tmp = this.#tmp;
         copy.#reqInfo = this.#reqInfo;
         copy.#signalSource = () => this.signal;
         copy.#touched = new Set();
@@ -184,7 +185,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
       restoredCopy: (values, touched) => {
         const copy = new Headwaters<T>(this.requestId);
         copy[internals].load(values);
-        for (const [k, v] of this.#tmp) copy.#tmp.set(k, v);
+        copy.#tmp = this.#tmp;
         copy.#reqInfo = this.#reqInfo;
         copy.#signalSource = () => this.signal;
         copy.#touched = new Set(touched);

@@ -62,6 +62,15 @@ class Settling extends River {
   }
 }
 
+/** Resolves once `n` flows of `engine` have recorded a retry wait. */
+async function parked(engine: Engine, n: number): Promise<void> {
+  for (;;) {
+    const flows = await Promise.all((await engine.list()).map((f) => engine.get(f.id)));
+    if (flows.filter((f) => f?.streams.some((s) => s.dueAt !== undefined)).length >= n) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe('durability within a process', () => {
   let dir: string;
   const engines: Engine[] = [];
@@ -163,7 +172,7 @@ describe('durability within a process', () => {
     const first = await open({ clock: new ManualClock() });
     const bad = await new Andes(first).drawHeadwaters(new Headwaters('bad')).drawStream(new SlowRetry()).start();
     await new Andes(first).drawHeadwaters(new Headwaters('good')).drawStream(new SlowRetry()).start();
-    await (first.clock as ManualClock).sleeping(2);
+    await parked(first, 2);
     await first.close();
 
     const raw = new Level<string, string>(dir);

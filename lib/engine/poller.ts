@@ -1,0 +1,138 @@
+import type { Clock } from '../clock/clock.js';
+
+/** One parked wait: a retry or a poll waiting for its due time. */
+export interface Wait {
+  readonly due: number;
+  readonly seq: number;
+  readonly promise: Promise<void>;
+  resolve: () => void;
+  /** Woken or fired: the heap drops it when it reaches the top. */
+  done: boolean;
+}
+
+/**
+ * Every parked flow in one timer structure: a min-heap of waits by due time, and a single clock
+ * sleep armed for the earliest. Parking a flow costs one small object instead of a timer and an
+ * AbortController each, so 100,000 flows waiting in a cycle stay cheap; a flow that stops wakes
+ * its own waits directly.
+ */
+export class Poller {
+  readonly #clock: Clock;
+  readonly #heap: Wait[] = [];
+  #seq = 0;
+  #woken = 0;
+  #armed: { due: number; cancel: AbortController } | undefined;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** How many waits are parked (woken ones may still count until the heap drops them). */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Parks until `due` (ms since the epoch, on the engine's clock). */
+  park(due: number): Wait {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    const wait: Wait = { due, seq: this.#seq++, promise, resolve, done: false };
+    this.#push(wait);
+    if (this.#heap[0] === wait) this.#arm();
+    return wait;
+  }
+
+  /** Ends a wait now, before its due time. */
+  wake(wait: Wait): void {
+    if (wait.done) return;
+    wait.done = true;
+    wait.resolve();
+    // woken waits stay in the heap until their due time; drop them once they are most of it
+    if (++this.#woken > 1024 && this.#woken * 2 > this.#heap.length) this.#compact();
+  }
+
+  #compact(): void {
+    const live = this.#heap.filter((w) => !w.done);
+    this.#heap.length = 0;
+    this.#woken = 0;
+    for (const w of live) this.#push(w);
+  }
+
+  /** Wakes every wait and disarms the timer (the engine is closing). */
+  clear(): void {
+    for (const w of this.#heap.splice(0)) {
+      w.done = true;
+      w.resolve();
+    }
+    this.#woken = 0;
+    this.#armed?.cancel.abort();
+    this.#armed = undefined;
+  }
+
+  #arm(): void {
+    const head = this.#heap[0];
+    if (head === undefined) return;
+    if (this.#armed !== undefined) {
+      if (this.#armed.due <= head.due) return;
+      this.#armed.cancel.abort();
+    }
+    const armed = { due: head.due, cancel: new AbortController() };
+    this.#armed = armed;
+    this.#clock.sleep(Math.max(0, head.due - this.#clock.now()), armed.cancel.signal).then(
+      () => {
+        if (this.#armed === armed) this.#armed = undefined;
+        this.#fire();
+      },
+      () => {},
+    );
+  }
+
+  #fire(): void {
+    const now = this.#clock.now();
+    for (;;) {
+      const head = this.#heap[0];
+      if (head === undefined || head.due > now) break;
+      this.#pop();
+      if (head.done) this.#woken = Math.max(0, this.#woken - 1);
+      else {
+        head.done = true;
+        head.resolve();
+      }
+    }
+    this.#arm();
+  }
+
+  #less(a: Wait, b: Wait): boolean {
+    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+  }
+
+  #push(w: Wait): void {
+    const h = this.#heap;
+    h.push(w);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const h = this.#heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
