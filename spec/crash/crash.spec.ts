@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Andes, Engine, type FlowOutcome } from '../../lib/index.js';
+import { Andes, Engine, LevelStore, type FlowOutcome, type StoredFlow } from '../../lib/index.js';
 import { kill, startProgram, waitForJournal } from '../helpers/child.js';
 import { allClasses, draw, End, readJournal, settings, Step, type Scenario } from './rivers.js';
 
@@ -213,5 +213,41 @@ describe('crash recovery with real SIGKILLed processes', function () {
       }
     });
     expect(await engine.list({ status: 'running' })).to.deep.equal([]);
+  });
+
+  it('keeps every flow\'s grouped transitions in order and atomic when killed in the middle of a group', async function () {
+    this.timeout(60_000);
+    const flows = 40;
+    // the diamond's stream ids: 0 = parallel(a | b), 1 = c, 2 = basin(d), 3 = fork(big | small)
+    const river: Record<string, string> = { a: '0.0.0', b: '0.1.0', c: '1', d: '2.0' };
+    const check = (f: StoredFlow, context: string): void => {
+      const state = (id: string) => f.streams[id]?.state ?? 'init';
+      const main = f.headwaters['main'] ?? {};
+      for (const [key, id] of Object.entries(river)) {
+        // a durable river's checkpoint and its success are one write: never one without the other
+        if (key !== 'd') expect(key in main, `${context}: ${key} in headwaters iff its river succeeded`).to.equal(state(id) === 'success');
+      }
+      // the basin merged d into the flow in the same write that recorded its success
+      expect('d' in main, `${context}: d merged iff the basin succeeded`).to.equal(state('2') === 'success');
+      // in order: nothing after the parallel river started before both branches were recorded done
+      if (state('1') !== 'init') expect([state('0.0.0'), state('0.1.0')], `${context}: c started before a and b ended`).to.deep.equal(['success', 'success']);
+      if (state('2.0') !== 'init') expect(state('1'), `${context}: d started before c ended`).to.equal('success');
+      if (f.header.status === 'success') expect(Object.values(river).map(state), context).to.deep.equal(['success', 'success', 'success', 'success']);
+    };
+    for (let k = 0; k < 6; k++) {
+      const run = child('diamond', flows, '', { concurrency: 40 });
+      const opened = (await waitForJournal(journalFile, has(`opened ${run.child.pid}`), run)).length;
+      await waitForJournal(journalFile, (l) => l.length >= opened + 10 + k * 7 || has('all-done')(l), run);
+      await kill(run);
+      const store = LevelStore.at(db);
+      await store.open();
+      try {
+        for (const s of await store.listFlows()) check((await store.getFlow(s.id))!, `kill ${k}, ${s.requestId}`);
+      } finally {
+        await store.close();
+      }
+    }
+    const outcomes = await recover('diamond', flows);
+    expect(outcomes.every((o) => o.status === 'success')).to.equal(true);
   });
 });
