@@ -50,4 +50,25 @@ describe('examples', function () {
     expect(out).to.match(/CreateOrder: success after 3 attempt/);
     expect(out).to.match(/atlantic recorded: success: order order-\S+ for client-/);
   });
+
+  it('guide/rivers shows retries, a timeout, a poll, an atomic river and an input schema', async () => {
+    const out = await example('guide/rivers.ts');
+    expect(out).to.match(/ChargeCardRiver: attempt 2 failed, retry in \d+ms/);
+    expect(out).to.match(/^success \{/m);
+    expect(out).to.match(/fail E_INVALID_INPUT river SendInvoiceRiver/);
+  });
+
+  it('guide/composing runs parallel, basin, fork and nested streams', async () => {
+    const out = await example('guide/composing.ts');
+    expect(out).to.match(/2\s+fork\s+SizeFork\s+default success \(chose big\)/);
+    expect(out).to.match(/2\.1\.0\s+river\s+Step\s+default skipped/);
+    expect(out).to.match(/3\.0\.0\.0\.1\.0 river\s+Step\s+green\s+success/);
+  });
+
+  it('guide/events prints the events and the diagram of the flow', async () => {
+    const out = await example('guide/events.ts');
+    expect(out).to.include('river:end   GreetRiver success');
+    expect(out).to.include('flow:end    success');
+    expect(out).to.include('class s0 success');
+  });
 });
