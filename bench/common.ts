@@ -72,6 +72,18 @@ class DiamondRiver extends River<{ key: string }> {
   }
 }
 
+/** A river parked in a 1-minute cycle that never ends by itself (W4, bench:heap). */
+export class ParkedRiver extends River {
+  static riverName = 'BenchParked';
+  update(attr: RiverAttr) {
+    attr.cycleTimes = 10;
+    attr.cycleInterval = '1m';
+  }
+  cycle() {
+    return false;
+  }
+}
+
 /** Records when each flow's Atlantic ran. */
 export class EndClock extends Atlantic {
   static riverName = 'BenchEnd';

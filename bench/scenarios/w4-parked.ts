@@ -1,17 +1,6 @@
 // W4: parked: 100,000 flows waiting in a cycle (cycleInterval 1m), all started; then cancelled.
-import { Andes, Engine, Headwaters, River, type RiverAttr } from 'vastflow';
-import { countingLevelStore, round, silent, tempDir, type Scenario } from '../common.js';
-
-class ParkedRiver extends River {
-  static riverName = 'BenchParked';
-  update(attr: RiverAttr) {
-    attr.cycleTimes = 10;
-    attr.cycleInterval = '1m';
-  }
-  cycle() {
-    return false;
-  }
-}
+import { Andes, Engine, Headwaters } from 'vastflow';
+import { countingLevelStore, ParkedRiver, round, silent, tempDir, type Scenario } from '../common.js';
 
 export const w4: Scenario = {
   id: 'W4',

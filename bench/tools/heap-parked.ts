@@ -2,24 +2,13 @@
 // snapshot and prints bytes per flow by V8 object type. Run: npm run bench:heap
 import fs from 'node:fs';
 import v8 from 'node:v8';
-import { Andes, Engine, Headwaters, River, type RiverAttr } from 'vastflow';
-import { cleanup, silent, tempDir } from '../common.js';
-
-class Parked extends River {
-  static riverName = 'HeapParked';
-  update(attr: RiverAttr) {
-    attr.cycleTimes = 10;
-    attr.cycleInterval = '1m';
-  }
-  cycle() {
-    return false;
-  }
-}
+import { Andes, Engine, Headwaters } from 'vastflow';
+import { cleanup, ParkedRiver, silent, tempDir } from '../common.js';
 
 const flows = 10_000;
-const engine = await Engine.open({ store: tempDir('heap'), logger: silent, classes: [Parked], concurrency: flows });
+const engine = await Engine.open({ store: tempDir('heap'), logger: silent, classes: [ParkedRiver], concurrency: flows });
 for (let i = 0; i < flows; i += 1000) {
-  await Promise.all(Array.from({ length: 1000 }, (_, j) => new Andes(engine).drawHeadwaters(new Headwaters(`h-${i + j}`)).drawStream(new Parked()).start()));
+  await Promise.all(Array.from({ length: 1000 }, (_, j) => new Andes(engine).drawHeadwaters(new Headwaters(`h-${i + j}`)).drawStream(new ParkedRiver()).start()));
 }
 await new Promise((r) => setTimeout(r, 300));
 global.gc?.();

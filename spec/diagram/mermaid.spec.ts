@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { Andes, Basin, Engine, Fork, Headwaters, ParallelRiver, River, toMermaid, type RiverAttr } from '../../lib/index.js';
+
+class Ok extends River {}
+class Boom extends River {
+  update(attr: RiverAttr) {
+    attr.retryTimes = 1;
+    attr.retryInterval = 0;
+  }
+  async flow() {
+    throw new Error('no');
+  }
+}
+class Pick extends Fork {
+  choose() {
+    return 'yes';
+  }
+}
+
+describe('Mermaid diagrams', () => {
+  let engine: Engine;
+  beforeEach(async () => {
+    engine = await Engine.open({ store: 'memory', logger: pino({ level: 'silent' }) });
+  });
+  afterEach(() => engine.close());
+
+  const draw = (requestId: string, last: River) =>
+    new Andes(engine)
+      .drawHeadwaters(new Headwaters(requestId))
+      .drawStream(new ParallelRiver().append(new Ok()).append(new Ok()))
+      .drawStream(new Basin('blue').drawStream(new Ok()))
+      .drawStream(new Pick().branch('yes', new Ok()).branch('no', new Ok()))
+      .drawStream(last);
+
+  it('draws a flowchart of the drawing: start, every stream, the edges, the Atlantic', () => {
+    const text = draw('m-1', new Ok()).toMermaid();
+    const lines = text.trim().split('\n');
+    expect(lines[0]).to.equal('flowchart LR');
+    expect(text).to.include('s0{{"parallel"}}');
+    expect(text).to.include('subgraph s1["basin blue"]');
+    expect(text).to.include('s2{"Pick"}');
+    expect(text).to.include('s2 -- "yes" --> s2_0_0');
+    expect(text).to.include('s2 -- "no" --> s2_1_0');
+    expect(text).to.include('s2_join --> s3');
+    expect(text).to.include('s3 --> atlantic');
+    // every node an edge points to is declared
+    const declared = new Set(lines.map((l) => /^\s+(\w+)[[({]/.exec(l)?.[1] ?? /^\s+subgraph (\w+)/.exec(l)?.[1]).filter(Boolean));
+    for (const l of lines) {
+      const m = /^\s+(\w+) (?:-- "[^"]*" )?--> (\w+)$/.exec(l);
+      if (m) expect(declared.has(m[1]) && declared.has(m[2]), l).to.equal(true);
+    }
+  });
+
+  it('styles a finished flow by state, with attempt counts and the fork\'s choice', async () => {
+    const run = await draw('m-2', new Boom()).start();
+    await run.result();
+    const text = toMermaid((await engine.get(run.id))!);
+    expect(text).to.include('s3["Boom<br/>fail · 2 attempts"]');
+    expect(text).to.include('class s3 fail');
+    expect(text).to.include('class s0_0_0 success');
+    expect(text).to.include('chose yes');
+    expect(text).to.include('class s2_1_0 skipped');
+    expect(text).to.match(/classDef fail fill:/);
+  });
+
+  it('escapes quotes and angle brackets in labels', () => {
+    class Weird extends River {
+      static riverName = 'say "hi" <now>';
+    }
+    const text = new Andes(engine).drawStream(new Weird()).toMermaid();
+    expect(text).to.include('say #quot;hi#quot; #lt;now#gt;');
+  });
+});
