@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Andes, Basin, Engine, Fork, Headwaters, ParallelRiver, River, toMermaid, type RiverAttr } from '../../lib/index.js';
 
@@ -70,5 +72,16 @@ describe('Mermaid diagrams', () => {
     }
     const text = new Andes(engine).drawStream(new Weird()).toMermaid();
     expect(text).to.include('say #quot;hi#quot; #lt;now#gt;');
+  });
+
+  it('draws diagrams that Mermaid\'s own parser accepts', async function () {
+    this.timeout(30_000);
+    const run = await draw('m-3', new Boom()).start();
+    await run.result();
+    const nested = new Andes(engine).drawStream(new Basin('a').drawStream(new Basin('b').drawStream(new ParallelRiver().append(new Ok()).append(new Ok()))));
+    const diagrams = [draw('m-4', new Ok()).toMermaid(), toMermaid((await engine.get(run.id))!), nested.toMermaid()];
+    const parser = fileURLToPath(new URL('./parse-mermaid.mjs', import.meta.url));
+    const out = spawnSync(process.execPath, [parser], { input: JSON.stringify(diagrams), encoding: 'utf8' });
+    expect(out.stdout.trim().split('\n'), out.stderr).to.deep.equal(['OK flowchart-v2', 'OK flowchart-v2', 'OK flowchart-v2']);
   });
 });
