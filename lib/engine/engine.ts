@@ -24,6 +24,8 @@ import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
 
+const ID_COUNTER_SPAN = 36 ** 3;
+
 interface Deferred {
   promise: Promise<FlowOutcome>;
   resolve: (o: FlowOutcome) => void;
@@ -57,6 +59,8 @@ export class Engine implements EnginePort {
   readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
   #active = 0;
   #lastSeq = 0;
+  #idMs = -1;
+  #idCount = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
 
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
@@ -93,10 +97,20 @@ export class Engine implements EnginePort {
         : resolved.store === 'memory'
           ? LevelStore.memory()
           : LevelStore.at(resolved.store, { sync: resolved.sync });
+    if (resolved.sync && typeof resolved.store !== 'string') {
+      logger.warn('sync: true applies to a LevelDB path; a Store object chooses its own durability, e.g. LevelStore.at(path, { sync: true })');
+    } else if (resolved.sync && !store.supports.sync) {
+      logger.warn('sync: true has no effect on the memory store');
+    }
     await store.open();
-    const engine = new Engine(resolved, store, logger);
-    if (resolved.recover) await engine.#recover();
-    return engine;
+    try {
+      const engine = new Engine(resolved, store, logger);
+      if (resolved.recover) await engine.#recover();
+      return engine;
+    } catch (err) {
+      await store.close().catch(() => undefined); // never leave the directory locked behind a failed open
+      throw err;
+    }
   }
 
   /** The default engine a bare `new Andes()` uses, opened with default options on first use. */
@@ -198,8 +212,21 @@ export class Engine implements EnginePort {
   }
 
   /** A flow id that sorts by creation time (base-36 ms, then randomness), so listings need no index. */
+  /**
+   * A time-sortable id: 9 base-36 digits of ms, a 3-digit counter that orders the flows one process
+   * starts within the same ms, and 9 random characters. Past 36^3 flows in one ms, the ms part moves
+   * on by one, so the ids of a process always increase.
+   */
   #newId(now: number): string {
-    return `${Math.max(0, Math.trunc(now)).toString(36).padStart(9, '0')}${nanoid(12)}`;
+    const ms = Math.max(0, Math.trunc(now));
+    if (ms > this.#idMs) {
+      this.#idMs = ms;
+      this.#idCount = 0;
+    } else if (++this.#idCount === ID_COUNTER_SPAN) {
+      this.#idMs++;
+      this.#idCount = 0;
+    }
+    return `${this.#idMs.toString(36).padStart(9, '0')}${this.#idCount.toString(36).padStart(3, '0')}${nanoid(9)}`;
   }
 
   #nextSeq(): number {
@@ -281,19 +308,21 @@ export class Engine implements EnginePort {
         this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable');
         return undefined;
       }
-      throw err;
+      // a class whose update() now rejects its attributes, a store read that failed, …
+      this.#logger.error({ flowId: id, err }, 'flow left in the store: it could not be rebuilt from its record');
+      return undefined;
     }
   }
 
+  /**
+   * Resumes the store's unfinished flows within the concurrency window: the flows that were running
+   * first, then the waiting ones in their FIFO order. Each is loaded when its turn comes.
+   */
   async #recover(): Promise<void> {
     const waiting = await this.#store.listWaiting();
     const queued = new Set(waiting);
     for (const id of await this.#store.listUnfinished()) {
-      if (queued.has(id) || this.#runners.has(id)) continue;
-      const flow = await this.#load(id);
-      if (flow === undefined) continue;
-      this.#active++;
-      this.#launch(flow);
+      if (!queued.has(id) && !this.#runners.has(id)) this.#waiting.set(id, undefined);
     }
     for (const id of waiting) this.#waiting.set(id, undefined);
     this.#drain();

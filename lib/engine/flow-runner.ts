@@ -251,10 +251,15 @@ export class FlowRunner {
       a.error = { code: 'E_RIVER_FAILED', message: `Atlantic.${a.outcome} threw: ${e.message}` };
       this.log.error({ err: e, hook: a.outcome }, 'atlantic hook failed');
     }
-    this.checkInterrupt();
+    // a hook that settled, even while the engine closes, is recorded so that it never runs again
     a.done = true;
     h.updatedAt = this.host.clock.now();
-    await this.write({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
+    try {
+      await this.write({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
+    } catch (err) {
+      if (this.#interrupted) throw new Interrupted(); // past the grace period: recovery runs it again
+      throw err;
+    }
   }
 
   /** Runs a sequence; false when one of its streams failed. Throws Interrupted when closing. */
@@ -349,7 +354,10 @@ export class FlowRunner {
     }
     const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
     if (!ok) {
-      void this.write(this.#container(node, 'fail'));
+      // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
+      const fail = this.#container(node, 'fail');
+      this.checkpoint(copy, node.id, fail);
+      void this.write(fail);
       return false;
     }
     // the merge and the basin's success are one write: recovery never merges twice or loses it

@@ -27,9 +27,8 @@ export class CallContext implements RiverContext {
   }
 
   get log(): Logger {
+    // the owner's logger is bound to flowId and requestId already
     return (this.#log ??= this.#owner.log.child({
-      flowId: this.flowId,
-      requestId: this.requestId,
       river: this.river,
       color: this.color,
       attempt: this.attempt,

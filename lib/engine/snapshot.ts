@@ -38,6 +38,11 @@ export interface FlowSnapshot {
   streams: StreamSnapshot[];
   /** The flow's drawing. */
   blueprint: Blueprint;
+  /**
+   * The Atlantic hook of the flow's outcome, once the flow has ended: `done` when it has run (or the
+   * flow has no hooks), `error` when it threw (the flow's status stays what its rivers made it).
+   */
+  atlantic?: { hook: 'success' | 'fail'; done: boolean; error?: FlowError };
 }
 
 /** A flow in a listing. */
@@ -96,5 +101,9 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
     blueprint: stored.blueprint,
   };
   if (h.error !== undefined) snap.error = h.error;
+  if (h.atlantic !== undefined) {
+    snap.atlantic = { hook: h.atlantic.outcome, done: h.atlantic.done };
+    if (h.atlantic.error !== undefined) snap.atlantic.error = h.atlantic.error;
+  }
   return snap;
 }

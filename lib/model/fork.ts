@@ -2,6 +2,8 @@ import type { Headwaters } from './headwaters.js';
 import { frozenJsonCopy } from './json.js';
 import { nameOf, StreamBase, type Stream } from './stream.js';
 
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
+
 /**
  * Chooses one of several named branches at run time. Subclass it and implement `choose()`.
  * The choice is recorded, so recovery never chooses again.
@@ -15,7 +17,7 @@ export abstract class Fork<C = unknown> extends StreamBase {
   readonly kind = 'fork' as const;
   /** The config given to the constructor: JSON, kept in the blueprint. */
   readonly config: C | undefined;
-  readonly #branches = new Map<string, Stream[]>();
+  #branches = new Map<string, Stream[]>();
 
   /** @param config JSON config, kept in the blueprint. */
   constructor(config?: C) {
@@ -34,10 +36,16 @@ export abstract class Fork<C = unknown> extends StreamBase {
       if (!(s instanceof StreamBase)) throw new TypeError('Fork.branch: every stream must be a River, ParallelRiver, Basin or Fork');
     }
     this.#branches.set(name, streams);
+    if (ARRAY_INDEX.test(name)) {
+      // a JSON object lists integer-like keys first, ascending: keep the blueprint's order so that a
+      // drawing and the flow rebuilt from its record number their branches alike
+      const order = Object.keys(Object.fromEntries([...this.#branches.keys()].map((k) => [k, 0])));
+      this.#branches = new Map(order.map((k) => [k, this.#branches.get(k)!]));
+    }
     return this;
   }
 
-  /** The branches drawn so far, by name. */
+  /** The branches drawn so far, by name, in the order a blueprint lists them (integer-like names first, ascending). */
   get branches(): ReadonlyMap<string, readonly Stream[]> {
     return this.#branches;
   }

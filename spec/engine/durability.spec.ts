@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import {
-  Andes, Engine, Headwaters, LevelStore, ManualClock, River,
+  Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, River,
   type FlowChange, type RiverAttr, type RiverContext, type Store,
 } from '../../lib/index.js';
 
@@ -62,6 +62,41 @@ class Settling extends River {
   }
 }
 
+class SlowHooks extends Atlantic {
+  static release: () => void = () => {};
+  async success() {
+    calls.push('hook start');
+    await new Promise<void>((r) => (SlowHooks.release = r));
+    calls.push('hook end');
+  }
+}
+
+/** Blocks forever while `hold` is set (a process that dies mid-flow); counts how many run at once. */
+class Gate extends River {
+  static hold = true;
+  static started = 0;
+  static running = 0;
+  static peak = 0;
+  async flow() {
+    Gate.started++;
+    if (Gate.hold) return new Promise<void>(() => {});
+    Gate.peak = Math.max(Gate.peak, ++Gate.running);
+    await new Promise((r) => setTimeout(r, 3));
+    Gate.running--;
+  }
+}
+
+/** Its attributes come from a switch: an engine of a later release may reject what it drew before. */
+class Picky extends River {
+  static retries = 1;
+  update(attr: RiverAttr) {
+    attr.retryTimes = Picky.retries;
+  }
+  async flow(hw: Headwaters) {
+    hw.put('picky', true);
+  }
+}
+
 /** Resolves once `n` flows of `engine` have recorded a retry wait. */
 async function parked(engine: Engine, n: number): Promise<void> {
   for (;;) {
@@ -75,7 +110,7 @@ describe('durability within a process', () => {
   let dir: string;
   const engines: Engine[] = [];
   const open = async (options: Parameters<typeof Engine.open>[0] = {}) => {
-    const e = await Engine.open({ store: dir, logger: silent, classes: [SlowRetry, SlowPoll, Quick, Settling], ...options });
+    const e = await Engine.open({ store: dir, logger: silent, classes: [SlowRetry, SlowPoll, Quick, Settling, SlowHooks, Gate, Picky], ...options });
     engines.push(e);
     return e;
   };
@@ -155,6 +190,67 @@ describe('durability within a process', () => {
     expect(out.status).to.equal('success');
     expect(out.headwaters).to.deep.equal({ settled: true, quick: true });
     expect(calls).to.deep.equal(['settling start', 'settling end', 'quick settle-1']);
+  });
+
+  it('close() lets a running Atlantic hook settle and records it, so recovery never runs it again', async () => {
+    const engine = await open();
+    const draw = (e: Engine) => new Andes(e).drawHeadwaters(new Headwaters('hook-1')).drawStream(new Quick()).drawAtlantic(new SlowHooks());
+    const run = await draw(engine).start();
+    while (!calls.includes('hook start')) await new Promise((r) => setImmediate(r));
+    const closing = engine.close();
+    await new Promise((r) => setTimeout(r, 5));
+    SlowHooks.release();
+    await closing;
+    expect(calls).to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
+
+    const again = await open();
+    const out = await (await draw(again).start()).result();
+    expect(out.id).to.equal(run.id);
+    expect(out.status).to.equal('success');
+    expect(calls, 'the hook ran once').to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
+  });
+
+  it('recovery keeps the concurrency window: flows that were running resume a few at a time', async () => {
+    Object.assign(Gate, { hold: true, started: 0, running: 0, peak: 0 });
+    const first = await open({ concurrency: 6, closeTimeout: 10 });
+    const draw = (e: Engine, i: number) => new Andes(e).drawHeadwaters(new Headwaters(`gate-${i}`)).drawStream(new Gate());
+    for (let i = 0; i < 6; i++) await draw(first, i).start();
+    while (Gate.started < 6) await new Promise((r) => setImmediate(r));
+    await first.close(); // the six attempts never settle: left to recovery
+
+    Gate.hold = false;
+    const second = await open({ concurrency: 2 });
+    const outcomes = await Promise.all(Array.from({ length: 6 }, async (_, i) => (await draw(second, i).start()).result()));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(Array(6).fill('success'));
+    expect(Gate.peak, 'most resumed flows running at once').to.equal(2);
+  });
+
+  it('a flow that cannot be rebuilt (its class now rejects its attributes) is logged and left; the others recover', async () => {
+    Picky.retries = 1;
+    const first = await open({ clock: new ManualClock() });
+    await new Andes(first).drawHeadwaters(new Headwaters('picky')).drawStream(new SlowRetry(), new Picky()).start();
+    await new Andes(first).drawHeadwaters(new Headwaters('plain')).drawStream(new SlowRetry()).start();
+    await parked(first, 2);
+    await first.close();
+
+    Picky.retries = -1;
+    const logged: string[] = [];
+    const sink = new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) });
+    const clock = new ManualClock();
+    const second = await open({ clock, logger: pino({ level: 'error' }, sink) });
+    await clock.sleeping();
+    await clock.advance('10m');
+    const plain = await (await new Andes(second).drawHeadwaters(new Headwaters('plain')).drawStream(new SlowRetry()).start()).result();
+    expect(plain.status).to.equal('success');
+    expect(logged.join('')).to.include('could not be rebuilt').and.to.include('retryTimes');
+    const picky = (await second.list()).find((f) => f.requestId === 'picky')!;
+    expect(picky.status, 'left as it was').to.equal('running');
+    await second.close();
+
+    Picky.retries = 1;
+    const third = await open({ clock: new ManualClock(Date.now() + 3_600_000) });
+    const out = await (await new Andes(third).drawHeadwaters(new Headwaters('picky')).drawStream(new SlowRetry(), new Picky()).start()).result();
+    expect(out).to.deep.include({ id: picky.id, status: 'success', headwaters: { picky: true } });
   });
 
   it('recover: false leaves unfinished flows alone until an engine recovers them', async () => {

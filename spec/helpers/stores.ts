@@ -1,0 +1,168 @@
+// Shared by the composition and engine-API specs: the two stores every store-dependent behaviour
+// runs on, and a few small promise helpers. Everything here goes through the public API only.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { Engine, type EngineOptions } from '../../lib/index.js';
+
+/** A logger that prints nothing. */
+export const silent = pino({ level: 'silent' });
+
+/** Where an engine keeps its flows: `store` for Engine.open, and how to remove it afterwards. */
+export interface StoreLocation {
+  store: string;
+  dispose(): void;
+}
+
+/** One kind of store the engine runs on. */
+export interface StoreKind {
+  name: string;
+  /** True when a flow survives closing the engine (a second engine on the location sees it). */
+  persistent: boolean;
+  /** A fresh, empty location. */
+  location(): StoreLocation;
+}
+
+/** The in-memory store and LevelDB in a fresh temp dir. */
+export const STORE_KINDS: readonly StoreKind[] = [
+  { name: 'memory store', persistent: false, location: () => ({ store: 'memory', dispose() {} }) },
+  {
+    name: 'LevelDB store',
+    persistent: true,
+    location: () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-'));
+      return { store: dir, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+];
+
+/** Opens engines on one store kind inside a describe; see {@link useEngines}. */
+export interface EngineHarness {
+  /**
+   * Opens an engine on this test's location (the same one for every call in a test), with a silent
+   * logger; `options` add to or override that. Closed after the test.
+   */
+  open(options?: EngineOptions): Promise<Engine>;
+}
+
+/**
+ * Registers hooks in the current describe: each test gets a fresh location of `kind`; after it,
+ * every engine opened through the harness is closed, then the location is removed.
+ */
+export function useEngines(kind: StoreKind): EngineHarness {
+  let location: StoreLocation | undefined;
+  const engines: Engine[] = [];
+  beforeEach(() => {
+    location = kind.location();
+  });
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.close();
+    location?.dispose();
+    location = undefined;
+  });
+  return {
+    async open(options: EngineOptions = {}) {
+      if (location === undefined) throw new Error('useEngines: open() is for tests and their hooks');
+      // a short close grace: a test that fails with an attempt still hanging must not stall the suite
+      const engine = await Engine.open({ store: location.store, logger: silent, closeTimeout: 200, ...options });
+      engines.push(engine);
+      return engine;
+    },
+  };
+}
+
+/** Runs `define` once per store kind, inside a describe named after the kind. */
+export function forEachStore(define: (kind: StoreKind) => void): void {
+  for (const kind of STORE_KINDS) describe(`on the ${kind.name}`, () => define(kind));
+}
+
+/** The rejection of `promise` (throws when it resolves instead). */
+export async function rejects(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** What `fn` throws (throws when it returns instead). */
+export function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+/** A promise with its resolve exposed: a one-shot latch. */
+export interface Latch {
+  readonly promise: Promise<void>;
+  readonly released: boolean;
+  release(): void;
+}
+
+export function latch(): Latch {
+  let release!: () => void;
+  let released = false;
+  const promise = new Promise<void>((r) => (release = r));
+  return {
+    promise,
+    get released() {
+      return released;
+    },
+    release() {
+      released = true;
+      release();
+    },
+  };
+}
+
+/**
+ * Resolves with `promise`, or rejects after `ms` of real time naming `what`: a river that waits on
+ * a latch fails instead of hanging when the latch is never released.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms}ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A barrier for `parties`: `arrive()` resolves once all of them have arrived, or rejects after
+ * `ms`, so parties that do not run at the same time fail instead of hanging.
+ */
+export function barrier(parties: number, ms = 1000): { arrive(): Promise<void> } {
+  let arrived = 0;
+  const all = latch();
+  return {
+    arrive() {
+      arrived++;
+      if (arrived === parties) all.release();
+      return within(all.promise, ms, `all ${parties} parties at the barrier`);
+    },
+  };
+}
+
+/** Resolves once `signal` has aborted; rejects after `ms`. */
+export function aborted(signal: AbortSignal, ms = 1000): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return within(new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })), ms, 'the abort');
+}
+
+/** Real time passing, in ms. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `check()` holds; rejects after `ms` of real time. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 2000, what = 'the condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`until: ${what} did not hold within ${ms}ms`);
+    await sleep(2);
+  }
+}
