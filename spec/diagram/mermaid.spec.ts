@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Andes, Basin, Engine, Fork, Headwaters, ParallelRiver, River, toMermaid, type RiverAttr } from '../../lib/index.js';
@@ -79,9 +80,14 @@ describe('Mermaid diagrams', () => {
     const run = await draw('m-3', new Boom()).start();
     await run.result();
     const nested = new Andes(engine).drawStream(new Basin('a').drawStream(new Basin('b').drawStream(new ParallelRiver().append(new Ok()).append(new Ok()))));
-    const diagrams = [draw('m-4', new Ok()).toMermaid(), toMermaid((await engine.get(run.id))!), nested.toMermaid()];
+    // and every diagram shown in the README and the guides
+    const root = new URL('../../', import.meta.url);
+    const pages = [new URL('README.md', root), ...fs.readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => new URL(`docs/${f}`, root))];
+    const shown = pages.flatMap((page) => [...fs.readFileSync(page, 'utf8').matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]!));
+    expect(shown.length, 'diagrams in README.md and docs/').to.be.at.least(2);
+    const diagrams = [draw('m-4', new Ok()).toMermaid(), toMermaid((await engine.get(run.id))!), nested.toMermaid(), ...shown];
     const parser = fileURLToPath(new URL('./parse-mermaid.mjs', import.meta.url));
     const out = spawnSync(process.execPath, [parser], { input: JSON.stringify(diagrams), encoding: 'utf8' });
-    expect(out.stdout.trim().split('\n'), out.stderr).to.deep.equal(['OK flowchart-v2', 'OK flowchart-v2', 'OK flowchart-v2']);
+    expect(out.stdout.trim().split('\n'), out.stderr).to.deep.equal(diagrams.map(() => 'OK flowchart-v2'));
   });
 });
