@@ -2,10 +2,10 @@
 // on success the keys it set or deleted are applied to the flow's headwaters, on failure nothing.
 import { expect } from 'chai';
 import {
-  Andes, Atlantic, Basin, Headwaters, ParallelRiver, River,
-  type Engine, type FlowError, type RiverContext, type Stream,
+  Atlantic, Basin, Headwaters, ParallelRiver, River,
+  type Engine, type RiverContext, type Stream,
 } from '../../lib/index.js';
-import { latch, STORE_KINDS, until, useEngines, within } from '../helpers/stores.js';
+import { latch, RecordingAtlantic, runToEnd, STORE_KINDS, until, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
 
@@ -27,18 +27,6 @@ class Failing extends River {
   }
 }
 
-class RecordingAtlantic extends Atlantic {
-  calls: string[] = [];
-  errors: FlowError[] = [];
-  success() {
-    this.calls.push('success');
-  }
-  fail(_hw: Headwaters, error: FlowError) {
-    this.calls.push('fail');
-    this.errors.push(error);
-  }
-}
-
 describe('basin', () => {
   const engines = useEngines(STORE_KINDS[0]!);
   let engine: Engine;
@@ -46,13 +34,7 @@ describe('basin', () => {
     engine = await engines.open();
   });
 
-  const run = async (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => {
-    const andes = new Andes(engine).drawStream(...streams);
-    if (hw !== undefined) andes.drawHeadwaters(hw);
-    if (atlantic !== undefined) andes.drawAtlantic(atlantic);
-    const flow = await andes.start();
-    return { id: flow.id, outcome: await flow.result() };
-  };
+  const run = (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => runToEnd(engine, streams, hw, atlantic);
 
   describe('isolation', () => {
     it('gives its rivers the values the flow held when the basin started', async () => {

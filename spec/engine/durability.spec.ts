@@ -97,6 +97,13 @@ class Picky extends River {
   }
 }
 
+/** A logger at `error` whose lines land in `logged`. */
+function errorLog() {
+  const logged: string[] = [];
+  const sink = new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) });
+  return { logged, logger: pino({ level: 'error' }, sink) };
+}
+
 /** Resolves once `n` flows of `engine` have recorded a retry wait. */
 async function parked(engine: Engine, n: number): Promise<void> {
   for (;;) {
@@ -234,10 +241,9 @@ describe('durability within a process', () => {
     await first.close();
 
     Picky.retries = -1;
-    const logged: string[] = [];
-    const sink = new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) });
+    const { logged, logger } = errorLog();
     const clock = new ManualClock();
-    const second = await open({ clock, logger: pino({ level: 'error' }, sink) });
+    const second = await open({ clock, logger });
     await clock.sleeping();
     await clock.advance('10m');
     const plain = await (await new Andes(second).drawHeadwaters(new Headwaters('plain')).drawStream(new SlowRetry()).start()).result();
@@ -275,10 +281,9 @@ describe('durability within a process', () => {
     await raw.put(`f!${bad.id}`, '{"id": oops');
     await raw.close();
 
-    const logged: string[] = [];
-    const sink = new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) });
+    const { logged, logger } = errorLog();
     const clock = new ManualClock();
-    const second = await open({ clock, logger: pino({ level: 'error' }, sink) });
+    const second = await open({ clock, logger });
     await clock.sleeping();
     await clock.advance('10m');
     const goodId = (await second.list()).find((s) => s.requestId === 'good')!.id;

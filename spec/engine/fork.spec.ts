@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import {
   Andes, Atlantic, Fork, Headwaters, ParallelRiver, River,
-  type Engine, type FlowError, type Stream, type StreamSnapshot,
+  type Engine, type Stream, type StreamSnapshot,
 } from '../../lib/index.js';
-import { sleep, STORE_KINDS, useEngines } from '../helpers/stores.js';
+import { RecordingAtlantic, runToEnd, sleep, STORE_KINDS, useEngines } from '../helpers/stores.js';
 
 /** Which rivers ran, by label. */
 let ran: string[] = [];
@@ -52,18 +52,6 @@ class Flaky extends River {
   }
 }
 
-class RecordingAtlantic extends Atlantic {
-  calls: string[] = [];
-  errors: FlowError[] = [];
-  success() {
-    this.calls.push('success');
-  }
-  fail(_hw: Headwaters, error: FlowError) {
-    this.calls.push('fail');
-    this.errors.push(error);
-  }
-}
-
 const brief = (s: StreamSnapshot) => `${s.kind}:${s.name}:${s.state}`;
 
 describe('fork', () => {
@@ -77,13 +65,7 @@ describe('fork', () => {
     engine = await engines.open();
   });
 
-  const run = async (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => {
-    const andes = new Andes(engine).drawStream(...streams);
-    if (hw !== undefined) andes.drawHeadwaters(hw);
-    if (atlantic !== undefined) andes.drawAtlantic(atlantic);
-    const flow = await andes.start();
-    return { id: flow.id, outcome: await flow.result() };
-  };
+  const run = (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => runToEnd(engine, streams, hw, atlantic);
 
   const sized = () =>
     new SizeFork()

@@ -2,10 +2,10 @@
 // the flow's headwaters and ends once every branch has settled; any stream nests in any other.
 import { expect } from 'chai';
 import {
-  Andes, Atlantic, Basin, Fork, Headwaters, ParallelRiver, River,
+  Atlantic, Basin, Fork, Headwaters, ParallelRiver, River,
   type Engine, type FlowError, type RiverContext, type Stream,
 } from '../../lib/index.js';
-import { aborted, barrier, latch, sleep, STORE_KINDS, useEngines, within } from '../helpers/stores.js';
+import { aborted, barrier, latch, runToEnd, sleep, STORE_KINDS, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
 
@@ -67,13 +67,7 @@ describe('sequence and parallel composition', () => {
     engine = await engines.open();
   });
 
-  const run = async (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => {
-    const andes = new Andes(engine).drawStream(...streams);
-    if (hw !== undefined) andes.drawHeadwaters(hw);
-    if (atlantic !== undefined) andes.drawAtlantic(atlantic);
-    const flow = await andes.start();
-    return { id: flow.id, outcome: await flow.result() };
-  };
+  const run = (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => runToEnd(engine, streams, hw, atlantic);
 
   describe('a sequence', () => {
     it('runs the streams in drawing order, each starting only after its predecessor ended', async () => {

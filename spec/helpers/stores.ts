@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { Engine, type EngineOptions } from '../../lib/index.js';
+import { Andes, Atlantic, Engine, type EngineOptions, type FlowError, type Headwaters, type Stream } from '../../lib/index.js';
 
 /** A logger that prints nothing. */
 export const silent = pino({ level: 'silent' });
@@ -164,5 +164,27 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 2000, 
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`until: ${what} did not hold within ${ms}ms`);
     await sleep(2);
+  }
+}
+
+/** Starts a flow of `streams` on `engine` and waits for its outcome. */
+export async function runToEnd(engine: Engine, streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) {
+  const andes = new Andes(engine).drawStream(...streams);
+  if (hw !== undefined) andes.drawHeadwaters(hw);
+  if (atlantic !== undefined) andes.drawAtlantic(atlantic);
+  const flow = await andes.start();
+  return { id: flow.id, outcome: await flow.result() };
+}
+
+/** An Atlantic that records which hook ran and the errors `fail()` got. */
+export class RecordingAtlantic extends Atlantic {
+  calls: string[] = [];
+  errors: FlowError[] = [];
+  success() {
+    this.calls.push('success');
+  }
+  fail(_hw: Headwaters, error: FlowError) {
+    this.calls.push('fail');
+    this.errors.push(error);
   }
 }
