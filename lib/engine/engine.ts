@@ -51,7 +51,7 @@ export class Engine implements EnginePort {
   readonly #options: ResolvedEngineOptions;
   readonly #host: RunnerHost;
   readonly #poller: Poller;
-  readonly #runners = new Map<string, { runner: FlowRunner; done: Promise<void> }>();
+  readonly #runners = new Map<string, FlowRunner>();
   /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
   readonly #waiting = new Map<string, PreparedFlow | undefined>();
   readonly #outcomes = new Map<string, Deferred>();
@@ -80,6 +80,7 @@ export class Engine implements EnginePort {
       push: (change) => this.#queue.push(change),
       listens: (event) => (this.#listeners.get(event)?.size ?? 0) > 0,
       emit: (event, payload) => this.#emit(event, payload),
+      settled: (runner, outcome, err) => this.#settled(runner, outcome, err),
     };
   }
 
@@ -238,27 +239,25 @@ export class Engine implements EnginePort {
   /** Runs a flow whose slot is taken (#active counts it). */
   #launch(flow: PreparedFlow): void {
     const runner = new FlowRunner(this.#host, flow);
-    const id = flow.header.id;
-    const done = runner.run().then(
-      (outcome) => {
-        const d = this.#outcomes.get(id);
-        this.#outcomes.delete(id);
-        d?.resolve(outcome);
-      },
-      (err: unknown) => {
-        if (err instanceof Interrupted) return;
+    this.#runners.set(flow.header.id, runner);
+    runner.run();
+  }
+
+  /** A runner stopped: its flow ended (or failed to write), or the engine is closing. */
+  #settled(runner: FlowRunner, outcome: FlowOutcome | undefined, err: unknown): void {
+    const id = runner.id;
+    this.#runners.delete(id);
+    this.#active--;
+    if (!(err instanceof Interrupted)) {
+      const d = this.#outcomes.get(id);
+      this.#outcomes.delete(id);
+      if (outcome !== undefined) d?.resolve(outcome);
+      else {
         runner.log.error({ err }, 'flow stopped: the store failed; it resumes when the engine is opened again');
-        const d = this.#outcomes.get(id);
-        this.#outcomes.delete(id);
         d?.reject(err);
-      },
-    );
-    this.#runners.set(id, { runner, done });
-    void done.finally(() => {
-      this.#runners.delete(id);
-      this.#active--;
-      this.#drain();
-    });
+      }
+    }
+    this.#drain();
   }
 
   /** Starts waiting flows while the window has room, oldest first. */
@@ -377,8 +376,8 @@ export class Engine implements EnginePort {
     this.#assertOpen('cancel');
     const running = this.#runners.get(id);
     if (running !== undefined) {
-      running.runner.cancel(reason);
-      await running.done;
+      running.cancel(reason);
+      await running.done();
       return;
     }
     if (this.#waiting.has(id)) {
@@ -391,7 +390,7 @@ export class Engine implements EnginePort {
         await this.#queue.push({ flowId: id, header: { ...prepared.header }, claimed: true });
         this.#active++;
         this.#launch(prepared);
-        await this.#runners.get(id)?.done;
+        await this.#runners.get(id)?.done();
       }
       return;
     }
@@ -443,9 +442,9 @@ export class Engine implements EnginePort {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     const running = [...this.#runners.values()];
-    for (const r of running) r.runner.interrupt();
+    const settled = Promise.all(running.map((r) => r.done()));
+    for (const r of running) r.interrupt();
     this.#poller.clear();
-    const settled = Promise.allSettled(running.map((r) => r.done));
     const grace = new AbortController();
     await Promise.race([settled, new SystemClock().sleep(this.#options.closeTimeout, grace.signal).catch(() => {})]);
     grace.abort();

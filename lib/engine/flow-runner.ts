@@ -22,6 +22,8 @@ export interface RunnerHost {
   /** True when someone listens to `event`: payloads are built only then. */
   listens(event: EngineEventName): boolean;
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void;
+  /** Called once when the runner stops: with the outcome when the flow ended, else with the error (Interrupted when the engine closed). */
+  settled(runner: FlowRunner, outcome: FlowOutcome | undefined, error?: unknown): void;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -40,6 +42,38 @@ export class Interrupted extends Error {
   constructor() {
     super('the engine is closing');
     this.name = 'Interrupted';
+  }
+}
+
+/**
+ * Thrown by a top-level river that waits for its next attempt or poll: the flow unwinds its stack
+ * and waits in run() alone, then runs its sequence again from its records (as recovery would), so
+ * a parked flow holds one suspended call instead of four.
+ */
+const PARKED: unique symbol = Symbol('parked');
+
+/** A river parked by {@link FlowRunner.park}: ended as stopped when the flow stops meanwhile. */
+export interface ParkedRiver {
+  stop(): void;
+}
+
+/** A wait of one flow in the poller: a small object that knows what follows it, rather than closures. */
+class RunnerWait implements Wait {
+  seq = 0;
+  done = false;
+  /** Neighbours in the runner's list of waits. */
+  before: RunnerWait | undefined;
+  after: RunnerWait | undefined;
+  constructor(
+    readonly due: number,
+    readonly runner: FlowRunner,
+    readonly atomic: boolean,
+    /** What follows: resolving a sleepUntil, or running a parked flow again. */
+    readonly next: (() => void) | ParkedRiver,
+  ) {}
+
+  onDue(): void {
+    this.runner.waitEnded(this);
   }
 }
 
@@ -75,9 +109,14 @@ export class FlowRunner {
   readonly #atlantic: Atlantic;
   /** Aborted when the flow fails or is cancelled: the headwaters' signal, made on first use. */
   #abort: AbortController | undefined;
-  /** The flow's parked waits (several when parallel branches wait at once). */
-  #waits: Array<{ wait: Wait; atomic: boolean }> | undefined;
+  /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
+  #waits: RunnerWait | undefined;
   #interrupted = false;
+  /** The top-level river the flow unwound to wait for, and its due time. */
+  #parked: { river: ParkedRiver; due: number } | undefined;
+  /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
+  #done: { promise: Promise<void>; resolve: () => void } | undefined;
+  #stopped = false;
   /** The flow's latest queued write: durable, it means every earlier write of the flow is too. */
   #lastWrite: Promise<void> = Promise.resolve();
   #error: FlowError | undefined;
@@ -127,19 +166,83 @@ export class FlowRunner {
    * river is atomic, when the flow fails or is cancelled: the caller checks which.
    */
   sleepUntil(due: number, atomic: boolean): Promise<void> {
-    const wait = this.host.poller.park(due);
-    const entry = { wait, atomic };
-    const waits = (this.#waits ??= []);
-    waits.push(entry);
-    if (this.#interrupted || (!atomic && this.#error !== undefined)) this.host.poller.wake(wait);
-    return wait.promise.then(() => {
-      waits.splice(waits.indexOf(entry), 1);
+    return new Promise((resolve) => this.#wait(new RunnerWait(due, this, atomic, resolve)));
+  }
+
+  /** Parks a wait of this flow in the poller; woken at once if the flow has stopped already. */
+  #wait(wait: RunnerWait): void {
+    wait.after = this.#waits;
+    if (this.#waits !== undefined) this.#waits.before = wait;
+    this.#waits = wait;
+    this.host.poller.park(wait);
+    if (this.#interrupted || (!wait.atomic && this.#error !== undefined)) this.host.poller.wake(wait);
+  }
+
+  /** A wait of this flow is due or woken. @internal (called by RunnerWait) */
+  waitEnded(wait: RunnerWait): void {
+    if (wait.before !== undefined) wait.before.after = wait.after;
+    else this.#waits = wait.after;
+    if (wait.after !== undefined) wait.after.before = wait.before;
+    wait.before = wait.after = undefined;
+    const next = wait.next;
+    if (typeof next === 'function') next();
+    else queueMicrotask(() => this.#unpark(next));
+  }
+
+  /**
+   * Whether a river may wait by unwinding the flow's stack: a non-atomic river of the top-level
+   * sequence (no parallel branch, basin copy or fork on the stack) of a flow that is not stopping.
+   */
+  mayPark(streamId: string, atomic: boolean): boolean {
+    return !atomic && this.#error === undefined && !this.#interrupted && !streamId.includes('.');
+  }
+
+  /** Unwinds the flow to wait until `due` with nothing on the stack; see {@link mayPark}. */
+  park(river: ParkedRiver, due: number): never {
+    this.#parked = { river, due };
+    throw PARKED;
+  }
+
+  /** Runs the flow from where its records say it is, until it ends or a river parks. */
+  #drive(): void {
+    this.#steps().then((outcome) => this.#settled(outcome), (err: unknown) => {
+      if (err !== PARKED) return this.#settled(undefined, err);
+      const { river, due } = this.#parked!;
+      this.#parked = undefined;
+      // a parked flow is this wait and its objects: no suspended calls, no closures
+      this.#wait(new RunnerWait(due, this, false, river));
     });
+  }
+
+  #settled(outcome: FlowOutcome | undefined, error?: unknown): void {
+    this.#stopped = true;
+    this.#done?.resolve();
+    this.host.settled(this, outcome, error);
+  }
+
+  /** Resolves once the runner has stopped: the flow ended, or the engine closed. */
+  done(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#done === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#done = { promise, resolve };
+    }
+    return this.#done.promise;
+  }
+
+  #unpark(river: ParkedRiver): void {
+    if (this.#interrupted) return this.#settled(undefined, new Interrupted());
+    if (this.#error !== undefined) river.stop(); // stopped while it waited: it ends as it would have
+    this.#drive();
   }
 
   #wakeWaits(all: boolean): void {
     if (this.#waits === undefined) return;
-    for (const { wait, atomic } of this.#waits) if (all || !atomic) this.host.poller.wake(wait);
+    // collected first: a wait removes itself from the list when it is woken
+    const woken: RunnerWait[] = [];
+    for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (all || !w.atomic) woken.push(w);
+    for (const w of woken) this.host.poller.wake(w);
   }
 
   #reason(): VastflowError {
@@ -205,11 +308,17 @@ export class FlowRunner {
     }
   }
 
-  /** Runs the flow to its end (or until the engine closes) and returns its outcome. */
-  async run(): Promise<FlowOutcome> {
+  /** Runs the flow to its end (or until the engine closes); the host hears of it through `settled`. */
+  run(): void {
+    const h = this.header;
+    if (h.status === 'running' && this.host.listens('flow:start')) this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
+    this.#drive();
+  }
+
+  /** The flow's streams, its end and its Atlantic hook; run again after each time a river parked. */
+  async #steps(): Promise<FlowOutcome> {
     const h = this.header;
     if (h.status === 'running') {
-      if (this.host.listens('flow:start')) this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
       await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
       this.checkInterrupt();
       h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';

@@ -3,11 +3,12 @@ import type { Clock } from '../clock/clock.js';
 /** One parked wait: a retry or a poll waiting for its due time. */
 export interface Wait {
   readonly due: number;
-  readonly seq: number;
-  readonly promise: Promise<void>;
-  resolve: () => void;
+  /** Set by the poller: orders waits due at the same time. */
+  seq: number;
   /** Woken or fired: the heap drops it when it reaches the top. */
   done: boolean;
+  /** Called once, when the wait is due or woken. */
+  onDue(): void;
 }
 
 /**
@@ -32,21 +33,18 @@ export class Poller {
     return this.#heap.length;
   }
 
-  /** Parks until `due` (ms since the epoch, on the engine's clock). */
-  park(due: number): Wait {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    const wait: Wait = { due, seq: this.#seq++, promise, resolve, done: false };
+  /** Parks `wait` until its due time (ms since the epoch, on the engine's clock), then calls its onDue(). */
+  park(wait: Wait): void {
+    wait.seq = this.#seq++;
     this.#push(wait);
     if (this.#heap[0] === wait) this.#arm();
-    return wait;
   }
 
   /** Ends a wait now, before its due time. */
   wake(wait: Wait): void {
     if (wait.done) return;
     wait.done = true;
-    wait.resolve();
+    wait.onDue();
     // woken waits stay in the heap until their due time; drop them once they are most of it
     if (++this.#woken > 1024 && this.#woken * 2 > this.#heap.length) this.#compact();
   }
@@ -62,7 +60,7 @@ export class Poller {
   clear(): void {
     for (const w of this.#heap.splice(0)) {
       w.done = true;
-      w.resolve();
+      w.onDue();
     }
     this.#woken = 0;
     this.#armed?.cancel.abort();
@@ -96,7 +94,7 @@ export class Poller {
       if (head.done) this.#woken = Math.max(0, this.#woken - 1);
       else {
         head.done = true;
-        head.resolve();
+        head.onDue();
       }
     }
     this.#arm();

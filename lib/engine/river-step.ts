@@ -4,7 +4,7 @@ import { toError, type FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, StreamRecord } from '../store/records.js';
-import type { Branch, FlowRunner } from './flow-runner.js';
+import type { Branch, FlowRunner, ParkedRiver } from './flow-runner.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
@@ -27,7 +27,7 @@ export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, 
 }
 
 /** One river's run: a small object rather than closures, as many flows may be parked in one. */
-class RiverStep {
+class RiverStep implements ParkedRiver {
   readonly rec: StreamRecord;
 
   constructor(
@@ -166,6 +166,11 @@ class RiverStep {
     return error === undefined;
   }
 
+  /** Ends the river as stopped (the flow failed or was cancelled while it was parked). */
+  stop(): void {
+    this.end(this.#stopped());
+  }
+
   #stopped(): FlowError {
     const why = this.run.header.cancelReason !== undefined ? 'cancelled' : 'failing';
     return { code: 'E_CANCELLED', message: `river ${this.node.name} stopped: the flow is ${why}`, river: this.node.name, attempts: this.rec.attempts };
@@ -183,7 +188,9 @@ class RiverStep {
       run.checkInterrupt();
       return atomic || !run.stopping;
     };
-    return dueAt > run.host.clock.now() ? run.sleepUntil(dueAt, atomic).then(after) : after();
+    if (dueAt <= run.host.clock.now()) return after();
+    if (run.mayPark(this.node.id, atomic)) run.park(this, dueAt);
+    return run.sleepUntil(dueAt, atomic).then(after);
   }
 
   /**
