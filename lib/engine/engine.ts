@@ -23,14 +23,9 @@ import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 
 const ID_COUNTER_SPAN = 36 ** 3;
-
-interface Deferred {
-  promise: Promise<FlowOutcome>;
-  resolve: (o: FlowOutcome) => void;
-  reject: (e: unknown) => void;
-}
 
 type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
 
@@ -54,7 +49,7 @@ export class Engine implements EnginePort {
   readonly #runners = new Map<string, FlowRunner>();
   /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
   readonly #waiting = new Map<string, PreparedFlow | undefined>();
-  readonly #outcomes = new Map<string, Deferred>();
+  readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
   readonly #starting = new Map<string, Promise<FlowRun>>();
   readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
   #active = 0;
@@ -212,7 +207,6 @@ export class Engine implements EnginePort {
     return new FlowRun(this, header.id, header.requestId);
   }
 
-  /** A flow id that sorts by creation time (base-36 ms, then randomness), so listings need no index. */
   /**
    * A time-sortable id: 9 base-36 digits of ms, a 3-digit counter that orders the flows one process
    * starts within the same ms, and 9 random characters. Past 36^3 flows in one ms, the ms part moves
@@ -347,7 +341,7 @@ export class Engine implements EnginePort {
   async result(id: string): Promise<FlowOutcome> {
     let d = this.#outcomes.get(id);
     if (d === undefined) {
-      d = deferred();
+      d = deferred<FlowOutcome>(true);
       this.#outcomes.set(id, d);
     }
     if (this.#runners.has(id) || this.#waiting.has(id)) return d.promise;
@@ -461,15 +455,4 @@ export class Engine implements EnginePort {
   #assertOpen(op: string): void {
     if (this.#state !== 'open') throw new VastflowError('E_CLOSED', `${op}: the engine is closed`);
   }
-}
-
-function deferred(): Deferred {
-  let resolve!: (o: FlowOutcome) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<FlowOutcome>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }

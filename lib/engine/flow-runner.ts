@@ -9,6 +9,7 @@ import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../
 import type { EngineEventName, EngineEvents } from './events.js';
 import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import { runRiver } from './river-step.js';
 
 /** What a runner needs from its engine. */
@@ -115,7 +116,7 @@ export class FlowRunner {
   /** The top-level river the flow unwound to wait for, and its due time. */
   #parked: { river: ParkedRiver; due: number } | undefined;
   /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
-  #done: { promise: Promise<void>; resolve: () => void } | undefined;
+  #done: Deferred<void> | undefined;
   #stopped = false;
   /** The flow's latest queued write: durable, it means every earlier write of the flow is too. */
   #lastWrite: Promise<void> = Promise.resolve();
@@ -223,12 +224,7 @@ export class FlowRunner {
   /** Resolves once the runner has stopped: the flow ended, or the engine closed. */
   done(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    if (this.#done === undefined) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#done = { promise, resolve };
-    }
-    return this.#done.promise;
+    return (this.#done ??= deferred<void>()).promise;
   }
 
   #unpark(river: ParkedRiver): void {

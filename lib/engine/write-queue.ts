@@ -1,24 +1,15 @@
 import type { FlowChange } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 
-interface Batch {
+interface Batch extends Deferred<void> {
   changes: Map<string, FlowChange>;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
   // a batch nobody awaits must not crash the process when its write fails: the runner that
   // awaits a later batch, or engine.close(), sees the store's failure
-  promise.catch(() => {});
-  return { changes: new Map(), promise, resolve, reject };
+  return { ...deferred<void>(true), changes: new Map() };
 }
 
 /**

@@ -3,6 +3,7 @@ import { MemoryLevel } from 'memory-level';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { Store, StoreStatus } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -33,17 +34,6 @@ export interface LevelStoreOptions {
 //   u!<flow>                 '' while unfinished
 const END = '\xff';
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-}
 const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart(width, '0');
 
 /**
