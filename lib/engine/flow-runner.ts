@@ -7,7 +7,7 @@ import { internals, type Headwaters } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { descendants, isTopLevel, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { runRiver } from './river-step.js';
@@ -46,16 +46,21 @@ export class Interrupted extends Error {
   }
 }
 
-/**
- * Thrown by a top-level river that waits for its next attempt or poll: the flow unwinds its stack
- * and waits in run() alone, then runs its sequence again from its records (as recovery would), so
- * a parked flow holds one suspended call instead of four.
- */
-const PARKED: unique symbol = Symbol('parked');
-
 /** A river parked by {@link FlowRunner.park}: ended as stopped when the flow stops meanwhile. */
 export interface ParkedRiver {
   stop(): void;
+}
+
+/**
+ * Thrown by a top-level river that waits for its next attempt or poll: the flow unwinds its whole
+ * stack, waits as one RunnerWait in the Poller, then runs its sequence again from its records (as
+ * recovery would). Not an Error: no stack trace is captured.
+ */
+class Parked {
+  constructor(
+    readonly river: ParkedRiver,
+    readonly due: number,
+  ) {}
 }
 
 /** A wait of one flow in the poller: a small object that knows what follows it, rather than closures. */
@@ -113,8 +118,6 @@ export class FlowRunner {
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
   #interrupted = false;
-  /** The top-level river the flow unwound to wait for, and its due time. */
-  #parked: { river: ParkedRiver; due: number } | undefined;
   /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
   #done: Deferred<void> | undefined;
   #stopped = false;
@@ -195,24 +198,24 @@ export class FlowRunner {
    * sequence (no parallel branch, basin copy or fork on the stack) of a flow that is not stopping.
    */
   mayPark(streamId: string, atomic: boolean): boolean {
-    return !atomic && this.#error === undefined && !this.#interrupted && !streamId.includes('.');
+    return !atomic && this.#error === undefined && !this.#interrupted && isTopLevel(streamId);
   }
 
   /** Unwinds the flow to wait until `due` with nothing on the stack; see {@link mayPark}. */
   park(river: ParkedRiver, due: number): never {
-    this.#parked = { river, due };
-    throw PARKED;
+    throw new Parked(river, due);
   }
 
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
-    this.#steps().then((outcome) => this.#settled(outcome), (err: unknown) => {
-      if (err !== PARKED) return this.#settled(undefined, err);
-      const { river, due } = this.#parked!;
-      this.#parked = undefined;
-      // a parked flow is this wait and its objects: no suspended calls, no closures
-      this.#wait(new RunnerWait(due, this, false, river));
-    });
+    this.#steps().then(
+      (outcome) => this.#settled(outcome),
+      (err: unknown) => {
+        if (!(err instanceof Parked)) return this.#settled(undefined, err);
+        // a parked flow is this wait and its objects: no suspended calls, no closures
+        this.#wait(new RunnerWait(err.due, this, false, err.river));
+      },
+    );
   }
 
   #settled(outcome: FlowOutcome | undefined, error?: unknown): void {

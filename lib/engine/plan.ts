@@ -125,6 +125,11 @@ function describe(s: Stream): string {
   return s.kind === 'basin' ? 'a basin' : 'a parallel river';
 }
 
+/** Whether a stream sits in the flow's top-level sequence (its id has no parent position). */
+export function isTopLevel(id: string): boolean {
+  return !id.includes('.');
+}
+
 /** Every node below `n` (not `n` itself). */
 export function descendants(n: PlanNode): PlanNode[] {
   const out: PlanNode[] = [];

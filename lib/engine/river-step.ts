@@ -180,17 +180,22 @@ class RiverStep implements ParkedRiver {
     return { flowId: this.run.id, requestId: this.run.header.requestId, river: this.node.name, streamId: this.node.id };
   }
 
-  /** Waits until `dueAt` on the engine's clock: false when the flow stopped meanwhile. */
+  /**
+   * Waits until `dueAt` on the engine's clock: false when the flow stopped meanwhile. A top-level
+   * river parks instead (the call throws and the flow runs this river again when it is due).
+   */
   #waitUntil(dueAt: number): Promise<boolean> | boolean {
     const { run } = this;
     const atomic = this.node.attr.atomic;
-    const after = (): boolean => {
-      run.checkInterrupt();
-      return atomic || !run.stopping;
-    };
-    if (dueAt <= run.host.clock.now()) return after();
+    if (dueAt <= run.host.clock.now()) return this.#goOn();
     if (run.mayPark(this.node.id, atomic)) run.park(this, dueAt);
-    return run.sleepUntil(dueAt, atomic).then(after);
+    return run.sleepUntil(dueAt, atomic).then(() => this.#goOn());
+  }
+
+  /** After a wait: throws Interrupted when the engine closes; false when the river must stop. */
+  #goOn(): boolean {
+    this.run.checkInterrupt();
+    return this.node.attr.atomic || !this.run.stopping;
   }
 
   /**
