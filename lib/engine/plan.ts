@@ -105,12 +105,13 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
   }
   if (s instanceof Fork) {
     const name = nameOf(s);
-    if (s.branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
+    const branches = s.branches;
+    if (branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
     const n: ForkNode = { kind: 'fork', id, name, color, fork: s, branches: new Map() };
     plan.nodes.push(n);
     let bi = 0;
-    for (const [b, streams] of s.branches) {
+    for (const [b, streams] of branches) {
       if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id}: branch "${b}" is empty`);
       n.branches.set(b, seq(streams, `${id}.${bi++}.`, inherited, plan, seen));
     }

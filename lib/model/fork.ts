@@ -2,8 +2,6 @@ import type { Headwaters } from './headwaters.js';
 import { frozenJsonCopy } from './json.js';
 import { nameOf, StreamBase, type Stream } from './stream.js';
 
-const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
-
 /**
  * Chooses one of several named branches at run time. Subclass it and implement `choose()`.
  * The choice is recorded, so recovery never chooses again.
@@ -17,7 +15,12 @@ export abstract class Fork<C = unknown> extends StreamBase {
   readonly kind = 'fork' as const;
   /** The config given to the constructor: JSON, kept in the blueprint. */
   readonly config: C | undefined;
-  #branches = new Map<string, Stream[]>();
+  /**
+   * By name, in a plain object so that they keep the order of the blueprint's JSON object
+   * (integer-like names first, ascending): a drawing and the flow rebuilt from its record number
+   * their branches alike.
+   */
+  readonly #branches: Record<string, Stream[]> = Object.create(null);
 
   /** @param config JSON config, kept in the blueprint. */
   constructor(config?: C) {
@@ -31,22 +34,16 @@ export abstract class Fork<C = unknown> extends StreamBase {
   /** Adds a branch: the given streams, run in sequence when `choose()` returns `name`. Chainable. */
   branch(name: string, ...streams: Stream[]): this {
     if (typeof name !== 'string' || name === '') throw new TypeError('Fork.branch: name must be a non-empty string');
-    if (this.#branches.has(name)) throw new TypeError(`Fork.branch: branch "${name}" is drawn twice`);
+    if (Object.hasOwn(this.#branches, name)) throw new TypeError(`Fork.branch: branch "${name}" is drawn twice`);
     for (const s of streams) {
       if (!(s instanceof StreamBase)) throw new TypeError('Fork.branch: every stream must be a River, ParallelRiver, Basin or Fork');
     }
-    this.#branches.set(name, streams);
-    if (ARRAY_INDEX.test(name)) {
-      // a JSON object lists integer-like keys first, ascending: keep the blueprint's order so that a
-      // drawing and the flow rebuilt from its record number their branches alike
-      const order = Object.keys(Object.fromEntries([...this.#branches.keys()].map((k) => [k, 0])));
-      this.#branches = new Map(order.map((k) => [k, this.#branches.get(k)!]));
-    }
+    this.#branches[name] = streams;
     return this;
   }
 
   /** The branches drawn so far, by name, in the order a blueprint lists them (integer-like names first, ascending). */
   get branches(): ReadonlyMap<string, readonly Stream[]> {
-    return this.#branches;
+    return new Map(Object.entries(this.#branches));
   }
 }
