@@ -192,11 +192,11 @@ export class Engine implements EnginePort {
     if (runNow) this.#active++;
     const header: FlowHeader = { id: this.#newId(now), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
     if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
-    hw[internals].drainDirty();
+    internals.drainDirty(hw);
     const records = new Map(plan.nodes.map((n) => [n.id, initRecord()]));
     const flow: PreparedFlow = { header, plan, records, hw, scopes: {}, atlantic };
     try {
-      await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: hw[internals].full() } });
+      await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: internals.full(hw) } });
     } catch (err) {
       if (runNow) this.#active--;
       throw err;

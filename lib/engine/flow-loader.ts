@@ -21,7 +21,7 @@ export function prepareStored(stored: StoredFlow, registry: Registry): PreparedF
   const records = new Map<string, StreamRecord>();
   for (const n of plan.nodes) records.set(n.id, stored.streams[n.id] ?? initRecord());
   const hw = new Headwaters(stored.header.requestId);
-  hw[internals].load(stored.headwaters['main'] ?? {});
+  internals.load(hw, stored.headwaters['main'] ?? {});
   if (stored.header.reqInfo !== undefined) hw.reqInfo = stored.header.reqInfo;
   const scopes = { ...stored.headwaters };
   delete scopes['main'];

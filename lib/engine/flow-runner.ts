@@ -135,7 +135,7 @@ export class FlowRunner {
     this.hw = flow.hw;
     this.#scopes = flow.scopes;
     this.#atlantic = flow.atlantic;
-    this.hw[internals].setSignal(() => this.flowSignal);
+    internals.setSignal(this.hw, () => this.flowSignal);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
   }
 
@@ -296,12 +296,12 @@ export class FlowRunner {
    * A basin's checkpoint also records which keys the basin has touched, for its merge.
    */
   checkpoint(hw: Headwaters<any>, scope: string, change: FlowChange): void {
-    const delta = hw[internals].drainDirty();
+    const delta = internals.drainDirty(hw);
     if (delta === undefined) return;
     (change.headwaters ??= {})[scope] = delta;
     if (scope !== 'main') {
       const basin = this.records.get(scope)!;
-      const touched = hw[internals].touched();
+      const touched = internals.touched(hw);
       basin.touched = [...Object.keys(touched.set), ...touched.del];
       (change.streams ??= {})[scope] = { ...basin };
     }
@@ -453,12 +453,12 @@ export class FlowRunner {
     const rec = this.records.get(node.id)!;
     let copy: Headwaters<any>;
     if (rec.state === 'init') {
-      copy = hw[internals].isolatedCopy();
+      copy = internals.isolatedCopy(hw);
       const start = this.#container(node, 'running');
-      (start.headwaters ??= {})[node.id] = copy[internals].full();
+      (start.headwaters ??= {})[node.id] = internals.full(copy);
       void this.write(start);
     } else {
-      copy = hw[internals].restoredCopy(this.#scopes[node.id] ?? {}, rec.touched ?? []);
+      copy = internals.restoredCopy(hw, this.#scopes[node.id] ?? {}, rec.touched ?? []);
     }
     const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
     if (!ok) {
@@ -469,7 +469,7 @@ export class FlowRunner {
       return false;
     }
     // the merge and the basin's success are one write: recovery never merges twice or loses it
-    hw[internals].apply(copy[internals].touched(), true);
+    internals.apply(hw, internals.touched(copy), true);
     const end = this.#container(node, 'success');
     this.checkpoint(hw, scope, end);
     void this.write(end);

@@ -10,28 +10,28 @@ export interface HeadwatersDelta {
 
 const NEVER_ABORTED = new AbortController().signal;
 
-/** Engine-only operations on a Headwaters, reached through this symbol (not exported). */
-export const internals = Symbol('vastflow.headwaters.internals');
-
 /** What the engine may do to a Headwaters that user code may not. */
 export interface HeadwatersInternals {
   /** The flow's signal, made on first use: most flows never read it. */
-  setSignal(source: () => AbortSignal): void;
+  setSignal(hw: Headwaters<any>, source: () => AbortSignal): void;
   /** Keys changed since the last call (for a checkpoint); clears the record. */
-  drainDirty(): HeadwatersDelta | undefined;
+  drainDirty(hw: Headwaters<any>): HeadwatersDelta | undefined;
   /** Every key, as a delta (for a full checkpoint). */
-  full(): HeadwatersDelta;
+  full(hw: Headwaters<any>): HeadwatersDelta;
   /** An isolated copy for a basin: same requestId, reqInfo, signal and transient values. */
-  isolatedCopy(): Headwaters<any>;
+  isolatedCopy(hw: Headwaters<any>): Headwaters<any>;
   /** A basin copy rebuilt from its checkpointed values and the keys it had touched. */
-  restoredCopy(values: JsonObject, touched: string[]): Headwaters<any>;
+  restoredCopy(hw: Headwaters<any>, values: JsonObject, touched: string[]): Headwaters<any>;
   /** Keys a basin copy set or deleted since it was made. */
-  touched(): HeadwatersDelta;
+  touched(hw: Headwaters<any>): HeadwatersDelta;
   /** Applies a delta taken from the store or from a finished basin. */
-  apply(delta: HeadwatersDelta, markDirty: boolean): void;
+  apply(hw: Headwaters<any>, delta: HeadwatersDelta, markDirty: boolean): void;
   /** Values read back from the store, trusted as JSON. */
-  load(values: JsonObject): void;
+  load(hw: Headwaters<any>, values: JsonObject): void;
 }
+
+/** Engine-only operations on a Headwaters (not exported from the package), filled in by the class. */
+export const internals = {} as HeadwatersInternals;
 
 /**
  * The flow's context: a JSON map shared by the rivers of one flow, plus transient values that
@@ -159,51 +159,53 @@ export class Headwaters<T extends object = Record<string, Json>> {
     return delta;
   }
 
-  /** @internal */
-  get [internals](): HeadwatersInternals {
-    return {
-      setSignal: (source) => {
-        this.#signal = undefined;
-        this.#signalSource = source;
+  /** A basin's copy: same requestId, reqInfo, transient values and signal; its own values. */
+  #basinCopy(touched: Iterable<string>): Headwaters<T> {
+    const copy = new Headwaters<T>(this.requestId);
+    copy.#tmp = this.#tmp;
+    copy.#reqInfo = this.#reqInfo;
+    copy.#signalSource = () => this.signal;
+    copy.#touched = new Set(touched);
+    return copy;
+  }
+
+  static {
+    // one shared object of functions, not an object of closures per access: these run per river
+    Object.assign(internals, {
+      setSignal(hw, source) {
+        hw.#signal = undefined;
+        hw.#signalSource = source;
       },
-      drainDirty: () => {
-        if (this.#dirty === undefined || this.#dirty.size === 0) return undefined;
-        const delta = this.#delta(this.#dirty);
-        this.#dirty = undefined;
+      drainDirty(hw) {
+        if (hw.#dirty === undefined || hw.#dirty.size === 0) return undefined;
+        const delta = hw.#delta(hw.#dirty);
+        hw.#dirty = undefined;
         return delta;
       },
-      full: () => this.#delta(this.#values.keys()),
-      isolatedCopy: () => {
-        const copy = new Headwaters<T>(this.requestId);
-        for (const [k, v] of this.#values) copy.#values.set(k, v);
-        copy.#tmp = this.#tmp;
-        copy.#reqInfo = this.#reqInfo;
-        copy.#signalSource = () => this.signal;
-        copy.#touched = new Set();
+      full: (hw) => hw.#delta(hw.#values.keys()),
+      isolatedCopy(hw) {
+        const copy = hw.#basinCopy([]);
+        for (const [k, v] of hw.#values) copy.#values.set(k, v);
         return copy;
       },
-      restoredCopy: (values, touched) => {
-        const copy = new Headwaters<T>(this.requestId);
-        copy[internals].load(values);
-        copy.#tmp = this.#tmp;
-        copy.#reqInfo = this.#reqInfo;
-        copy.#signalSource = () => this.signal;
-        copy.#touched = new Set(touched);
+      restoredCopy(hw, values, touched) {
+        const copy = hw.#basinCopy(touched);
+        internals.load(copy, values);
         return copy;
       },
-      touched: () => this.#delta(this.#touched ?? []),
-      apply: (delta, markDirty) => {
+      touched: (hw) => hw.#delta(hw.#touched ?? []),
+      apply(hw, delta, markDirty) {
         for (const [k, v] of Object.entries(delta.set)) {
-          this.#values.set(k, v);
-          if (markDirty) this.#mark(k);
+          hw.#values.set(k, v);
+          if (markDirty) hw.#mark(k);
         }
         for (const k of delta.del) {
-          if (this.#values.delete(k) && markDirty) this.#mark(k);
+          if (hw.#values.delete(k) && markDirty) hw.#mark(k);
         }
       },
-      load: (values) => {
-        for (const [k, v] of Object.entries(values)) this.#values.set(k, frozenJsonCopy(v, `stored headwaters key "${k}"`));
+      load(hw, values) {
+        for (const [k, v] of Object.entries(values)) hw.#values.set(k, frozenJsonCopy(v, `stored headwaters key "${k}"`));
       },
-    };
+    } satisfies HeadwatersInternals);
   }
 }
