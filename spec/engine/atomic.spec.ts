@@ -3,10 +3,10 @@
 // are skipped, and Atlantic.fail runs only after the running branches have settled.
 import { expect } from 'chai';
 import {
-  Andes, Atlantic, Headwaters, ParallelRiver, River,
-  type Engine, type FlowError, type RiverAttr, type RiverContext, type Stream,
+  Andes, Headwaters, ParallelRiver, River,
+  type Engine, type RiverAttr, type RiverContext, type Stream,
 } from '../../lib/index.js';
-import { aborted, latch, sleep, STORE_KINDS, useEngines, within, type Latch } from '../helpers/stores.js';
+import { aborted, latch, RecordingAtlantic, sleep, STORE_KINDS, type Latch, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
 
@@ -47,17 +47,6 @@ class Failer extends River {
   }
 }
 
-class LoggingAtlantic extends Atlantic {
-  errors: FlowError[] = [];
-  success() {
-    log.push('atlantic success');
-  }
-  fail(_hw: Headwaters, error: FlowError) {
-    this.errors.push(error);
-    log.push('atlantic fail');
-  }
-}
-
 const ATOMIC: RiverAttr = { atomic: true };
 
 /** A body that starts `started`, waits until the flow is stopping, then takes a few ms more. */
@@ -75,7 +64,7 @@ describe('atomic rivers', () => {
     engine = await engines.open();
   });
 
-  const run = async (streams: Stream[], atlantic = new LoggingAtlantic()) => {
+  const run = async (streams: Stream[], atlantic = new RecordingAtlantic(log)) => {
     const flow = await new Andes(engine).drawStream(...streams).drawAtlantic(atlantic).start();
     const outcome = await flow.result();
     const snap = await engine.get(flow.id);
@@ -163,7 +152,7 @@ describe('atomic rivers', () => {
 
     it('runs Atlantic.fail only after the running atomic rivers have ended', async () => {
       const started = latch();
-      const atlantic = new LoggingAtlantic();
+      const atlantic = new RecordingAtlantic(log);
       const pr = new ParallelRiver()
         .append(new Failer(started))
         .append(new Atom('a1', runsThroughFailure(started), ATOMIC), new Atom('a2', () => sleep(10), ATOMIC));
@@ -218,7 +207,7 @@ describe('atomic rivers', () => {
     it("runs a started atomic river and the later atomic ones to the end, skips the non-atomic ones after them", async () => {
       const started = latch();
       order = ['a1', 'a2', 'n3'];
-      const atlantic = new LoggingAtlantic();
+      const atlantic = new RecordingAtlantic(log);
       const flow = await new Andes(engine)
         .drawStream(new Atom('a1', runsThroughFailure(started), ATOMIC), new Atom('a2', () => sleep(5), ATOMIC), new Step('n3'))
         .drawAtlantic(atlantic)
@@ -237,7 +226,7 @@ describe('atomic rivers', () => {
     it('runs Atlantic.fail only after the running branches have settled', async () => {
       const startedA = latch();
       const startedB = latch();
-      const atlantic = new LoggingAtlantic();
+      const atlantic = new RecordingAtlantic(log);
       const pr = new ParallelRiver()
         .append(new Atom('atomic', runsThroughFailure(startedA), ATOMIC), new Atom('atomic next', () => sleep(10), ATOMIC))
         .append(new Step('plain', async (hw) => {

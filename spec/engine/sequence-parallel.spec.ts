@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import {
   Atlantic, Basin, Fork, Headwaters, ParallelRiver, River,
-  type Engine, type FlowError, type RiverContext, type Stream,
+  type Engine, type RiverContext, type Stream,
 } from '../../lib/index.js';
-import { aborted, barrier, latch, runToEnd, sleep, STORE_KINDS, useEngines, within } from '../helpers/stores.js';
+import { aborted, barrier, latch, RecordingAtlantic, runToEnd, sleep, STORE_KINDS, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
 
@@ -29,17 +29,6 @@ class Step extends River<{ label: string }> {
     } finally {
       log.push(`end ${this.label}`);
     }
-  }
-}
-
-class LoggingAtlantic extends Atlantic {
-  errors: FlowError[] = [];
-  success() {
-    log.push('atlantic success');
-  }
-  fail(_hw: Headwaters, error: FlowError) {
-    this.errors.push(error);
-    log.push('atlantic fail');
   }
 }
 
@@ -223,7 +212,7 @@ describe('sequence and parallel composition', () => {
       });
 
       it('ends the parallel river only when every branch has settled: the slow sibling ends before Atlantic.fail runs', async () => {
-        const atlantic = new LoggingAtlantic();
+        const atlantic = new RecordingAtlantic(log);
         const pr = new ParallelRiver()
           .append(new Step('failing', () => {
             throw new Error('boom');
@@ -240,7 +229,7 @@ describe('sequence and parallel composition', () => {
       });
 
       it('reports the error of the branch that failed first', async () => {
-        const atlantic = new LoggingAtlantic();
+        const atlantic = new RecordingAtlantic(log);
         class FirstToFail extends Step {}
         class SecondToFail extends Step {}
         const pr = new ParallelRiver()
@@ -329,7 +318,7 @@ describe('sequence and parallel composition', () => {
     });
 
     it('fails the whole flow when a river three levels down fails, and skips what follows', async () => {
-      const atlantic = new LoggingAtlantic();
+      const atlantic = new RecordingAtlantic(log);
       class DeepFailure extends Step {}
       const deep = new Basin().drawStream(new ParallelRiver().append(new ParallelRiver().append(new DeepFailure('deep', () => {
         throw new Error('deep boom');

@@ -176,15 +176,23 @@ export async function runToEnd(engine: Engine, streams: Stream[], hw?: Headwater
   return { id: flow.id, outcome: await flow.result() };
 }
 
-/** An Atlantic that records which hook ran and the errors `fail()` got. */
+/**
+ * An Atlantic that records which hook ran and the errors `fail()` got; given a log, it also writes
+ * `atlantic success` / `atlantic fail` there, to order the hook against the rivers' entries.
+ */
 export class RecordingAtlantic extends Atlantic {
   calls: string[] = [];
   errors: FlowError[] = [];
+  constructor(private readonly log?: string[]) {
+    super();
+  }
   success() {
     this.calls.push('success');
+    this.log?.push('atlantic success');
   }
   fail(_hw: Headwaters, error: FlowError) {
     this.calls.push('fail');
     this.errors.push(error);
+    this.log?.push('atlantic fail');
   }
 }
