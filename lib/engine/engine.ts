@@ -193,8 +193,8 @@ export class Engine implements EnginePort {
     const header: FlowHeader = { id: this.#newId(now), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
     if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
     internals.drainDirty(hw);
-    const records = new Map(plan.nodes.map((n) => [n.id, initRecord()]));
-    const flow: PreparedFlow = { header, plan, records, hw, scopes: {}, atlantic };
+    const records = plan.nodes.map(initRecord);
+    const flow: PreparedFlow = { header, plan, records, hw, scopes: undefined, atlantic };
     try {
       await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: internals.full(hw) } });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Atlantic } from '../model/atlantic.js';
 import { streamsFromBlueprint } from '../model/blueprint.js';
 import { Headwaters, internals } from '../model/headwaters.js';
+import type { JsonObject } from '../model/json.js';
 import type { StoredFlow, StreamRecord } from '../store/records.js';
 import type { PreparedFlow } from './flow-runner.js';
 import { compile, descendants } from './plan.js';
@@ -18,13 +19,12 @@ export function prepareStored(stored: StoredFlow, registry: Registry): PreparedF
   const bp = stored.blueprint;
   const plan = compile(streamsFromBlueprint(bp.streams, registry));
   const atlantic = bp.atlantic === undefined ? new Atlantic() : new (registry.atlantic(bp.atlantic))();
-  const records = new Map<string, StreamRecord>();
-  for (const n of plan.nodes) records.set(n.id, stored.streams[n.id] ?? initRecord());
+  const records = plan.nodes.map((n) => stored.streams[n.id] ?? initRecord());
   const hw = new Headwaters(stored.header.requestId);
   internals.load(hw, stored.headwaters['main'] ?? {});
   if (stored.header.reqInfo !== undefined) hw.reqInfo = stored.header.reqInfo;
-  const scopes = { ...stored.headwaters };
-  delete scopes['main'];
+  let scopes: Record<string, JsonObject> | undefined;
+  for (const [scope, values] of Object.entries(stored.headwaters)) if (scope !== 'main') (scopes ??= {})[scope] = values;
   return { header: stored.header, plan, records, hw, scopes, atlantic };
 }
 
@@ -36,7 +36,7 @@ export function prepareStored(stored: StoredFlow, registry: Registry): PreparedF
 export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord> {
   const changed: Record<string, StreamRecord> = {};
   for (const n of flow.plan.nodes) {
-    const rec = flow.records.get(n.id)!;
+    const rec = flow.records[n.index]!;
     if (rec.state === 'success' || rec.state === 'init') continue;
     const next: StreamRecord = n.kind === 'river' ? initRecord() : { ...rec, state: 'running' };
     if (rec.errors !== undefined) next.errors = rec.errors;
@@ -44,18 +44,18 @@ export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord
     if (n.kind === 'fork' && rec.state === 'skipped') delete next.choice;
     if (n.kind !== 'river' && rec.state === 'skipped') next.state = 'init';
     delete next.endedAt;
-    flow.records.set(n.id, next);
+    flow.records[n.index] = next;
     changed[n.id] = { ...next };
   }
   // branches a fork did not choose stay skipped
   for (const n of flow.plan.nodes) {
     if (n.kind !== 'fork') continue;
-    const choice = flow.records.get(n.id)!.choice;
+    const choice = flow.records[n.index]!.choice;
     if (choice === undefined) continue;
     for (const [name, streams] of n.branches) {
       if (name === choice) continue;
       for (const s of streams.flatMap((x) => [x, ...descendants(x)])) {
-        const rec = flow.records.get(s.id)!;
+        const rec = flow.records[s.index]!;
         if (rec.state === 'skipped') continue;
         rec.state = 'skipped';
         changed[s.id] = { ...rec };

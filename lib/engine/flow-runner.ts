@@ -3,7 +3,7 @@ import type { FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
-import { internals, type Headwaters } from '../model/headwaters.js';
+import { internals, type Headwaters, type SignalSource } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
@@ -31,10 +31,11 @@ export interface RunnerHost {
 export interface PreparedFlow {
   header: FlowHeader;
   plan: Plan;
-  records: Map<string, StreamRecord>;
+  /** Each stream's record, in the order of `plan.nodes` (a node's `index`). */
+  records: StreamRecord[];
   hw: Headwaters<any>;
-  /** Basin scopes read back from the store, by basin id. */
-  scopes: Record<string, JsonObject>;
+  /** Basin scopes read back from the store, by basin id; undefined when there are none. */
+  scopes: Record<string, JsonObject> | undefined;
   atlantic: Atlantic;
 }
 
@@ -105,13 +106,14 @@ export interface FlowOutcome {
  * Runs one flow: its streams in order, the Atlantic hook, and every transition through the write
  * queue. Rebuilt from the store, it continues where the records say the flow was.
  */
-export class FlowRunner {
+export class FlowRunner implements SignalSource {
   readonly host: RunnerHost;
   readonly header: FlowHeader;
   readonly plan: Plan;
-  readonly records: Map<string, StreamRecord>;
+  /** Each stream's record, by its node's `index`. */
+  readonly records: StreamRecord[];
   readonly hw: Headwaters<any>;
-  readonly #scopes: Record<string, JsonObject>;
+  readonly #scopes: Record<string, JsonObject> | undefined;
   readonly #atlantic: Atlantic;
   /** Aborted when the flow fails or is cancelled: the headwaters' signal, made on first use. */
   #abort: AbortController | undefined;
@@ -135,7 +137,7 @@ export class FlowRunner {
     this.hw = flow.hw;
     this.#scopes = flow.scopes;
     this.#atlantic = flow.atlantic;
-    internals.setSignal(this.hw, () => this.flowSignal);
+    internals.setSignal(this.hw, this);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
   }
 
@@ -157,7 +159,7 @@ export class FlowRunner {
   }
 
   /** The flow's signal (the headwaters'): aborted when the flow fails or is cancelled. */
-  get flowSignal(): AbortSignal {
+  get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
       if (this.#error !== undefined) this.#abort.abort(this.#reason());
@@ -287,8 +289,8 @@ export class FlowRunner {
   }
 
   /** A record's copy for the write queue. */
-  snapshot(id: string): StreamRecord {
-    return { ...this.records.get(id)! };
+  snapshot(node: PlanNode): StreamRecord {
+    return { ...this.records[node.index]! };
   }
 
   /**
@@ -300,7 +302,7 @@ export class FlowRunner {
     if (delta === undefined) return;
     (change.headwaters ??= {})[scope] = delta;
     if (scope !== 'main') {
-      const basin = this.records.get(scope)!;
+      const basin = this.records[this.plan.nodes.find((n) => n.id === scope)!.index]!;
       const touched = internals.touched(hw);
       basin.touched = [...Object.keys(touched.set), ...touched.del];
       (change.streams ??= {})[scope] = { ...basin };
@@ -375,7 +377,7 @@ export class FlowRunner {
     let ok = true;
     for (const node of nodes) {
       this.checkInterrupt();
-      const rec = this.records.get(node.id)!;
+      const rec = this.records[node.index]!;
       if (rec.state === 'success' || rec.state === 'skipped') continue;
       // the rule of durability: whatever came before is in the store before the next stream starts
       await this.#lastWrite;
@@ -418,7 +420,7 @@ export class FlowRunner {
   #skip(node: PlanNode): void {
     const streams: Record<string, StreamRecord> = {};
     for (const n of [node, ...descendants(node)]) {
-      const rec = this.records.get(n.id)!;
+      const rec = this.records[n.index]!;
       if (rec.state !== 'init') continue;
       rec.state = 'skipped';
       streams[n.id] = { ...rec };
@@ -428,7 +430,7 @@ export class FlowRunner {
 
   /** Sets a container's state and queues the record (the next river's write makes it durable). */
   #container(node: PlanNode, state: StreamRecord['state'], change?: FlowChange): FlowChange {
-    const rec = this.records.get(node.id)!;
+    const rec = this.records[node.index]!;
     const now = this.host.clock.now();
     rec.state = state;
     if (state === 'running') rec.startedAt ??= now;
@@ -450,7 +452,7 @@ export class FlowRunner {
   }
 
   async #basin(node: BasinNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
-    const rec = this.records.get(node.id)!;
+    const rec = this.records[node.index]!;
     let copy: Headwaters<any>;
     if (rec.state === 'init') {
       copy = internals.isolatedCopy(hw);
@@ -458,7 +460,7 @@ export class FlowRunner {
       (start.headwaters ??= {})[node.id] = internals.full(copy);
       void this.write(start);
     } else {
-      copy = internals.restoredCopy(hw, this.#scopes[node.id] ?? {}, rec.touched ?? []);
+      copy = internals.restoredCopy(hw, this.#scopes?.[node.id] ?? {}, rec.touched ?? []);
     }
     const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
     if (!ok) {
@@ -477,7 +479,7 @@ export class FlowRunner {
   }
 
   async #fork(node: ForkNode, hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
-    const rec = this.records.get(node.id)!;
+    const rec = this.records[node.index]!;
     if (rec.choice === undefined) {
       void this.write(this.#container(node, 'running'));
       let choice: string;
@@ -495,7 +497,7 @@ export class FlowRunner {
       for (const [name, streams] of node.branches) {
         if (name === choice) continue;
         for (const n of streams.flatMap((s) => [s, ...descendants(s)])) {
-          const r = this.records.get(n.id)!;
+          const r = this.records[n.index]!;
           r.state = 'skipped';
           change.streams![n.id] = { ...r };
         }
@@ -508,7 +510,7 @@ export class FlowRunner {
   }
 
   #failContainer(node: PlanNode, error: FlowError): false {
-    const rec = this.records.get(node.id)!;
+    const rec = this.records[node.index]!;
     rec.errors = [...(rec.errors ?? []), error];
     void this.write(this.#container(node, 'fail'));
     this.fail(error);

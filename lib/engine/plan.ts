@@ -13,6 +13,8 @@ export const DEFAULT_COLOR = 'default';
 interface NodeBase {
   /** Position in the drawing: `2`, `0.1.0` (parallel 0, branch 1, stream 0), … */
   id: string;
+  /** Position in {@link Plan.nodes}: where the runner keeps the stream's record. */
+  index: number;
   name: string;
   color: string;
 }
@@ -56,6 +58,9 @@ export function compile(streams: readonly Stream[]): Plan {
   if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', 'the flow has no streams: draw at least one');
   const seen = new Set<Stream>();
   plan.streams = seq(streams, '', undefined, plan, seen);
+  // exact-size copies: arrays grown by push keep spare room, and a parked flow keeps its plan
+  plan.nodes = plan.nodes.slice();
+  plan.classes = plan.classes.slice();
   return plan;
 }
 
@@ -82,23 +87,23 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
     }
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: RiverNode = { kind: 'river', id, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
+    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
     plan.nodes.push(n);
     return n;
   }
   if (s instanceof ParallelRiver) {
     if (s.branches.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id} has no branches`);
-    const n: ParallelNode = { kind: 'parallel', id, name: 'ParallelRiver', color, branches: [] };
+    const n: ParallelNode = { kind: 'parallel', id, index: plan.nodes.length, name: 'ParallelRiver', color, branches: [] };
     plan.nodes.push(n);
-    s.branches.forEach((b, bi) => {
+    n.branches = s.branches.map((b, bi) => {
       if (b.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id}: branch ${bi} is empty`);
-      n.branches.push(seq(b, `${id}.${bi}.`, inherited, plan, seen));
+      return seq(b, `${id}.${bi}.`, inherited, plan, seen);
     });
     return n;
   }
   if (s instanceof Basin) {
     if (s.streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `basin ${s.color ?? ''} at ${id} is empty`.replace('  ', ' '));
-    const n: BasinNode = { kind: 'basin', id, name: 'Basin', color, streams: [] };
+    const n: BasinNode = { kind: 'basin', id, index: plan.nodes.length, name: 'Basin', color, streams: [] };
     plan.nodes.push(n);
     n.streams = seq(s.streams, `${id}.`, color, plan, seen);
     return n;
@@ -108,7 +113,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     const branches = s.branches;
     if (branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: ForkNode = { kind: 'fork', id, name, color, fork: s, branches: new Map() };
+    const n: ForkNode = { kind: 'fork', id, index: plan.nodes.length, name, color, fork: s, branches: new Map() };
     plan.nodes.push(n);
     let bi = 0;
     for (const [b, streams] of branches) {

@@ -36,7 +36,7 @@ class RiverStep implements ParkedRiver {
     readonly hw: Headwaters<any>,
     readonly scope: string,
   ) {
-    this.rec = run.records.get(node.id)!;
+    this.rec = run.records[node.index]!;
   }
 
   async execute(): Promise<boolean> {
@@ -59,7 +59,7 @@ class RiverStep implements ParkedRiver {
         rec.state = 'cycling';
         rec.phase = 'cycle';
         rec.dueAt = clock.now() + node.attr.cycleIntervalMs;
-        const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } };
+        const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
         if (node.attr.durable) run.checkpoint(this.hw, this.scope, change);
         void run.write(change);
       }
@@ -85,7 +85,7 @@ class RiverStep implements ParkedRiver {
       rec.attempts = attempt;
       rec.phase = 'flow';
       delete rec.dueAt;
-      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
       if (host.listens('river:start')) host.emit('river:start', { ...this.#event(), attempt });
       let error: Error | undefined;
       try {
@@ -110,7 +110,7 @@ class RiverStep implements ParkedRiver {
       const delayMs = nextDelayMs(attr, attempt, host.random);
       rec.phase = 'retry';
       rec.dueAt = host.clock.now() + delayMs;
-      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
       if (host.listens('river:retry')) host.emit('river:retry', { ...this.#event(), attempt, delayMs, error: fe });
       if (host.logger.isLevelEnabled?.('debug') === true) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
       if (!(await this.#waitUntil(rec.dueAt))) return this.#stopped();
@@ -142,7 +142,7 @@ class RiverStep implements ParkedRiver {
       if (done) return undefined;
       if (poll < attr.cycleTimes) {
         rec.dueAt = host.clock.now() + attr.cycleIntervalMs;
-        void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } });
+        void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
       }
     }
     return { code: 'E_CYCLE_EXHAUSTED', message: `river ${node.name}: cycle() did not return true within ${attr.cycleTimes} polls`, river: node.name, attempts: rec.attempts };
@@ -155,7 +155,7 @@ class RiverStep implements ParkedRiver {
     rec.endedAt = run.host.clock.now();
     delete rec.phase;
     delete rec.dueAt;
-    const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node.id) } };
+    const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
     if (error !== undefined) run.fail(error);
     void run.write(change);
@@ -210,9 +210,9 @@ class RiverStep implements ParkedRiver {
       const ctx = new CallContext(run, run.id, run.header.requestId, node.name, node.color, attempt, cycle, signal);
       return cycle === 0 ? node.river.flow(hw, ctx) : node.river.cycle(hw, ctx);
     };
-    if (attr.timeoutMs === undefined) return invoke(attr.atomic ? NEVER : () => run.flowSignal);
+    if (attr.timeoutMs === undefined) return invoke(attr.atomic ? NEVER : () => run.signal);
 
-    const flowSignal = attr.atomic ? NEVER : run.flowSignal;
+    const flowSignal = attr.atomic ? NEVER : run.signal;
     const ms = attr.timeoutMs;
     const ctl = new AbortController();
     const onFlowAbort = (): void => ctl.abort(abortReason(flowSignal));

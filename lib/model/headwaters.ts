@@ -10,10 +10,18 @@ export interface HeadwatersDelta {
 
 const NEVER_ABORTED = new AbortController().signal;
 
+/** The values of every Headwaters that has none yet: shared and never written, replaced on the first put. */
+const NO_VALUES: Map<string, Json> = new Map();
+
+/** Where a Headwaters takes its signal from: the flow's runner, or a basin copy's parent. */
+export interface SignalSource {
+  readonly signal: AbortSignal;
+}
+
 /** What the engine may do to a Headwaters that user code may not. */
 export interface HeadwatersInternals {
   /** The flow's signal, made on first use: most flows never read it. */
-  setSignal(hw: Headwaters<any>, source: () => AbortSignal): void;
+  setSignal(hw: Headwaters<any>, source: SignalSource): void;
   /** Keys changed since the last call (for a checkpoint); clears the record. */
   drainDirty(hw: Headwaters<any>): HeadwatersDelta | undefined;
   /** Every key, as a delta (for a full checkpoint). */
@@ -44,14 +52,15 @@ export const internals = {} as HeadwatersInternals;
 export class Headwaters<T extends object = Record<string, Json>> {
   /** The flow's idempotency key: starting a flow with a requestId the store holds returns that flow. */
   readonly requestId: string;
-  readonly #values = new Map<string, Json>();
-  /** Transient values: one holder shared with basin copies, its map made on first use. */
-  #tmp: { map?: Map<string, unknown> };
+  /** NO_VALUES until the first value is stored: a parked flow that stored none keeps no map. */
+  #values = NO_VALUES;
+  /** Transient values, made on first use; a basin copy shares its parent's. */
+  #tmp: Map<string, unknown> | undefined;
   #dirty: Set<string> | undefined;
   #touched: Set<string> | undefined;
   #reqInfo: Json | undefined;
   #signal: AbortSignal | undefined;
-  #signalSource: (() => AbortSignal) | undefined;
+  #signalSource: SignalSource | undefined;
 
   /**
    * @param requestId the flow's idempotency key; omitted → a fresh nanoid.
@@ -63,7 +72,6 @@ export class Headwaters<T extends object = Record<string, Json>> {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters: requestId must be a non-empty string, got ${JSON.stringify(requestId)}`);
     }
     this.requestId = requestId;
-    this.#tmp = {};
   }
 
   /** The stored value, or undefined. The value is frozen: put a new one to change it. */
@@ -91,7 +99,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
     if (typeof key !== 'string' || key === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${JSON.stringify(key)}`);
     }
-    this.#values.set(key, frozenJsonCopy(value, `headwaters key "${key}"`));
+    this.#own().set(key, frozenJsonCopy(value, `headwaters key "${key}"`));
     this.#mark(key);
     return this;
   }
@@ -121,13 +129,13 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /** Stores a transient value (a client, a connection): never persisted, not JSON-checked. */
   tmpPut(key: string, value: unknown): this {
-    (this.#tmp.map ??= new Map()).set(key, value);
+    (this.#tmp ??= new Map()).set(key, value);
     return this;
   }
 
   /** A transient value stored with {@link tmpPut}, or undefined. */
   tmpGet<V = unknown>(key: string): V | undefined {
-    return this.#tmp.map?.get(key) as V | undefined;
+    return this.#tmp?.get(key) as V | undefined;
   }
 
   /** JSON about the request (who asked, from where), persisted with the flow. */
@@ -141,7 +149,13 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /** Aborted when the flow is cancelled or has failed: pass it to long calls. */
   get signal(): AbortSignal {
-    return (this.#signal ??= this.#signalSource?.() ?? NEVER_ABORTED);
+    return (this.#signal ??= this.#signalSource?.signal ?? NEVER_ABORTED);
+  }
+
+  /** The values' map, made this Headwaters' own before a write. */
+  #own(): Map<string, Json> {
+    if (this.#values === NO_VALUES) this.#values = new Map();
+    return this.#values;
   }
 
   #mark(key: string): void {
@@ -162,9 +176,10 @@ export class Headwaters<T extends object = Record<string, Json>> {
   /** A basin's copy: same requestId, reqInfo, transient values and signal; its own values. */
   #basinCopy(touched: Iterable<string>): Headwaters<T> {
     const copy = new Headwaters<T>(this.requestId);
-    copy.#tmp = this.#tmp;
+    // made here if need be, so that what the copy's rivers tmpPut, the parent sees
+    copy.#tmp = this.#tmp ??= new Map();
     copy.#reqInfo = this.#reqInfo;
-    copy.#signalSource = () => this.signal;
+    copy.#signalSource = this;
     copy.#touched = new Set(touched);
     return copy;
   }
@@ -185,7 +200,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
       full: (hw) => hw.#delta(hw.#values.keys()),
       isolatedCopy(hw) {
         const copy = hw.#basinCopy([]);
-        for (const [k, v] of hw.#values) copy.#values.set(k, v);
+        if (hw.#values.size > 0) copy.#values = new Map(hw.#values);
         return copy;
       },
       restoredCopy(hw, values, touched) {
@@ -196,7 +211,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
       touched: (hw) => hw.#delta(hw.#touched ?? []),
       apply(hw, delta, markDirty) {
         for (const [k, v] of Object.entries(delta.set)) {
-          hw.#values.set(k, v);
+          hw.#own().set(k, v);
           if (markDirty) hw.#mark(k);
         }
         for (const k of delta.del) {
@@ -204,7 +219,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
         }
       },
       load(hw, values) {
-        for (const [k, v] of Object.entries(values)) hw.#values.set(k, frozenJsonCopy(v, `stored headwaters key "${k}"`));
+        for (const [k, v] of Object.entries(values)) hw.#own().set(k, frozenJsonCopy(v, `stored headwaters key "${k}"`));
       },
     } satisfies HeadwatersInternals);
   }

@@ -124,6 +124,15 @@ describe('basin', () => {
       expect(inside.aborted, 'hw.signal inside the basin aborted by the failing sibling').to.equal(true);
     });
 
+    it('shares the transient values a basin river puts with the rivers after the basin', async () => {
+      const client = { connected: true };
+      let after: unknown;
+      const basin = new Basin().drawStream(new Step('opener', (hw) => void hw.tmpPut('client', client)));
+      const { outcome } = await run([basin, new Step('user', (hw) => void (after = hw.tmpGet('client')))]);
+      expect(outcome.status).to.equal('success');
+      expect(after).to.equal(client);
+    });
+
     it('hides a delete inside the basin from the flow until the basin ends', async () => {
       const deleted = latch();
       const checked = latch();

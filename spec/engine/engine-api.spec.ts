@@ -504,6 +504,18 @@ describe('engine API', () => {
       });
     }
 
+    it('keeps the values of each Headwaters its own, however fresh', () => {
+      const a = new Headwaters();
+      const b = new Headwaters();
+      a.put('k', 1).tmpPut('t', 'transient');
+      b.del('k');
+      expect(b.has('k')).to.equal(false);
+      expect(b.keys()).to.deep.equal([]);
+      expect(b.tmpGet('t')).to.equal(undefined);
+      expect(new Headwaters().toJSON()).to.deep.equal({});
+      expect(a.toJSON()).to.deep.equal({ k: 1 });
+    });
+
     it('put throws E_NOT_SERIALIZABLE for a cycle, naming the key', () => {
       const node: Record<string, unknown> = { name: 'a' };
       node['self'] = node;
