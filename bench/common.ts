@@ -24,6 +24,11 @@ export interface Scenario {
   title: string;
   /** Runs of which the median is reported (1 for the long W4/W5). */
   repeats: number;
+  /**
+   * Runs in a fresh process, without the warm-up: its memory figure would otherwise depend on how
+   * far the workloads before it had grown the heap.
+   */
+  ownProcess?: boolean;
   run(opts: BenchOptions): Promise<Measure>;
 }
 

@@ -1,6 +1,8 @@
 // npm run bench [-- --quick] [-- --only W1,W3]: runs the workloads of ../shared/BENCH.md on the
 // compiled library, one JSON line per workload, then a markdown table of the targets.
+import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { cleanup, round, type Measure, type Scenario } from './common.js';
 import { w0a } from './scenarios/w0a-naive-level.js';
 import { w0b } from './scenarios/w0b-device.js';
@@ -23,6 +25,28 @@ if (selected.length === 0) {
   process.exit(2);
 }
 
+// a workload that runs in its own process (see Scenario.ownProcess): run once, print its measure
+const childOf = args.indexOf('--child');
+if (childOf >= 0) {
+  const s = all.find((x) => x.id === args[childOf + 1]);
+  if (s === undefined) throw new Error(`--child ${args[childOf + 1]}: no such workload`);
+  try {
+    console.log(JSON.stringify(await s.run({ quick })));
+  } finally {
+    cleanup();
+  }
+  process.exit(0);
+}
+
+async function inOwnProcess(s: Scenario): Promise<Measure> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', s.id, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`${s.id} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as Measure;
+}
+
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, memory_gb: round(os.totalmem() / 2 ** 30, 0) };
 console.log(JSON.stringify({ machine, quick }));
 
@@ -39,7 +63,7 @@ try {
   for (const s of selected) {
     const runs: Measure[] = [];
     for (let i = 0; i < s.repeats; i++) {
-      runs.push(await s.run({ quick }));
+      runs.push(s.ownProcess === true ? await inOwnProcess(s) : await s.run({ quick }));
       cleanup();
     }
     const m = median(runs);

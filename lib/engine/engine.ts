@@ -416,9 +416,9 @@ export class Engine implements EnginePort {
     h.status = runNow ? 'running' : 'waiting';
     h.seq = this.#nextSeq();
     h.updatedAt = this.#clock.now();
-    delete h.error;
-    delete h.atlantic;
-    delete h.cancelReason;
+    h.error = undefined;
+    h.atlantic = undefined;
+    h.cancelReason = undefined;
     const change: FlowChange = { flowId: id, header: { ...h }, streams, reopened: true };
     await this.#queue.push(change);
     if (runNow) {

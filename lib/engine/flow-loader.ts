@@ -41,9 +41,9 @@ export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord
     const next: StreamRecord = n.kind === 'river' ? initRecord() : { ...rec, state: 'running' };
     if (rec.errors !== undefined) next.errors = rec.errors;
     if (n.kind === 'river' && rec.startedAt !== undefined) next.startedAt = rec.startedAt;
-    if (n.kind === 'fork' && rec.state === 'skipped') delete next.choice;
+    if (n.kind === 'fork' && rec.state === 'skipped') next.choice = undefined;
     if (n.kind !== 'river' && rec.state === 'skipped') next.state = 'init';
-    delete next.endedAt;
+    next.endedAt = undefined;
     flow.records[n.index] = next;
     changed[n.id] = { ...next };
   }

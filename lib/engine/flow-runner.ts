@@ -324,7 +324,7 @@ export class FlowRunner implements SignalSource {
       this.checkInterrupt();
       h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
       if (this.#error !== undefined) h.error = this.#error;
-      else delete h.error;
+      else h.error = undefined;
       // a flow without hooks has nothing left to do: its end and the hook's record are one write
       const hooks = this.#atlantic.constructor !== Atlantic;
       h.atlantic = { outcome: h.status === 'success' ? 'success' : 'fail', done: !hooks };

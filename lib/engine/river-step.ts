@@ -84,7 +84,7 @@ class RiverStep implements ParkedRiver {
       rec.state = 'running';
       rec.attempts = attempt;
       rec.phase = 'flow';
-      delete rec.dueAt;
+      rec.dueAt = undefined;
       void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
       if (host.listens('river:start')) host.emit('river:start', { ...this.#event(), attempt });
       let error: Error | undefined;
@@ -153,8 +153,8 @@ class RiverStep implements ParkedRiver {
     const { rec, node, run } = this;
     rec.state = error === undefined ? 'success' : 'fail';
     rec.endedAt = run.host.clock.now();
-    delete rec.phase;
-    delete rec.dueAt;
+    rec.phase = undefined;
+    rec.dueAt = undefined;
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
     if (error !== undefined) run.fail(error);
