@@ -1,0 +1,116 @@
+// How fast could W1 go if writing cost nothing? Runs W1 (10,000 diamond flows, 200 in flight) on
+// LevelDB, then on the same LevelStore over a database that drops every batch it is given (the
+// engine and the store's serialization, no binding and no I/O), then on a store that drops the
+// changes themselves (the engine alone). The median of 3 runs each. Last, the batches one LevelDB
+// run wrote are written again, in order and one in flight, into a fresh LevelDB with nothing else
+// running: the raw cost of exactly W1's records. Run: npm run bench:ceiling
+import { Level } from 'level';
+import { Engine, LevelStore, type LevelDatabase, type Store } from 'vastflow';
+import { cleanup, countingLevelStore, cpuMs, diamond, diamondClasses, round, silent, tempDir, windowed } from '../common.js';
+
+/** A database that accepts and forgets: batches resolve at once, reads find nothing. */
+function droppingDatabase(): LevelDatabase {
+  let status = 'closed';
+  return {
+    get status() {
+      return status;
+    },
+    open: async () => void (status = 'open'),
+    close: async () => void (status = 'closed'),
+    get: async () => undefined,
+    getMany: async (keys) => keys.map(() => undefined),
+    batch: async () => {},
+    iterator: () => ({ all: async () => [] }),
+  };
+}
+
+/** A store that does not even serialize: every write resolves at once, reads find nothing. */
+function nullStore(): Store {
+  let status: Store['status'] = 'new';
+  return {
+    get status() {
+      return status;
+    },
+    supports: { sync: false, persistent: false },
+    open: async () => void (status = 'open'),
+    close: async () => void (status = 'closed'),
+    write: () => Promise.resolve(),
+    getFlow: async () => undefined,
+    findFlowId: async () => undefined,
+    listFlows: async () => [],
+    listUnfinished: async () => [],
+    listWaiting: async () => [],
+  };
+}
+
+async function w1On(store: Store, flows = 10_000): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
+  const engine = await Engine.open({ store, logger: silent, classes: diamondClasses, concurrency: 200 });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await windowed(flows, 200, async (i) => {
+    const outcome = await (await diamond(engine, `c-${i}`).start()).result();
+    if (outcome.status !== 'success') throw new Error(`flow ${i} ended ${outcome.status}`);
+  });
+  const s = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(cpu0);
+  await engine.close();
+  return { flows_per_s: round(flows / s, 0), cpu_us_per_flow: round((cpu * 1000) / flows, 1) };
+}
+
+type Ops = Parameters<LevelDatabase['batch']>[0];
+
+/** A LevelDB store that keeps a copy of every batch it writes. */
+function recordingLevelStore(dir: string, batches: Ops[]): Store {
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  const recording: LevelDatabase = {
+    get status() {
+      return db.status;
+    },
+    open: () => db.open(),
+    close: () => db.close(),
+    get: (k) => db.get(k),
+    getMany: (keys) => db.getMany(keys),
+    iterator: (o) => db.iterator(o),
+    batch: (ops, o) => {
+      batches.push(ops.map((op) => ({ ...op })));
+      return db.batch(ops, o ?? {});
+    },
+  };
+  return new LevelStore(recording, { where: dir });
+}
+
+async function replay(batches: Ops[], flows: number): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
+  const db = new Level<string, string>(tempDir('replay'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const ops of batches) await db.batch(ops);
+  const s = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(cpu0);
+  await db.close();
+  return { flows_per_s: round(flows / s, 0), cpu_us_per_flow: round((cpu * 1000) / flows, 1) };
+}
+
+const variants: Array<[string, () => Store]> = [
+  ['LevelDB', () => countingLevelStore(tempDir('ceiling')).store],
+  ['LevelStore, batches dropped', () => new LevelStore(droppingDatabase(), { where: 'nowhere', persistent: false })],
+  ['writes dropped (engine alone)', nullStore],
+];
+await w1On(variants[0]![1](), 1000); // warm-up
+for (const [name, make] of variants) {
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    runs.push(await w1On(make()));
+    cleanup();
+  }
+  runs.sort((a, b) => a.flows_per_s - b.flows_per_s);
+  console.log(JSON.stringify({ store: name, ...runs[1]! }));
+}
+const batches: Ops[] = [];
+await w1On(recordingLevelStore(tempDir('recorded'), batches));
+const records = batches.reduce((n, b) => n + b.length, 0);
+const replays = [];
+for (let i = 0; i < 3; i++) replays.push(await replay(batches, 10_000));
+replays.sort((a, b) => a.flows_per_s - b.flows_per_s);
+console.log(JSON.stringify({ store: "W1's batches written again, nothing else running", batches: batches.length, records, ...replays[1]! }));
+cleanup();
