@@ -123,8 +123,11 @@ export class FlowRunner implements SignalSource {
   /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
   #done: Deferred<void> | undefined;
   #stopped = false;
-  /** The flow's latest queued write: durable, it means every earlier write of the flow is too. */
-  #lastWrite: Promise<void> = Promise.resolve();
+  /**
+   * The flow's latest queued write that the next stream must wait for (a stream's end, a fork's
+   * choice, a basin's copy): writes land in order, so once it is durable every earlier write is too.
+   */
+  #barrier: Promise<void> = Promise.resolve();
   #error: FlowError | undefined;
   #cancelled = false;
   #log: Logger | undefined;
@@ -278,14 +281,15 @@ export class FlowRunner implements SignalSource {
     if (this.#interrupted) throw new Interrupted();
   }
 
-  /** Queues a change of this flow; what it returns resolves once the change is in the store. */
-  write(change: FlowChange): Promise<void> {
-    return (this.#lastWrite = this.host.push(change));
-  }
-
-  /** Resolves when every change this flow has queued is in the store. */
-  durable(): Promise<void> {
-    return this.#lastWrite;
+  /**
+   * Queues a change of this flow; what it returns resolves once the change is in the store. A
+   * change that is not a `barrier` (a parallel river's start) does not hold back the next stream:
+   * its branches may start while it is still being written.
+   */
+  write(change: FlowChange, barrier = true): Promise<void> {
+    const written = this.host.push(change);
+    if (barrier) this.#barrier = written;
+    return written;
   }
 
   /** A record's copy for the write queue. */
@@ -380,7 +384,7 @@ export class FlowRunner implements SignalSource {
       const rec = this.records[node.index]!;
       if (rec.state === 'success' || rec.state === 'skipped') continue;
       // the rule of durability: whatever came before is in the store before the next stream starts
-      await this.#lastWrite;
+      await this.#barrier;
       this.checkInterrupt();
       if (rec.state === 'fail') {
         ok = false;
@@ -441,7 +445,8 @@ export class FlowRunner implements SignalSource {
   }
 
   async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
-    void this.write(this.#container(node, 'running'));
+    // its branches need not wait for this record: any of their records that lands implies it has
+    void this.write(this.#container(node, 'running'), false);
     const settled = await Promise.allSettled(
       node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })),
     );

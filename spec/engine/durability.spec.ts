@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import {
-  Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, River,
+  Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, ParallelRiver, River,
   type FlowChange, type RiverAttr, type RiverContext, type Store,
 } from '../../lib/index.js';
 
@@ -296,26 +296,49 @@ describe('durability within a process', () => {
   });
 
   it('sync: true fsyncs grouped writes: one store write serves many flows', async () => {
-    const inner = LevelStore.at(dir, { sync: true });
-    let writes = 0;
-    let changes = 0;
-    const store: Store = {
-      get status() { return inner.status; },
-      supports: inner.supports,
-      open: () => inner.open(),
-      close: () => inner.close(),
-      write: (c: readonly FlowChange[]) => ((writes++, (changes += c.length)), inner.write(c)),
-      getFlow: (id) => inner.getFlow(id),
-      findFlowId: (r) => inner.findFlowId(r),
-      listFlows: (q) => inner.listFlows(q),
-      listUnfinished: () => inner.listUnfinished(),
-      listWaiting: () => inner.listWaiting(),
-    };
+    const { store, writes } = recording(LevelStore.at(dir, { sync: true }));
     const engine = await Engine.open({ store, logger: silent });
     engines.push(engine);
     const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => new Andes(engine).drawHeadwaters(new Headwaters(`s-${i}`)).drawStream(new Quick(), new Quick()).start()));
     const outcomes = await Promise.all(runs.map((r) => r.result()));
     expect(outcomes.every((o) => o.status === 'success')).to.equal(true);
-    expect(changes / writes, `${changes} flow changes in ${writes} writes`).to.be.above(5);
+    const changes = writes.reduce((n, w) => n + w.length, 0);
+    expect(changes / writes.length, `${changes} flow changes in ${writes.length} writes`).to.be.above(5);
+  });
+
+  it("a stream starts once the records before it are written; a parallel river's branches start with its own start record", async () => {
+    const { store, writes } = recording(LevelStore.at(dir));
+    const engine = await Engine.open({ store, logger: silent });
+    engines.push(engine);
+    const run = await new Andes(engine).drawStream(new ParallelRiver().append(new Quick()).append(new Quick())).drawStream(new Quick()).start();
+    expect((await run.result()).status).to.equal('success');
+    // the write in which stream `id` first reaches `state` (any state when omitted)
+    const when = (id: string, state?: string) => writes.findIndex((w) => w.some((c) => c.streams?.[id] !== undefined && (state === undefined || c.streams[id]!.state === state)));
+    // a record of the parallel river first appears in the write of its start (or of its start and end)
+    const parallelStarts = when('0');
+    expect(parallelStarts, 'the parallel river recorded its start').to.be.at.least(1);
+    expect(when('0.0.0'), 'first branch').to.equal(parallelStarts);
+    expect(when('0.1.0'), 'second branch').to.equal(parallelStarts);
+    const parallelEnds = when('0', 'success');
+    expect(parallelEnds).to.be.at.least(Math.max(when('0.0.0', 'success'), when('0.1.0', 'success')));
+    expect(when('1'), 'the river after the parallel one starts in a later write than its end').to.be.above(parallelEnds);
   });
 });
+
+/** A store that keeps a copy of every group of changes it writes to `inner`. */
+function recording(inner: Store): { store: Store; writes: FlowChange[][] } {
+  const writes: FlowChange[][] = [];
+  const store: Store = {
+    get status() { return inner.status; },
+    supports: inner.supports,
+    open: () => inner.open(),
+    close: () => inner.close(),
+    write: (c: readonly FlowChange[]) => (writes.push(structuredClone([...c])), inner.write(c)),
+    getFlow: (id) => inner.getFlow(id),
+    findFlowId: (r) => inner.findFlowId(r),
+    listFlows: (q) => inner.listFlows(q),
+    listUnfinished: () => inner.listUnfinished(),
+    listWaiting: () => inner.listWaiting(),
+  };
+  return { store, writes };
+}
