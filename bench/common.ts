@@ -43,12 +43,13 @@ export function cleanup(): void {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** A LevelDB-backed store that counts the records (puts and dels) it writes. */
-export function countingLevelStore(dir: string, sync = false): { store: Store; records: () => number; batches: () => number } {
+/** The operations of one LevelDB batch. */
+export type BatchOps = Parameters<LevelDatabase['batch']>[0];
+
+/** A LevelDB-backed store that shows `onBatch` every batch before writing it. */
+export function observedLevelStore(dir: string, onBatch: (ops: BatchOps) => void, sync = false): Store {
   const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  let records = 0;
-  let batches = 0;
-  const counted: LevelDatabase = {
+  const observed: LevelDatabase = {
     get status() {
       return db.status;
     },
@@ -58,12 +59,19 @@ export function countingLevelStore(dir: string, sync = false): { store: Store; r
     getMany: (keys) => db.getMany(keys),
     iterator: (o) => db.iterator(o),
     batch: (ops, o) => {
-      records += ops.length;
-      batches++;
+      onBatch(ops);
       return db.batch(ops, o ?? {});
     },
   };
-  return { store: new LevelStore(counted, { sync, where: dir }), records: () => records, batches: () => batches };
+  return new LevelStore(observed, { sync, where: dir });
+}
+
+/** A LevelDB-backed store that counts the records (puts and dels) it writes. */
+export function countingLevelStore(dir: string, sync = false): { store: Store; records: () => number; batches: () => number } {
+  let records = 0;
+  let batches = 0;
+  const store = observedLevelStore(dir, (ops) => ((records += ops.length), batches++), sync);
+  return { store, records: () => records, batches: () => batches };
 }
 
 // The diamond: ParallelRiver(A, B) then C; every river durable, writing 100 bytes.

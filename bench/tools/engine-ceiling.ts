@@ -6,7 +6,7 @@
 // running: the raw cost of exactly W1's records. Run: npm run bench:ceiling
 import { Level } from 'level';
 import { Engine, LevelStore, type LevelDatabase, type Store } from 'vastflow';
-import { cleanup, countingLevelStore, cpuMs, diamond, diamondClasses, round, silent, tempDir, windowed } from '../common.js';
+import { cleanup, countingLevelStore, cpuMs, observedLevelStore, type BatchOps, diamond, diamondClasses, round, silent, tempDir, windowed } from '../common.js';
 
 /** A database that accepts and forgets: batches resolve at once, reads find nothing. */
 function droppingDatabase(): LevelDatabase {
@@ -57,29 +57,7 @@ async function w1On(store: Store, flows = 10_000): Promise<{ flows_per_s: number
   return { flows_per_s: round(flows / s, 0), cpu_us_per_flow: round((cpu * 1000) / flows, 1) };
 }
 
-type Ops = Parameters<LevelDatabase['batch']>[0];
-
-/** A LevelDB store that keeps a copy of every batch it writes. */
-function recordingLevelStore(dir: string, batches: Ops[]): Store {
-  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  const recording: LevelDatabase = {
-    get status() {
-      return db.status;
-    },
-    open: () => db.open(),
-    close: () => db.close(),
-    get: (k) => db.get(k),
-    getMany: (keys) => db.getMany(keys),
-    iterator: (o) => db.iterator(o),
-    batch: (ops, o) => {
-      batches.push(ops.map((op) => ({ ...op })));
-      return db.batch(ops, o ?? {});
-    },
-  };
-  return new LevelStore(recording, { where: dir });
-}
-
-async function replay(batches: Ops[], flows: number): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
+async function replay(batches: BatchOps[], flows: number): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
   const db = new Level<string, string>(tempDir('replay'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
   const cpu0 = process.cpuUsage();
@@ -106,8 +84,8 @@ for (const [name, make] of variants) {
   runs.sort((a, b) => a.flows_per_s - b.flows_per_s);
   console.log(JSON.stringify({ store: name, ...runs[1]! }));
 }
-const batches: Ops[] = [];
-await w1On(recordingLevelStore(tempDir('recorded'), batches));
+const batches: BatchOps[] = [];
+await w1On(observedLevelStore(tempDir('recorded'), (ops) => batches.push(ops.map((op) => ({ ...op })))));
 const records = batches.reduce((n, b) => n + b.length, 0);
 const replays = [];
 for (let i = 0; i < 3; i++) replays.push(await replay(batches, 10_000));
