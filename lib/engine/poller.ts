@@ -79,14 +79,20 @@ export class Poller {
     this.#clock.sleep(Math.max(0, head.due - this.#clock.now()), armed.cancel.signal).then(
       () => {
         if (this.#armed === armed) this.#armed = undefined;
-        this.#fire();
+        this.#fire(armed.due);
       },
       () => {},
     );
   }
 
-  #fire(): void {
-    const now = this.#clock.now();
+  /**
+   * Ends the waits that are due. `armedFor` is the due time the timer that fired was armed for:
+   * Node measures timers on the event loop's clock, read at the start of the loop's turn, so a timer
+   * may fire a fraction of a millisecond before `Date.now()` reaches that time. Its waits count as
+   * due; re-arming for the rest would cost them a whole extra turn of a loaded loop.
+   */
+  #fire(armedFor: number): void {
+    const now = Math.max(this.#clock.now(), armedFor);
     for (;;) {
       const head = this.#heap[0];
       if (head === undefined || head.due > now) break;
