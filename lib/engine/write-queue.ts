@@ -16,25 +16,48 @@ function newBatch(): Batch {
  * Group commit: the changes pushed by every flow while a write is in flight (or within one turn
  * of the event loop) go to the store as one atomic write, and everyone who pushed continues when
  * it lands. Changes to the same flow in one batch are merged, latest wins, so a river whose start
- * and end fall in one batch costs one record. Batches are written strictly in order, so a change
- * that is durable implies every change pushed before it is durable too.
+ * and end fall in one batch costs one record.
+ *
+ * Flows are spread over `lanes` by id. A lane writes its batches strictly in order, one at a time,
+ * so a change of a flow that is durable implies every change of that flow pushed before it is
+ * durable too; different lanes hold different flows, whose records never share a key, and write at
+ * the same time. LevelDB joins writes that arrive together into one log write (and one fsync), so
+ * with `sync: true` a second lane fills while the first waits for the disk.
  */
 export class WriteQueue {
-  readonly #store: Store;
-  #next: Batch | undefined;
-  #inFlight: Promise<void> | undefined;
-  #scheduled = false;
-  /** Batches written and changes merged into them, for the benchmark and the logs. */
-  readonly stats = { batches: 0, changes: 0 };
+  readonly #lanes: Lane[];
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(store: Store, lanes = 1) {
+    this.#lanes = Array.from({ length: lanes }, () => new Lane(store));
   }
 
   /**
    * Queues a change; resolves when it is in the store. The change object is the queue's from now
    * on: the caller must not touch it again.
    */
+  push(change: FlowChange): Promise<void> {
+    const lanes = this.#lanes;
+    const id = change.flowId;
+    return (lanes.length === 1 ? lanes[0]! : lanes[id.charCodeAt(id.length - 1) % lanes.length]!).push(change);
+  }
+
+  /** Resolves when everything pushed so far is in the store. */
+  async flush(): Promise<void> {
+    await Promise.all(this.#lanes.map((l) => l.flush()));
+  }
+}
+
+/** One ordered sequence of batches. */
+class Lane {
+  readonly #store: Store;
+  #next: Batch | undefined;
+  #inFlight: Promise<void> | undefined;
+  #scheduled = false;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
   push(change: FlowChange): Promise<void> {
     const batch = (this.#next ??= newBatch());
     const held = batch.changes.get(change.flowId);
@@ -44,7 +67,6 @@ export class WriteQueue {
     return batch.promise;
   }
 
-  /** Resolves when everything pushed so far is in the store. */
   async flush(): Promise<void> {
     while (this.#next !== undefined || this.#inFlight !== undefined) {
       await (this.#next?.promise ?? this.#inFlight)?.catch(() => {});
@@ -65,8 +87,6 @@ export class WriteQueue {
     const batch = this.#next;
     if (batch === undefined) return;
     this.#next = undefined;
-    this.stats.batches++;
-    this.stats.changes += batch.changes.size;
     let written: Promise<void>;
     try {
       written = this.#store.write([...batch.changes.values()]);

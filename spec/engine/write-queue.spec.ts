@@ -11,6 +11,12 @@ class CountingStore implements Store {
   readonly inner = LevelStore.memory();
   readonly writes: FlowChange[][] = [];
   failWith: Error | undefined;
+  /** While set, writes wait until release() is called. */
+  holding = false;
+  readonly #held: Array<() => void> = [];
+  release(): void {
+    for (const go of this.#held.splice(0)) go();
+  }
   get status() { return this.inner.status; }
   get supports() { return this.inner.supports; }
   open() { return this.inner.open(); }
@@ -18,7 +24,8 @@ class CountingStore implements Store {
   write(changes: readonly FlowChange[]) {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     this.writes.push(structuredClone([...changes]));
-    return this.inner.write(changes);
+    if (!this.holding) return this.inner.write(changes);
+    return new Promise<void>((go) => this.#held.push(go)).then(() => this.inner.write(changes));
   }
   getFlow(id: string) { return this.inner.getFlow(id); }
   findFlowId(r: string) { return this.inner.findFlowId(r); }
@@ -81,6 +88,28 @@ describe('WriteQueue', () => {
     await q.push(create('b'));
     expect(await store.getFlow('a')).to.equal(undefined);
     expect((await store.getFlow('b'))?.header.id).to.equal('b');
+    await store.close();
+  });
+
+  it('with two lanes, writes the batches of different flows at the same time and each flow\'s in order', async () => {
+    const { store, writes } = countingStore();
+    await store.open();
+    const q = new WriteQueue(store, 2);
+    // 'a' and 'b' end in characters of different parity: they fall in different lanes
+    store.holding = true;
+    const a1 = q.push(create('a'));
+    const b1 = q.push(create('b'));
+    await new Promise((r) => setImmediate(r));
+    expect(writes.map((w) => w.map((c) => c.flowId)), 'both lanes write while neither has landed').to.deep.equal([['a'], ['b']]);
+    const a2 = q.push({ flowId: 'a', header: header('a', 'success') });
+    await new Promise((r) => setImmediate(r));
+    expect(writes, "a's next change waits for its lane's write in flight").to.have.length(2);
+    store.holding = false;
+    store.release();
+    await Promise.all([a1, b1, a2]);
+    expect(writes.map((w) => w.map((c) => c.flowId))).to.deep.equal([['a'], ['b'], ['a']]);
+    expect((await store.getFlow('a'))?.header.status).to.equal('success');
+    await q.flush();
     await store.close();
   });
 
