@@ -95,3 +95,4 @@ for (const [name, target, value, ok, unit] of rows) {
   console.log(`| ${name} | ${target} | ${round(value, unit === 'x' ? 2 : 3)}${unit === 'x' ? '' : unit} | ${ok(value) ? 'yes' : 'no'} |`);
 }
 console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${quick ? 'quick (1/10 size)' : 'full size'}; median of 3 runs for W0-W3`);
+if (quick) console.log('A quick run checks that every workload runs: at a tenth of the size, what a process pays once (the JIT, the heap growing) weighs on W3 and W4; the targets are for a full run.');
