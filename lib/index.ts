@@ -47,7 +47,7 @@ export {
   type StoredFlow,
   type StreamRecord,
 } from './store/records.js';
-export type { Store, StoreStatus } from './store/store.js';
+export type { Store, StoreStatus, StoreSupports } from './store/store.js';
 
 export { ErrorCode } from './errors/codes.js';
 export { FatalError } from './errors/fatal-error.js';

@@ -26,7 +26,7 @@ import { WriteQueue } from './write-queue.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 
 const ID_COUNTER_SPAN = 36 ** 3;
-/** Lanes of the write queue on LevelDB on disk (see WriteQueue). */
+/** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
 
 type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
@@ -65,9 +65,8 @@ export class Engine implements EnginePort {
     this.#store = store;
     this.#logger = logger;
     this.#clock = options.clock ?? new SystemClock();
-    // LevelDB on disk takes concurrent batches and joins them into one log write: two lanes let
-    // one fill while the other waits for the disk; any other store gets its writes one at a time
-    this.#queue = new WriteQueue(store, store instanceof LevelStore && store.supports.persistent ? WRITE_LANES : 1);
+    // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
+    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1);
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
     this.#poller = new Poller(this.#clock);

@@ -84,6 +84,9 @@ class RunnerWait implements Wait {
   }
 }
 
+/** Whose headwaters a sequence runs on: the flow's (`main`) or a basin's isolated copy. */
+export type Scope = 'main' | BasinNode;
+
 /** A sequence being run: a flow's top level, a parallel branch, a basin, a fork branch. */
 export interface Branch {
   /** An atomic river of this sequence has started: the later atomic ones run even when the flow stops. */
@@ -298,19 +301,21 @@ export class FlowRunner implements SignalSource {
   }
 
   /**
-   * The checkpoint of `hw` (scope `main` or a basin's id): the keys changed since the last one.
+   * The checkpoint of `hw` (the flow's or a basin's copy): the keys changed since the last one.
    * A basin's checkpoint also records which keys the basin has touched, for its merge.
    */
-  checkpoint(hw: Headwaters<any>, scope: string, change: FlowChange): void {
+  checkpoint(hw: Headwaters<any>, scope: Scope, change: FlowChange): void {
     const delta = internals.drainDirty(hw);
     if (delta === undefined) return;
-    (change.headwaters ??= {})[scope] = delta;
-    if (scope !== 'main') {
-      const basin = this.records[this.plan.nodes.find((n) => n.id === scope)!.index]!;
-      const touched = internals.touched(hw);
-      basin.touched = [...Object.keys(touched.set), ...touched.del];
-      (change.streams ??= {})[scope] = { ...basin };
+    if (scope === 'main') {
+      (change.headwaters ??= {})['main'] = delta;
+      return;
     }
+    (change.headwaters ??= {})[scope.id] = delta;
+    const basin = this.records[scope.index]!;
+    const touched = internals.touched(hw);
+    basin.touched = [...Object.keys(touched.set), ...touched.del];
+    (change.streams ??= {})[scope.id] = { ...basin };
   }
 
   /** Runs the flow to its end (or until the engine closes); the host hears of it through `settled`. */
@@ -377,7 +382,7 @@ export class FlowRunner implements SignalSource {
   }
 
   /** Runs a sequence; false when one of its streams failed. Throws Interrupted when closing. */
-  async sequence(nodes: PlanNode[], hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
+  async sequence(nodes: PlanNode[], hw: Headwaters<any>, scope: Scope, branch: Branch): Promise<boolean> {
     let ok = true;
     for (const node of nodes) {
       this.checkInterrupt();
@@ -444,7 +449,7 @@ export class FlowRunner implements SignalSource {
     return out;
   }
 
-  async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
+  async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
     // its branches need not wait for this record: any of their records that lands implies it has
     void this.write(this.#container(node, 'running'), false);
     const settled = await Promise.allSettled(
@@ -456,7 +461,7 @@ export class FlowRunner implements SignalSource {
     return ok;
   }
 
-  async #basin(node: BasinNode, hw: Headwaters<any>, scope: string): Promise<boolean> {
+  async #basin(node: BasinNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
     const rec = this.records[node.index]!;
     let copy: Headwaters<any>;
     if (rec.state === 'init') {
@@ -467,11 +472,11 @@ export class FlowRunner implements SignalSource {
     } else {
       copy = internals.restoredCopy(hw, this.#scopes?.[node.id] ?? {}, rec.touched ?? []);
     }
-    const ok = await this.sequence(node.streams, copy, node.id, { atomicStarted: false, failed: false });
+    const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
       const fail = this.#container(node, 'fail');
-      this.checkpoint(copy, node.id, fail);
+      this.checkpoint(copy, node, fail);
       void this.write(fail);
       return false;
     }
@@ -483,7 +488,7 @@ export class FlowRunner implements SignalSource {
     return true;
   }
 
-  async #fork(node: ForkNode, hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
+  async #fork(node: ForkNode, hw: Headwaters<any>, scope: Scope, branch: Branch): Promise<boolean> {
     const rec = this.records[node.index]!;
     if (rec.choice === undefined) {
       void this.write(this.#container(node, 'running'));

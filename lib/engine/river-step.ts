@@ -4,7 +4,7 @@ import { toError, type FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, StreamRecord } from '../store/records.js';
-import type { Branch, FlowRunner, ParkedRiver } from './flow-runner.js';
+import type { Branch, FlowRunner, ParkedRiver, Scope } from './flow-runner.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
@@ -21,7 +21,7 @@ class TimedOut extends VastflowError {
  * Runs one river where its record says it is: `flow()` with retries, then the cycle. Returns
  * false when the river failed (the flow is then failing). Throws Interrupted when the engine closes.
  */
-export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, scope: string, branch: Branch): Promise<boolean> {
+export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, scope: Scope, branch: Branch): Promise<boolean> {
   if (node.attr.atomic) branch.atomicStarted = true;
   return new RiverStep(run, node, hw, scope).execute();
 }
@@ -34,7 +34,7 @@ class RiverStep implements ParkedRiver {
     readonly run: FlowRunner,
     readonly node: RiverNode,
     readonly hw: Headwaters<any>,
-    readonly scope: string,
+    readonly scope: Scope,
   ) {
     this.rec = run.records[node.index]!;
   }

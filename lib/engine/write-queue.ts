@@ -36,9 +36,8 @@ export class WriteQueue {
    * on: the caller must not touch it again.
    */
   push(change: FlowChange): Promise<void> {
-    const lanes = this.#lanes;
     const id = change.flowId;
-    return (lanes.length === 1 ? lanes[0]! : lanes[id.charCodeAt(id.length - 1) % lanes.length]!).push(change);
+    return this.#lanes[id.charCodeAt(id.length - 1) % this.#lanes.length]!.push(change);
   }
 
   /** Resolves when everything pushed so far is in the store. */

@@ -4,7 +4,7 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
-import type { Store, StoreStatus } from './store.js';
+import type { Store, StoreStatus, StoreSupports } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
@@ -43,7 +43,7 @@ const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart
  * const engine = await Engine.open({ store: LevelStore.at('./data/flows', { sync: true }) });
  */
 export class LevelStore implements Store {
-  readonly supports: { readonly sync: boolean; readonly persistent: boolean };
+  readonly supports: StoreSupports;
   readonly #db: LevelDatabase;
   readonly #sync: boolean;
   readonly #where: string;
@@ -55,7 +55,9 @@ export class LevelStore implements Store {
     this.#db = db;
     this.#sync = options.sync ?? false;
     this.#where = options.where ?? 'database';
-    this.supports = { sync: options.persistent ?? true, persistent: options.persistent ?? true };
+    const persistent = options.persistent ?? true;
+    // on disk, concurrent batches share LevelDB's log write; in memory they would only be smaller
+    this.supports = { sync: persistent, persistent, concurrentWrites: persistent };
   }
 
   /** A store on a LevelDB directory. */

@@ -3,6 +3,20 @@ import type { FlowChange, FlowHeader, FlowQuery, StoredFlow } from './records.js
 /** A store's lifecycle state. */
 export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
+/** What a store can do beyond the minimum. */
+export interface StoreSupports {
+  /** `sync`: a write resolves only once it is on the disk. */
+  readonly sync: boolean;
+  /** Flows are kept across close and reopen. */
+  readonly persistent: boolean;
+  /**
+   * `write()` may be called again before an earlier call has settled, with changes of other flows,
+   * and gains from it (LevelDB joins concurrent writes into one log write and one fsync). The engine
+   * then writes in two lanes; otherwise it waits for each write before the next. @default false
+   */
+  readonly concurrentWrites?: boolean;
+}
+
 /**
  * Where the engine keeps flows. It speaks in workflow operations, not keys, so that a LevelDB,
  * an in-memory or a SQL store can each implement it. Calls on a closed store reject with E_CLOSED.
@@ -11,7 +25,7 @@ export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 export interface Store {
   readonly status: StoreStatus;
   /** Optional features, for the engine and the conformance suite. */
-  readonly supports: { readonly sync: boolean; readonly persistent: boolean };
+  readonly supports: StoreSupports;
   /** @throws VastflowError E_STORE_LOCKED when another engine holds the store. */
   open(): Promise<void>;
   close(): Promise<void>;

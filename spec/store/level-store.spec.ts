@@ -1,8 +1,10 @@
+import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LevelStore } from '../../lib/store/level-store.js';
 import { storeConformance } from './conformance/index.js';
+import { created, rec } from './conformance/types.js';
 
 storeConformance({
   name: 'LevelStore on LevelDB',
@@ -23,4 +25,23 @@ storeConformance({
     await store.open();
     return { store, cleanup: async () => {} };
   },
+});
+
+describe('LevelStore on LevelDB, written to by two lanes at once', () => {
+  it('declares concurrent writes, and takes writes of different flows at the same time', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-store-'));
+    const store = LevelStore.at(dir);
+    await store.open();
+    try {
+      expect(store.supports.concurrentWrites).to.equal(true);
+      expect(LevelStore.memory().supports.concurrentWrites, 'in memory, smaller batches would only cost more').to.equal(false);
+      const ids = Array.from({ length: 20 }, (_, i) => `f${i}`);
+      await Promise.all(ids.map((id) => store.write([created(id)])));
+      await Promise.all(ids.map((id) => store.write([{ flowId: id, streams: { '0': rec({ state: 'success', attempts: 1 }) } }])));
+      for (const id of ids) expect((await store.getFlow(id))?.streams['0']?.state, id).to.equal('success');
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
