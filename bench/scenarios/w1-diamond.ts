@@ -1,18 +1,19 @@
 // W1: diamond: ParallelRiver(A, B) then C, every river durable, 100 bytes each; 200 flows in flight.
 // W1s (one flow at a time), W1f (sync: true) and W2 (memory store) are variants of this run.
-import { Engine } from 'vastflow';
+import { Engine, type Store } from 'vastflow';
 import { countingLevelStore, cpuMs, diamond, diamondClasses, EndClock, percentile, round, rssPeak, silent, tempDir, windowed, type Measure, type Scenario } from '../common.js';
 
 export interface DiamondOptions {
   flows: number;
   window: number;
-  store: 'level' | 'memory';
+  /** LevelDB in a temp dir (its records counted), the memory store, or a given store. */
+  store: 'level' | 'memory' | Store;
   sync?: boolean;
 }
 
 export async function runDiamond(o: DiamondOptions): Promise<Measure> {
   const counting = o.store === 'level' ? countingLevelStore(tempDir('w1'), o.sync ?? false) : undefined;
-  const engine = await Engine.open({ store: counting?.store ?? 'memory', logger: silent, classes: diamondClasses, concurrency: Math.max(o.window, 1) });
+  const engine = await Engine.open({ store: counting?.store ?? o.store, logger: silent, classes: diamondClasses, concurrency: Math.max(o.window, 1) });
   EndClock.ended.clear();
   const latencies: number[] = [];
   const rss = rssPeak();

@@ -5,8 +5,9 @@
 // run wrote are written again, in order and one in flight, into a fresh LevelDB with nothing else
 // running: the raw cost of exactly W1's records. Run: npm run bench:ceiling
 import { Level } from 'level';
-import { Engine, LevelStore, type LevelDatabase, type Store } from 'vastflow';
-import { cleanup, countingLevelStore, cpuMs, observedLevelStore, type BatchOps, diamond, diamondClasses, round, silent, tempDir, windowed } from '../common.js';
+import { LevelStore, type LevelDatabase, type Store } from 'vastflow';
+import { cleanup, countingLevelStore, cpuMs, observedLevelStore, round, tempDir, type BatchOps } from '../common.js';
+import { runDiamond } from '../scenarios/w1-diamond.js';
 
 /** A database that accepts and forgets: batches resolve at once, reads find nothing. */
 function droppingDatabase(): LevelDatabase {
@@ -43,18 +44,10 @@ function nullStore(): Store {
   };
 }
 
+/** W1 (10,000 flows, 200 in flight) on `store`: flows/s and CPU µs per flow. */
 async function w1On(store: Store, flows = 10_000): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
-  const engine = await Engine.open({ store, logger: silent, classes: diamondClasses, concurrency: 200 });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await windowed(flows, 200, async (i) => {
-    const outcome = await (await diamond(engine, `c-${i}`).start()).result();
-    if (outcome.status !== 'success') throw new Error(`flow ${i} ended ${outcome.status}`);
-  });
-  const s = (performance.now() - t0) / 1000;
-  const cpu = cpuMs(cpu0);
-  await engine.close();
-  return { flows_per_s: round(flows / s, 0), cpu_us_per_flow: round((cpu * 1000) / flows, 1) };
+  const { figures } = await runDiamond({ flows, window: 200, store });
+  return { flows_per_s: figures['flows_per_s']!, cpu_us_per_flow: round(figures['cpu_ms_per_flow']! * 1000, 0) };
 }
 
 async function replay(batches: BatchOps[], flows: number): Promise<{ flows_per_s: number; cpu_us_per_flow: number }> {
