@@ -9,9 +9,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Andes, Engine, LevelStore, type FlowOutcome, type StoredFlow } from '../../lib/index.js';
 import { kill, startProgram, waitForJournal } from '../helpers/child.js';
+import { silent } from '../helpers/stores.js';
 import { allClasses, draw, End, readJournal, settings, Step, type Scenario } from './rivers.js';
 
-const silent = pino({ level: 'silent' });
 const has = (text: string) => (lines: string[]) => lines.some((l) => l.startsWith(text));
 const count = (lines: string[], text: string) => lines.filter((l) => l.startsWith(text)).length;
 

@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { RecordingStore, silent } from '../helpers/stores.js';
 import { pino } from 'pino';
 import {
   Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, ParallelRiver, River,
-  type FlowChange, type RiverAttr, type RiverContext, type Store,
+  type RiverAttr, type RiverContext,
 } from '../../lib/index.js';
 
-const silent = pino({ level: 'silent' });
 const MIN = 60_000;
 
 let calls: string[] = [];
@@ -296,7 +296,8 @@ describe('durability within a process', () => {
   });
 
   it('sync: true fsyncs grouped writes: one store write serves many flows', async () => {
-    const { store, writes } = recording(LevelStore.at(dir, { sync: true }));
+    const store = new RecordingStore(LevelStore.at(dir, { sync: true }));
+    const { writes } = store;
     const engine = await Engine.open({ store, logger: silent });
     engines.push(engine);
     const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => new Andes(engine).drawHeadwaters(new Headwaters(`s-${i}`)).drawStream(new Quick(), new Quick()).start()));
@@ -307,7 +308,8 @@ describe('durability within a process', () => {
   });
 
   it("a stream starts once the records before it are written; a parallel river's branches start with its own start record", async () => {
-    const { store, writes } = recording(LevelStore.at(dir));
+    const store = new RecordingStore(LevelStore.at(dir));
+    const { writes } = store;
     const engine = await Engine.open({ store, logger: silent });
     engines.push(engine);
     const run = await new Andes(engine).drawStream(new ParallelRiver().append(new Quick()).append(new Quick())).drawStream(new Quick()).start();
@@ -324,21 +326,3 @@ describe('durability within a process', () => {
     expect(when('1'), 'the river after the parallel one starts in a later write than its end').to.be.above(parallelEnds);
   });
 });
-
-/** A store that keeps a copy of every group of changes it writes to `inner`. */
-function recording(inner: Store): { store: Store; writes: FlowChange[][] } {
-  const writes: FlowChange[][] = [];
-  const store: Store = {
-    get status() { return inner.status; },
-    supports: inner.supports,
-    open: () => inner.open(),
-    close: () => inner.close(),
-    write: (c: readonly FlowChange[]) => (writes.push(structuredClone([...c])), inner.write(c)),
-    getFlow: (id) => inner.getFlow(id),
-    findFlowId: (r) => inner.findFlowId(r),
-    listFlows: (q) => inner.listFlows(q),
-    listUnfinished: () => inner.listUnfinished(),
-    listWaiting: () => inner.listWaiting(),
-  };
-  return { store, writes };
-}

@@ -1,7 +1,7 @@
 // RiverAttr validation: invalid attrs make start() reject with E_INVALID_ATTR; durations parse.
 import { expect } from 'chai';
 import { Andes, Basin, Engine, Fork, ManualClock, ParallelRiver, River, type RiverAttr } from '../../lib/index.js';
-import { openEngine, payloads, recordEvents, rejectionOf, runFlow, ScriptedRiver } from '../helpers/river-helpers.js';
+import { openEngine, payloads, recordEvents, rejects, runFlow, ScriptedRiver } from '../helpers/river-helpers.js';
 
 let ran = 0;
 
@@ -51,7 +51,7 @@ describe('river attrs', () => {
     for (const [what, attrs, field] of cases) {
       it(`rejects ${what} (${JSON.stringify(attrs)})`, async () => {
         engine = await openEngine();
-        const err = await rejectionOf(new Andes(engine).drawStream(new Billing(attrs)).start());
+        const err = await rejects(new Andes(engine).drawStream(new Billing(attrs)).start());
         expect(err.code).to.equal('E_INVALID_ATTR');
         expect(err.message).to.contain('ChargeCard');
         expect(err.message).to.contain(field);
@@ -63,7 +63,7 @@ describe('river attrs', () => {
       engine = await openEngine();
       const events = recordEvents(engine);
       const good = new ScriptedRiver();
-      const err = await rejectionOf(new Andes(engine).drawStream(good, new Billing({ retryTimes: -1 })).start());
+      const err = await rejects(new Andes(engine).drawStream(good, new Billing({ retryTimes: -1 })).start());
       expect(err.code).to.equal('E_INVALID_ATTR');
       expect(await engine.list()).to.deep.equal([]);
       expect(good.flowCalls, 'no river of the rejected flow runs').to.have.length(0);
@@ -75,7 +75,7 @@ describe('river attrs', () => {
       const nested = new ParallelRiver()
         .append(new ScriptedRiver())
         .append(new Basin('blue').drawStream(new Billing({ retryBackoff: 0 })));
-      const err = await rejectionOf(new Andes(engine).drawStream(nested).start());
+      const err = await rejects(new Andes(engine).drawStream(nested).start());
       expect(err.code).to.equal('E_INVALID_ATTR');
       expect(err.message).to.contain('ChargeCard');
       expect(err.message).to.contain('retryBackoff');
@@ -90,7 +90,7 @@ describe('river attrs', () => {
         }
       }
       const fork = new AlwaysA().branch('a', new ScriptedRiver()).branch('b', new Billing({ cycleTimes: -3 }));
-      const err = await rejectionOf(new Andes(engine).drawStream(fork).start());
+      const err = await rejects(new Andes(engine).drawStream(fork).start());
       expect(err.code).to.equal('E_INVALID_ATTR');
       expect(err.message).to.contain('ChargeCard');
       expect(err.message).to.contain('cycleTimes');
@@ -99,7 +99,7 @@ describe('river attrs', () => {
 
     it('still starts valid flows after rejecting one', async () => {
       engine = await openEngine();
-      await rejectionOf(new Andes(engine).drawStream(new Billing({ retryJitter: 2 })).start());
+      await rejects(new Andes(engine).drawStream(new Billing({ retryJitter: 2 })).start());
       const out = await runFlow(engine, [new Billing({ retryJitter: 1 })]);
       expect(out.status).to.equal('success');
       expect(ran).to.equal(1);

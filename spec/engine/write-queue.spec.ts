@@ -2,40 +2,14 @@ import { expect } from 'chai';
 import { WriteQueue } from '../../lib/engine/write-queue.js';
 import { LevelStore } from '../../lib/store/level-store.js';
 import type { FlowChange, FlowHeader } from '../../lib/store/records.js';
-import type { Store } from '../../lib/store/store.js';
+import { RecordingStore } from '../helpers/stores.js';
 
 const header = (id: string, status: FlowHeader['status'] = 'running'): FlowHeader => ({ id, requestId: `req-${id}`, status, seq: 1, createdAt: 1, updatedAt: 1 });
 
-/** A real memory store that records the writes it is given, and can be told to fail them. */
-class CountingStore implements Store {
-  readonly inner = LevelStore.memory();
-  readonly writes: FlowChange[][] = [];
-  failWith: Error | undefined;
-  /** While set, writes wait until release() is called. */
-  holding = false;
-  readonly #held: Array<() => void> = [];
-  release(): void {
-    for (const go of this.#held.splice(0)) go();
-  }
-  get status() { return this.inner.status; }
-  get supports() { return this.inner.supports; }
-  open() { return this.inner.open(); }
-  close() { return this.inner.close(); }
-  write(changes: readonly FlowChange[]) {
-    if (this.failWith !== undefined) return Promise.reject(this.failWith);
-    this.writes.push(structuredClone([...changes]));
-    if (!this.holding) return this.inner.write(changes);
-    return new Promise<void>((go) => this.#held.push(go)).then(() => this.inner.write(changes));
-  }
-  getFlow(id: string) { return this.inner.getFlow(id); }
-  findFlowId(r: string) { return this.inner.findFlowId(r); }
-  listFlows() { return this.inner.listFlows(); }
-  listUnfinished() { return this.inner.listUnfinished(); }
-  listWaiting() { return this.inner.listWaiting(); }
-}
 const create = (id: string): FlowChange => ({ flowId: id, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(id) });
-function countingStore(): { store: CountingStore; writes: FlowChange[][] } {
-  const store = new CountingStore();
+/** A real memory store that records the writes it is given. */
+function countingStore(): { store: RecordingStore; writes: FlowChange[][] } {
+  const store = new RecordingStore(LevelStore.memory());
   return { store, writes: store.writes };
 }
 

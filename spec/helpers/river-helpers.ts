@@ -1,13 +1,12 @@
 // Shared by the specs of one river's semantics (spec/engine/river-*.spec.ts, events.spec.ts).
 // Everything here goes through the public API only.
-import { pino } from 'pino';
 import {
-  Andes, Engine, Headwaters, River,
-  type EngineEventName, type EngineEvents, type EngineOptions, type FlowRun, type RiverAttr, type RiverContext, type Stream,
+  Engine, Headwaters, River,
+  type EngineEventName, type EngineEvents, type EngineOptions, type RiverAttr, type RiverContext, type Stream,
 } from '../../lib/index.js';
+import { runToEnd, silent } from './stores.js';
 
-/** A logger that prints nothing. */
-export const silent = pino({ level: 'silent' });
+export { rejects, silent, startFlow, until } from './stores.js';
 
 /** Opens an in-memory engine with a silent logger; `options` add to or override that. */
 export function openEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -15,16 +14,9 @@ export function openEngine(options: EngineOptions = {}): Promise<Engine> {
   return Engine.open({ store: 'memory', logger: silent, closeTimeout: 200, ...options });
 }
 
-/** Starts a flow of `streams` on `engine` (with `hw` when given); resolves once it is recorded. */
-export function startFlow(engine: Engine, streams: Stream[], hw?: Headwaters<any>): Promise<FlowRun> {
-  const andes = new Andes(engine);
-  if (hw !== undefined) andes.drawHeadwaters(hw);
-  return andes.drawStream(...streams).start();
-}
-
 /** Runs a flow of `streams` to its end and returns its outcome. */
 export async function runFlow(engine: Engine, streams: Stream[], hw?: Headwaters<any>) {
-  return (await startFlow(engine, streams, hw)).result();
+  return (await runToEnd(engine, streams, hw)).outcome;
 }
 
 /** What the scripted river does: its attrs, and the bodies of flow() and cycle(). */
@@ -89,24 +81,4 @@ export function recordEvents(engine: Engine): Recorded[] {
 /** The payloads of one event, in order. */
 export function payloads<E extends EngineEventName>(seen: Recorded[], event: E): Array<EngineEvents[E]> {
   return seen.filter((r) => r.event === event).map((r) => r.payload as EngineEvents[E]);
-}
-
-/** Resolves once `check()` holds; rejects after `timeoutMs` of real time. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 1000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`until: ${what} did not hold within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
-/** The rejection of `promise` (fails when it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection, but the promise resolved');
 }

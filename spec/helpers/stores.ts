@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { Andes, Atlantic, Engine, type EngineOptions, type FlowError, type Headwaters, type Stream } from '../../lib/index.js';
+import {
+  Andes, Atlantic, Engine,
+  type EngineOptions, type FlowChange, type FlowError, type FlowQuery, type FlowRun, type Headwaters, type Store, type Stream,
+} from '../../lib/index.js';
 
 /** A logger that prints nothing. */
 export const silent = pino({ level: 'silent' });
@@ -167,13 +170,49 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 2000, 
   }
 }
 
-/** Starts a flow of `streams` on `engine` and waits for its outcome. */
-export async function runToEnd(engine: Engine, streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) {
+/** Starts a flow of `streams` on `engine` (with `hw` and `atlantic` when given); resolves once it is recorded. */
+export function startFlow(engine: Engine, streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic): Promise<FlowRun> {
   const andes = new Andes(engine).drawStream(...streams);
   if (hw !== undefined) andes.drawHeadwaters(hw);
   if (atlantic !== undefined) andes.drawAtlantic(atlantic);
-  const flow = await andes.start();
+  return andes.start();
+}
+
+/** Starts a flow of `streams` on `engine` and waits for its outcome. */
+export async function runToEnd(engine: Engine, streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) {
+  const flow = await startFlow(engine, streams, hw, atlantic);
   return { id: flow.id, outcome: await flow.result() };
+}
+
+/**
+ * A store that passes everything to `inner` and keeps a copy of every group of changes it is asked
+ * to write; it can be told to fail writes, or to hold them until release().
+ */
+export class RecordingStore implements Store {
+  readonly writes: FlowChange[][] = [];
+  failWith: Error | undefined;
+  /** While set, writes wait until release() is called. */
+  holding = false;
+  readonly #held: Array<() => void> = [];
+  constructor(readonly inner: Store) {}
+  release(): void {
+    for (const go of this.#held.splice(0)) go();
+  }
+  get status() { return this.inner.status; }
+  get supports() { return this.inner.supports; }
+  open() { return this.inner.open(); }
+  close() { return this.inner.close(); }
+  write(changes: readonly FlowChange[]) {
+    if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    this.writes.push(structuredClone([...changes]));
+    if (!this.holding) return this.inner.write(changes);
+    return new Promise<void>((go) => this.#held.push(go)).then(() => this.inner.write(changes));
+  }
+  getFlow(id: string) { return this.inner.getFlow(id); }
+  findFlowId(r: string) { return this.inner.findFlowId(r); }
+  listFlows(q?: FlowQuery) { return this.inner.listFlows(q); }
+  listUnfinished() { return this.inner.listUnfinished(); }
+  listWaiting() { return this.inner.listWaiting(); }
 }
 
 /**
