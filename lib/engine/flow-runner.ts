@@ -145,6 +145,8 @@ export class FlowRunner implements SignalSource {
     this.#atlantic = flow.atlantic;
     internals.setSignal(this.hw, this);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
+    // a failure recorded before the process died: the flow resumes failing, as it was
+    else if (flow.header.status === 'running' && flow.header.error !== undefined) this.fail(flow.header.error);
   }
 
   get id(): string {
@@ -256,10 +258,18 @@ export class FlowRunner implements SignalSource {
     return new VastflowError(this.#error!.code, this.#error!.message);
   }
 
-  /** Marks the flow failed with its first error; later failures keep the first. */
-  fail(error: FlowError): void {
+  /**
+   * Marks the flow failed with its first error; later failures keep the first. Given the change
+   * that records the failure, the flow's error goes into it too, so that the failure and the
+   * flow's knowledge of it land in one write and recovery resumes the flow failing.
+   */
+  fail(error: FlowError, change?: FlowChange): void {
     if (this.#error !== undefined) return;
     this.#error = error;
+    if (change !== undefined && this.header.status === 'running') {
+      this.header.error = error;
+      change.header = { ...this.header };
+    }
     if (this.#abort !== undefined) this.#abort.abort(this.#reason());
     this.#wakeWaits(false);
   }
@@ -392,15 +402,25 @@ export class FlowRunner implements SignalSource {
       await this.#barrier;
       this.checkInterrupt();
       if (rec.state === 'fail') {
+        // a failure found in the records (recovery): the flow is failing, whatever else it shows
+        if (!this.stopping) this.fail(this.header.error ?? rec.errors?.at(-1) ?? { code: 'E_RIVER_FAILED', message: `stream ${node.id} failed`, river: node.name });
         ok = false;
         branch.failed = true;
         continue;
       }
-      const resumingAtomic = node.kind === 'river' && node.attr.atomic && rec.state !== 'init';
-      const atomicNext = node.kind === 'river' && node.attr.atomic && branch.atomicStarted && !branch.failed;
-      if (this.stopping && !resumingAtomic && !atomicNext) {
-        this.#skip(node);
-        continue;
+      if (this.stopping) {
+        if (node.kind === 'river') {
+          const resumingAtomic = node.attr.atomic && rec.state !== 'init';
+          const atomicNext = node.attr.atomic && branch.atomicStarted && !branch.failed;
+          if (!resumingAtomic && !atomicNext) {
+            this.#skip(node);
+            continue;
+          }
+        } else if (rec.state === 'init') {
+          this.#skip(node);
+          continue;
+        }
+        // a container that had started is entered: its atomic rivers finish, the rest stop inside
       }
       let nodeOk: boolean;
       switch (node.kind) {
@@ -425,16 +445,32 @@ export class FlowRunner implements SignalSource {
     return ok;
   }
 
-  /** Marks a stream not yet started, and everything in it, skipped. */
+  /**
+   * Marks a stream not yet started, and everything in it, skipped; a river found started (by
+   * recovery, in a flow that was failing) ends as stopped.
+   */
   #skip(node: PlanNode): void {
     const streams: Record<string, StreamRecord> = {};
+    const now = this.host.clock.now();
     for (const n of [node, ...descendants(node)]) {
       const rec = this.records[n.index]!;
-      if (rec.state !== 'init') continue;
-      rec.state = 'skipped';
+      if (rec.state === 'init') rec.state = 'skipped';
+      else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
+        rec.state = 'fail';
+        rec.errors = [...(rec.errors ?? []), this.stoppedError(n.name, rec.attempts)];
+        rec.endedAt = now;
+        rec.phase = undefined;
+        rec.dueAt = undefined;
+      } else continue;
       streams[n.id] = { ...rec };
     }
     void this.write({ flowId: this.id, streams });
+  }
+
+  /** The error of a river stopped because the flow failed or was cancelled. */
+  stoppedError(river: string, attempts: number): FlowError {
+    const why = this.header.cancelReason !== undefined ? 'the flow is cancelled' : 'the flow is failing';
+    return { code: 'E_CANCELLED', message: `river ${river} stopped: ${why}`, river, attempts };
   }
 
   /** Sets a container's state and queues the record (the next river's write makes it durable). */
@@ -522,8 +558,9 @@ export class FlowRunner implements SignalSource {
   #failContainer(node: PlanNode, error: FlowError): false {
     const rec = this.records[node.index]!;
     rec.errors = [...(rec.errors ?? []), error];
-    void this.write(this.#container(node, 'fail'));
-    this.fail(error);
+    const change = this.#container(node, 'fail');
+    this.fail(error, change);
+    void this.write(change);
     return false;
   }
 }

@@ -157,7 +157,7 @@ class RiverStep implements ParkedRiver {
     rec.dueAt = undefined;
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
-    if (error !== undefined) run.fail(error);
+    if (error !== undefined) run.fail(error, change);
     void run.write(change);
     if (run.host.listens('river:end')) {
       const payload = { ...this.#event(), state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
@@ -172,8 +172,7 @@ class RiverStep implements ParkedRiver {
   }
 
   #stopped(): FlowError {
-    const why = this.run.header.cancelReason !== undefined ? 'cancelled' : 'failing';
-    return { code: 'E_CANCELLED', message: `river ${this.node.name} stopped: the flow is ${why}`, river: this.node.name, attempts: this.rec.attempts };
+    return this.run.stoppedError(this.node.name, this.rec.attempts);
   }
 
   #event(): { flowId: string; requestId: string; river: string; streamId: string } {
