@@ -44,6 +44,7 @@ export {
   type FlowHeader,
   type FlowQuery,
   type HeadwatersChange,
+  type HistoryEntry,
   type StoredFlow,
   type StreamRecord,
 } from './store/records.js';
@@ -51,7 +52,7 @@ export type { Store, StoreStatus, StoreSupports } from './store/store.js';
 
 export { ErrorCode } from './errors/codes.js';
 export { FatalError } from './errors/fatal-error.js';
-export type { FlowError } from './errors/flow-error.js';
+export type { FlowError, FlowErrorCause } from './errors/flow-error.js';
 export { VastflowError, isVastflowError } from './errors/vastflow-error.js';
 
 export type { Clock } from './clock/clock.js';

@@ -6,12 +6,15 @@ const STYLES = [
   'classDef fail fill:#ffe3e3,stroke:#c92a2a,color:#7d1a1a',
   'classDef running fill:#fff3bf,stroke:#e67700,color:#663c00',
   'classDef cycling fill:#fff3bf,stroke:#e67700,color:#663c00,stroke-dasharray:4 2',
+  'classDef stopped fill:#f8f0fc,stroke:#c92a2a,color:#5c2d2d,stroke-dasharray:6 3',
   'classDef skipped fill:#f1f3f5,stroke:#adb5bd,color:#868e96,stroke-dasharray:2 2',
   'classDef init fill:#ffffff,stroke:#495057,color:#212529',
 ];
 
 const esc = (text: string): string => text.replace(/"/g, '#quot;').replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
 const nodeId = (id: string): string => `s${id.replace(/\./g, '_')}`;
+/** A stream the flow stopped (E_CANCELLED) is drawn apart from one that failed by itself. */
+const isStopped = (st: StreamSnapshot): boolean => st.state === 'fail' && st.error?.code === 'E_CANCELLED';
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 class Diagram {
@@ -72,7 +75,7 @@ class Diagram {
     if (color !== undefined && color !== 'default') parts[0] += ` · ${esc(color)}`;
     const st = this.#states?.get(id);
     if (st !== undefined) {
-      const facts: string[] = [st.state];
+      const facts: string[] = [isStopped(st) ? 'stopped' : st.state];
       if (st.kind === 'river' && st.attempts > 0) facts.push(plural(st.attempts, 'attempt'));
       if (st.cycles > 0) facts.push(plural(st.cycles, 'poll'));
       if (st.choice !== undefined) facts.push(`chose ${esc(st.choice)}`);
@@ -83,7 +86,7 @@ class Diagram {
 
   #style(n: string, id: string): void {
     const st = this.#states?.get(id);
-    if (st !== undefined) this.lines.push(`  class ${n} ${st.state}`);
+    if (st !== undefined) this.lines.push(`  class ${n} ${isStopped(st) ? 'stopped' : st.state}`);
   }
 }
 

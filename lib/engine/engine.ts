@@ -11,6 +11,9 @@ import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
 import { isFinal, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
+
+/** True once a flow has ended and its Atlantic hook has run. */
+const isEnded = (h: FlowHeader): boolean => isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done);
 import type { Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
@@ -54,6 +57,8 @@ export class Engine implements EnginePort {
   readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
   readonly #starting = new Map<string, Promise<FlowRun>>();
   readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
+  /** Waiting flows being loaded to run: close() waits for them, so none starts after it. */
+  readonly #claims = new Set<Promise<void>>();
   #active = 0;
   #lastSeq = 0;
   #idMs = -1;
@@ -75,6 +80,7 @@ export class Engine implements EnginePort {
       poller: this.#poller,
       random,
       logger,
+      graceMs: options.closeTimeout,
       push: (change) => this.#queue.push(change),
       listens: (event) => (this.#listeners.get(event)?.size ?? 0) > 0,
       emit: (event, payload) => this.#emit(event, payload),
@@ -186,7 +192,7 @@ export class Engine implements EnginePort {
   async #create(drawing: Drawing, plan: ReturnType<typeof compile>, atlantic: Atlantic): Promise<FlowRun> {
     const { hw } = drawing;
     const existing = await this.#store.findFlowId(hw.requestId);
-    if (existing !== undefined) return new FlowRun(this, existing, hw.requestId);
+    if (existing !== undefined) return this.#existing(existing, hw.requestId);
     const blueprint: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON() as JsonObject, streams: streamsToBlueprint(drawing.streams) };
     if (hw.reqInfo !== undefined) blueprint.reqInfo = hw.reqInfo;
     if (atlantic.constructor !== Atlantic) blueprint.atlantic = nameOf(atlantic);
@@ -208,6 +214,26 @@ export class Engine implements EnginePort {
     else this.#waiting.set(header.id, flow);
     this.#drain();
     return new FlowRun(this, header.id, header.requestId);
+  }
+
+  /**
+   * The run of a flow the store already holds for a requestId. An unfinished flow that no runner
+   * of this engine holds (opened with `recover: false`, or its class was missing at recovery) is
+   * taken to run here; one this engine cannot rebuild makes start() reject.
+   * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
+   */
+  async #existing(id: string, requestId: string): Promise<FlowRun> {
+    if (!this.#runners.has(id) && !this.#waiting.has(id)) {
+      const stored = await this.#store.getFlow(id);
+      if (stored !== undefined && !isEnded(stored.header)) {
+        const flow = prepareStored(stored, this.#registry);
+        if (!this.#runners.has(id) && !this.#waiting.has(id)) {
+          this.#waiting.set(id, flow);
+          this.#drain();
+        }
+      }
+    }
+    return new FlowRun(this, id, requestId, true);
   }
 
   /**
@@ -245,7 +271,9 @@ export class Engine implements EnginePort {
     const id = runner.id;
     this.#runners.delete(id);
     this.#active--;
-    if (!(err instanceof Interrupted)) {
+    // a write that failed because the engine closed under an abandoned attempt: left for recovery
+    const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
+    if (!(err instanceof Interrupted) && !closing) {
       const d = this.#outcomes.get(id);
       this.#outcomes.delete(id);
       if (outcome !== undefined) d?.resolve(outcome);
@@ -263,14 +291,17 @@ export class Engine implements EnginePort {
       const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
       this.#waiting.delete(id);
       this.#active++;
-      void this.#claim(id, prepared);
+      const claim = this.#claim(id, prepared);
+      this.#claims.add(claim);
+      void claim.finally(() => this.#claims.delete(claim));
     }
   }
 
   async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
     try {
       const flow = prepared ?? (await this.#load(id));
-      if (flow === undefined) {
+      if (flow === undefined || this.#state !== 'open') {
+        // not loadable, or the engine began closing while it loaded: it stays for recovery
         this.#active--;
         this.#drain();
         return;
@@ -324,10 +355,20 @@ export class Engine implements EnginePort {
     this.#drain();
   }
 
-  /** The flow's snapshot, or undefined when the store holds no such flow. */
-  async get(id: string): Promise<FlowSnapshot | undefined> {
+  /**
+   * The flow's snapshot, by its id or its requestId; undefined when the store holds no such flow.
+   * @throws VastflowError E_INVALID_ARGUMENT when `idOrRequestId` is not a non-empty string.
+   */
+  async get(idOrRequestId: string): Promise<FlowSnapshot | undefined> {
     this.#assertOpen('get');
-    const stored = await this.#store.getFlow(id);
+    if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `get: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
+    }
+    let stored = await this.#store.getFlow(idOrRequestId);
+    if (stored === undefined) {
+      const id = await this.#store.findFlowId(idOrRequestId);
+      if (id !== undefined) stored = await this.#store.getFlow(id);
+    }
     return stored === undefined ? undefined : snapshotOf(stored);
   }
 
@@ -354,7 +395,7 @@ export class Engine implements EnginePort {
       throw new VastflowError('E_INVALID_ARGUMENT', `result: no flow with id ${id}`);
     }
     const h = stored.header;
-    if (isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done) && this.#outcomes.get(id) === d) {
+    if (isEnded(h) && this.#outcomes.get(id) === d) {
       this.#outcomes.delete(id);
       const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
       if (h.error !== undefined) out.error = h.error;
@@ -394,7 +435,26 @@ export class Engine implements EnginePort {
     const stored = await this.#store.getFlow(id);
     if (stored === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `cancel: no flow with id ${id}`);
     if (isFinal(stored.header.status)) return;
-    // a flow this engine cannot run (its class is unknown): recorded, honoured when it resumes
+    let flow: PreparedFlow | undefined;
+    try {
+      flow = prepareStored(stored, this.#registry);
+    } catch {
+      flow = undefined;
+    }
+    if (flow !== undefined && !this.#runners.has(id) && !this.#waiting.has(id)) {
+      // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
+      const h = flow.header;
+      h.status = 'running';
+      h.cancelReason = reason;
+      h.updatedAt = this.#clock.now();
+      await this.#queue.push({ flowId: id, header: { ...h }, claimed: true });
+      this.#active++;
+      this.#launch(flow);
+      await this.#runners.get(id)?.done();
+      return;
+    }
+    // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
+    // resumes it; get() shows it as a pending cancel meanwhile
     await this.#queue.push({ flowId: id, header: { ...stored.header, cancelReason: reason, updatedAt: this.#clock.now() } });
   }
 
@@ -438,6 +498,8 @@ export class Engine implements EnginePort {
   async close(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
+    // flows being loaded to run see the closing state and stay in the store
+    await Promise.all(this.#claims);
     const running = [...this.#runners.values()];
     const settled = Promise.all(running.map((r) => r.done()));
     for (const r of running) r.interrupt();
@@ -445,6 +507,8 @@ export class Engine implements EnginePort {
     const grace = new AbortController();
     await Promise.race([settled, new SystemClock().sleep(this.#options.closeTimeout, grace.signal).catch(() => {})]);
     grace.abort();
+    // attempts still running past the grace are abandoned: their writes never reach the store
+    for (const r of running) r.abandon();
     await this.#queue.flush();
     const closed = new VastflowError('E_CLOSED', 'the engine closed before the flow ended; it resumes when an engine opens the store again');
     for (const d of this.#outcomes.values()) d.reject(closed);

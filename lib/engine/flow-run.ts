@@ -12,12 +12,18 @@ export class FlowRun {
   readonly id: string;
   /** The flow's requestId. */
   readonly requestId: string;
+  /**
+   * True when `start()` found a flow the store already held for the requestId: this is that flow,
+   * and the drawing passed to start() was not used.
+   */
+  readonly existing: boolean;
   readonly #host: FlowRunHost;
 
-  constructor(host: FlowRunHost, id: string, requestId: string) {
+  constructor(host: FlowRunHost, id: string, requestId: string, existing = false) {
     this.#host = host;
     this.id = id;
     this.requestId = requestId;
+    this.existing = existing;
   }
 
   /** Resolves when the flow has ended and its Atlantic hook has run. */

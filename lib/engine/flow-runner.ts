@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/clock.js';
+import { SystemClock } from '../clock/system-clock.js';
 import type { FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -11,12 +12,15 @@ import { descendants, isTopLevel, type BasinNode, type ForkNode, type ParallelNo
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { runRiver } from './river-step.js';
+import type { Call } from './call.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** How long a call that the flow stopped (cancel, failure) may run on before it is abandoned, in real ms. */
+  readonly graceMs: number;
   /** Where the flow's retry and poll waits park. */
   readonly poller: Poller;
   push(change: FlowChange): Promise<void>;
@@ -134,6 +138,10 @@ export class FlowRunner implements SignalSource {
   #error: FlowError | undefined;
   #cancelled = false;
   #log: Logger | undefined;
+  /** Calls of flow() and cycle() in progress, made on first use. */
+  #calls: Set<Call> | undefined;
+  /** The grace after which calls the flow stopped are abandoned, while it runs. */
+  #grace: AbortController | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
@@ -258,6 +266,49 @@ export class FlowRunner implements SignalSource {
     return new VastflowError(this.#error!.code, this.#error!.message);
   }
 
+  /** A call of flow() or cycle() began; a non-atomic one in a stopping flow sees its signal aborted at once. */
+  began(call: Call): void {
+    (this.#calls ??= new Set()).add(call);
+    if (this.#error !== undefined && !call.atomic) {
+      call.abort(this.#reason());
+      this.#armGrace();
+    }
+  }
+
+  /** A call of flow() or cycle() ended (or was abandoned). */
+  ended(call: Call): void {
+    const calls = this.#calls;
+    if (calls === undefined) return;
+    calls.delete(call);
+    if (calls.size > 0) return;
+    this.#calls = undefined;
+    this.#grace?.abort();
+    this.#grace = undefined;
+  }
+
+  /**
+   * Once the flow stops, its non-atomic calls get `graceMs` of real time to settle; then they are
+   * abandoned, so that a call that never settles cannot keep a cancelled or failed flow running.
+   */
+  #armGrace(): void {
+    if (this.#grace !== undefined || this.#calls === undefined) return;
+    const grace = (this.#grace = new AbortController());
+    new SystemClock().sleep(this.host.graceMs, grace.signal).then(
+      () => {
+        if (this.#grace === grace) this.#grace = undefined;
+        const why = new VastflowError('E_CANCELLED', `abandoned ${this.host.graceMs}ms after the flow stopped`);
+        for (const c of [...(this.#calls ?? [])]) if (!c.atomic) c.abandon(why);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Abandons every call still in progress (the engine has closed after its grace). */
+  abandon(): void {
+    const why = new Interrupted();
+    for (const c of [...(this.#calls ?? [])]) c.abandon(why);
+  }
+
   /**
    * Marks the flow failed with its first error; later failures keep the first. Given the change
    * that records the failure, the flow's error goes into it too, so that the failure and the
@@ -271,6 +322,10 @@ export class FlowRunner implements SignalSource {
       change.header = { ...this.header };
     }
     if (this.#abort !== undefined) this.#abort.abort(this.#reason());
+    if (this.#calls !== undefined) {
+      for (const c of this.#calls) if (!c.atomic) c.abort(this.#reason());
+      this.#armGrace();
+    }
     this.#wakeWaits(false);
   }
 
@@ -403,7 +458,7 @@ export class FlowRunner implements SignalSource {
       this.checkInterrupt();
       if (rec.state === 'fail') {
         // a failure found in the records (recovery): the flow is failing, whatever else it shows
-        if (!this.stopping) this.fail(this.header.error ?? rec.errors?.at(-1) ?? { code: 'E_RIVER_FAILED', message: `stream ${node.id} failed`, river: node.name });
+        if (!this.stopping) this.fail(this.header.error ?? rec.error ?? rec.errors?.at(-1) ?? { code: 'E_RIVER_FAILED', message: `stream ${node.id} failed`, river: node.name });
         ok = false;
         branch.failed = true;
         continue;
@@ -457,7 +512,7 @@ export class FlowRunner implements SignalSource {
       if (rec.state === 'init') rec.state = 'skipped';
       else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
         rec.state = 'fail';
-        rec.errors = [...(rec.errors ?? []), this.stoppedError(n.name, rec.attempts)];
+        rec.error = this.stoppedError(n.name, rec.attempts);
         rec.endedAt = now;
         rec.phase = undefined;
         rec.dueAt = undefined;
@@ -467,10 +522,16 @@ export class FlowRunner implements SignalSource {
     void this.write({ flowId: this.id, streams });
   }
 
-  /** The error of a river stopped because the flow failed or was cancelled. */
+  /**
+   * The error of a river stopped because the flow failed or was cancelled: E_CANCELLED, with the
+   * river that failed as its cause (the flow's error stays that root failure).
+   */
   stoppedError(river: string, attempts: number): FlowError {
-    const why = this.header.cancelReason !== undefined ? 'the flow is cancelled' : 'the flow is failing';
-    return { code: 'E_CANCELLED', message: `river ${river} stopped: ${why}`, river, attempts };
+    const root = this.#error ?? this.header.error;
+    if (this.#cancelled || this.header.cancelReason !== undefined || root === undefined || root.river === undefined) {
+      return { code: 'E_CANCELLED', message: `river ${river} stopped: the flow is cancelled`, river, attempts };
+    }
+    return { code: 'E_CANCELLED', message: `river ${river} stopped: river ${root.river} failed`, river, attempts, cause: { river: root.river } };
   }
 
   /** Sets a container's state and queues the record (the next river's write makes it durable). */

@@ -23,6 +23,7 @@ export class Poller {
   #seq = 0;
   #woken = 0;
   #armed: { due: number; cancel: AbortController } | undefined;
+  #closed = false;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -35,6 +36,12 @@ export class Poller {
 
   /** Parks `wait` until its due time (ms since the epoch, on the engine's clock), then calls its onDue(). */
   park(wait: Wait): void {
+    if (this.#closed) {
+      // the engine is closing: nothing waits any more
+      wait.done = true;
+      wait.onDue();
+      return;
+    }
     wait.seq = this.#seq++;
     this.#push(wait);
     if (this.#heap[0] === wait) this.#arm();
@@ -56,8 +63,9 @@ export class Poller {
     for (const w of live) this.#push(w);
   }
 
-  /** Wakes every wait and disarms the timer (the engine is closing). */
+  /** Wakes every wait, disarms the timer and wakes every later wait at once (the engine is closing). */
   clear(): void {
+    this.#closed = true;
     for (const w of this.#heap.splice(0)) {
       w.done = true;
       w.onDue();

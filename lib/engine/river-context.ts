@@ -1,11 +1,16 @@
 import type { Logger } from '../logging/logger.js';
 import type { RiverContext } from '../model/river-context.js';
 
+/** Where a call's context takes its signal from: made on first use, released when the call ends. */
+export interface SignalSource {
+  readonly signal: AbortSignal;
+}
+
 /** The context given to one call of `flow()` or `cycle()`; its logger and signal are made on first use. */
 export class CallContext implements RiverContext {
   #log: Logger | undefined;
   readonly #owner: { readonly log: Logger };
-  #signal: AbortSignal | (() => AbortSignal);
+  readonly #signal: SignalSource;
 
   constructor(
     owner: { readonly log: Logger },
@@ -15,15 +20,14 @@ export class CallContext implements RiverContext {
     readonly color: string,
     readonly attempt: number,
     readonly cycle: number,
-    signal: AbortSignal | (() => AbortSignal),
+    signal: SignalSource,
   ) {
     this.#owner = owner;
     this.#signal = signal;
   }
 
   get signal(): AbortSignal {
-    if (typeof this.#signal === 'function') this.#signal = this.#signal();
-    return this.#signal;
+    return this.#signal.signal;
   }
 
   get log(): Logger {

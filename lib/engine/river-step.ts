@@ -1,15 +1,19 @@
-import { abortReason } from '../clock/clock.js';
 import { isFatalError } from '../errors/fatal-error.js';
 import { toError, type FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Headwaters } from '../model/headwaters.js';
-import type { FlowChange, StreamRecord } from '../store/records.js';
+import type { FlowChange, HistoryEntry, StreamRecord } from '../store/records.js';
+import { AttemptHeadwaters } from './attempt-headwaters.js';
+import { Call } from './call.js';
 import type { Branch, FlowRunner, ParkedRiver, Scope } from './flow-runner.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
 
-const NEVER = new AbortController().signal;
+/** At most this many entries of a river's history are kept: the first ones and the latest. */
+const HISTORY_LIMIT = 100;
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 
 class TimedOut extends VastflowError {
   constructor(river: string, what: string, ms: number) {
@@ -93,8 +97,16 @@ class RiverStep implements ParkedRiver {
       } catch (err) {
         error = toError(err);
       }
-      if (error === undefined) return undefined;
+      if (error === undefined) {
+        this.#ended(undefined);
+        return undefined;
+      }
       const fe: FlowError = { code: error instanceof TimedOut ? 'E_TIMEOUT' : 'E_RIVER_FAILED', message: error.message, river: node.name, attempts: attempt };
+      this.#ended(fe);
+      run.checkInterrupt();
+      // the flow was already stopping: this attempt failed because of it (its signal aborted, or it
+      // was abandoned), so it is recorded as stopped, not as a failure of its own
+      if (run.stopping && !attr.atomic) return this.#stopped();
       rec.errors = [...(rec.errors ?? []), fe];
       const retry = !isFatalError(error) && attempt <= attr.retryTimes && (attr.atomic || !run.stopping);
       if (!retry) {
@@ -134,9 +146,13 @@ class RiverStep implements ParkedRiver {
         rec.cycles = poll;
         const code = error instanceof TimedOut ? 'E_TIMEOUT' : 'E_RIVER_FAILED';
         const fe: FlowError = { code, message: `river ${node.name}: cycle ${poll} failed: ${error.message}`, river: node.name, attempts: rec.attempts, cause: error.message };
+        this.#ended(fe);
+        run.checkInterrupt();
+        if (run.stopping && !attr.atomic) return this.#stopped();
         rec.errors = [...(rec.errors ?? []), fe];
         return fe;
       }
+      this.#ended(undefined);
       rec.cycles = poll;
       if (host.listens('river:cycle')) host.emit('river:cycle', { ...this.#event(), cycle: poll, done });
       if (done) return undefined;
@@ -152,6 +168,7 @@ class RiverStep implements ParkedRiver {
   end(error: FlowError | undefined): boolean {
     const { rec, node, run } = this;
     rec.state = error === undefined ? 'success' : 'fail';
+    rec.error = error;
     rec.endedAt = run.host.clock.now();
     rec.phase = undefined;
     rec.dueAt = undefined;
@@ -171,8 +188,28 @@ class RiverStep implements ParkedRiver {
     this.end(this.#stopped());
   }
 
+  /** The error of this river stopped by the flow (it failed or was cancelled meanwhile). */
   #stopped(): FlowError {
     return this.run.stoppedError(this.node.name, this.rec.attempts);
+  }
+
+  /** Starts a history entry for a call. */
+  #began(attempt: number, phase: HistoryEntry['phase']): void {
+    const rec = this.rec;
+    const entry: HistoryEntry = { attempt, phase, startedAt: this.run.host.clock.now() };
+    const history = rec.history ?? [];
+    // a river that polls for long keeps its first entries and its latest ones
+    rec.history = history.length < HISTORY_LIMIT ? [...history, entry] : [...history.slice(0, HISTORY_LIMIT / 2), ...history.slice(HISTORY_LIMIT / 2 + 1), entry];
+  }
+
+  /** Ends the latest history entry, with its error. Entries are replaced, never changed: queued copies share them. */
+  #ended(error: FlowError | undefined): void {
+    const history = this.rec.history;
+    const last = history?.at(-1);
+    if (history === undefined || last === undefined || last.endedAt !== undefined) return;
+    const done: HistoryEntry = { ...last, endedAt: this.run.host.clock.now() };
+    if (error !== undefined) done.error = error;
+    this.rec.history = [...history.slice(0, -1), done];
   }
 
   #event(): { flowId: string; requestId: string; river: string; streamId: string } {
@@ -199,38 +236,35 @@ class RiverStep implements ParkedRiver {
 
   /**
    * One call of `flow()` (cycle 0) or `cycle()`, under the river's timeout: past it, the call's
-   * signal aborts and the call fails at once with E_TIMEOUT, without waiting for the promise.
+   * signal aborts and the call fails at once with E_TIMEOUT, without waiting for the promise. The
+   * call sees the headwaters through a view that refuses writes once the call is abandoned.
    */
   async #call(attempt: number, cycle: number): Promise<unknown> {
     const { run, node, hw } = this;
     const attr = node.attr;
-    const what = cycle === 0 ? 'flow()' : 'cycle()';
-    const invoke = (signal: AbortSignal | (() => AbortSignal)): Promise<unknown> | unknown => {
-      const ctx = new CallContext(run, run.id, run.header.requestId, node.name, node.color, attempt, cycle, signal);
-      return cycle === 0 ? node.river.flow(hw, ctx) : node.river.cycle(hw, ctx);
-    };
-    if (attr.timeoutMs === undefined) return invoke(attr.atomic ? NEVER : () => run.signal);
-
-    const flowSignal = attr.atomic ? NEVER : run.signal;
-    const ms = attr.timeoutMs;
-    const ctl = new AbortController();
-    const onFlowAbort = (): void => ctl.abort(abortReason(flowSignal));
-    if (flowSignal.aborted) onFlowAbort();
-    else flowSignal.addEventListener('abort', onFlowAbort, { once: true });
-    const timer = new AbortController();
-    const timeout = run.host.clock.sleep(ms, timer.signal).then(
-      () => {
-        const err = new TimedOut(node.name, what, ms);
-        ctl.abort(err);
-        throw err;
-      },
-      () => undefined,
-    );
+    const call = new Call(node.name, attempt, cycle, attr.atomic);
+    this.#began(cycle === 0 ? attempt : cycle, cycle === 0 ? 'flow' : 'cycle');
+    const view = new AttemptHeadwaters(hw, call);
+    const ctx = new CallContext(run, run.id, run.header.requestId, node.name, node.color, attempt, cycle, call);
+    run.began(call);
     try {
-      return await Promise.race([Promise.resolve().then(() => invoke(ctl.signal)), timeout]);
+      if (attr.timeoutMs === undefined) {
+        const result: unknown = cycle === 0 ? node.river.flow(view, ctx) : node.river.cycle(view, ctx);
+        return isThenable(result) ? await call.settle(Promise.resolve(result)) : result;
+      }
+      const ms = attr.timeoutMs;
+      const timer = new AbortController();
+      void run.host.clock.sleep(ms, timer.signal).then(
+        () => call.abandon(new TimedOut(node.name, cycle === 0 ? 'flow()' : 'cycle()', ms)),
+        () => undefined,
+      );
+      try {
+        return await call.settle(Promise.resolve().then(() => (cycle === 0 ? node.river.flow(view, ctx) : node.river.cycle(view, ctx))));
+      } finally {
+        timer.abort();
+      }
     } finally {
-      timer.abort();
-      flowSignal.removeEventListener('abort', onFlowAbort);
+      run.ended(call);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { FlowError } from '../errors/flow-error.js';
 import type { JsonObject } from '../model/json.js';
-import type { FlowHeader, FlowStatus, StoredFlow, StreamState } from '../store/records.js';
+import { isFinal, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
 import { DEFAULT_COLOR } from './plan.js';
 import type { Blueprint, BlueprintStream } from '../model/blueprint.js';
 
@@ -21,6 +21,13 @@ export interface StreamSnapshot {
   dueAt?: number;
   /** Every failed attempt's error, oldest first. */
   errors: FlowError[];
+  /**
+   * Why a failed stream failed: its own failure, or code E_CANCELLED (with `cause.river` naming
+   * the river that failed, when one did) for a river the flow stopped.
+   */
+  error?: FlowError;
+  /** Each call of `flow()` (phase `flow`, by attempt) and `cycle()` (phase `cycle`, by poll), oldest first. */
+  history: HistoryEntry[];
   /** A fork's chosen branch. */
   choice?: string;
 }
@@ -43,6 +50,8 @@ export interface FlowSnapshot {
    * flow has no hooks), `error` when it threw (the flow's status stays what its rivers made it).
    */
   atlantic?: { hook: 'success' | 'fail'; done: boolean; error?: FlowError };
+  /** A cancel asked for that has not taken effect yet (the engine that runs the flow carries it out). */
+  pendingCancel?: { reason: string };
 }
 
 /** A flow in a listing. */
@@ -68,7 +77,8 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
       const id = `${prefix}${i}`;
       const rec = stored.streams[id] ?? { state: 'init', attempts: 0, cycles: 0 };
       const push = (kind: StreamSnapshot['kind'], name: string, color: string): void => {
-        const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [] };
+        const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [], history: rec.history ?? [] };
+        if (rec.error !== undefined) snap.error = rec.error;
         if (rec.startedAt !== undefined) snap.startedAt = rec.startedAt;
         if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;
         if (rec.dueAt !== undefined) snap.dueAt = rec.dueAt;
@@ -101,6 +111,7 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
     blueprint: stored.blueprint,
   };
   if (h.error !== undefined) snap.error = h.error;
+  if (h.cancelReason !== undefined && !isFinal(h.status)) snap.pendingCancel = { reason: h.cancelReason };
   if (h.atlantic !== undefined) {
     snap.atlantic = { hook: h.atlantic.outcome, done: h.atlantic.done };
     if (h.atlantic.error !== undefined) snap.atlantic.error = h.atlantic.error;

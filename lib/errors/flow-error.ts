@@ -12,8 +12,16 @@ export interface FlowError {
   river?: string;
   /** Attempts of `flow()` made by that river. */
   attempts?: number;
-  /** The message of the underlying error, when there was one. */
-  cause?: string;
+  /**
+   * The message of the underlying error, when there was one; for a river stopped because another
+   * failed (code E_CANCELLED), the river that failed.
+   */
+  cause?: string | FlowErrorCause;
+}
+
+/** The failure that stopped a river: the river that failed first. */
+export interface FlowErrorCause {
+  river: string;
 }
 
 /** Anything thrown, turned into an Error (user code may throw strings or plain objects). */

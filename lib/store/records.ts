@@ -62,10 +62,24 @@ export interface StreamRecord {
   endedAt?: number;
   /** Every failed attempt's error, oldest first. */
   errors?: FlowError[];
+  /** Why the stream ended failed: its own failure, or E_CANCELLED when the flow stopped it. */
+  error?: FlowError;
+  /** Each call of `flow()` and `cycle()`, oldest first (at most 100: the first and the latest). */
+  history?: HistoryEntry[];
   /** A fork's chosen branch. */
   choice?: string;
   /** A basin's changed keys (set or deleted) since it began, for the merge on success. */
   touched?: string[];
+}
+
+/** One call of a river's `flow()` (an attempt) or `cycle()` (a poll). */
+export interface HistoryEntry {
+  /** The attempt of `flow()`, or the poll's number for `cycle()`. */
+  attempt: number;
+  phase: 'flow' | 'cycle' | 'compensate';
+  startedAt: number;
+  endedAt?: number;
+  error?: FlowError;
 }
 
 /** Keys set and deleted in one headwaters scope. */
