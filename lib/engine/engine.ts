@@ -59,6 +59,8 @@ export class Engine implements EnginePort {
   #idMs = -1;
   #idCount = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
+  /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
+  #failure: VastflowError | undefined;
 
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
     this.#options = options;
@@ -66,7 +68,7 @@ export class Engine implements EnginePort {
     this.#logger = logger;
     this.#clock = options.clock ?? new SystemClock();
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
-    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1);
+    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err));
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
     this.#poller = new Poller(this.#clock);
@@ -249,6 +251,7 @@ export class Engine implements EnginePort {
       const d = this.#outcomes.get(id);
       this.#outcomes.delete(id);
       if (outcome !== undefined) d?.resolve(outcome);
+      else if (this.#failure !== undefined) d?.reject(this.#failure); // logged once, by #storeFailed
       else {
         runner.log.error({ err }, 'flow stopped: the store failed; it resumes when the engine is opened again');
         d?.reject(err);
@@ -259,7 +262,7 @@ export class Engine implements EnginePort {
 
   /** Starts waiting flows while the window has room, oldest first. */
   #drain(): void {
-    while (this.#state === 'open' && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
+    while (this.#state === 'open' && this.#failure === undefined && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
       const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
       this.#waiting.delete(id);
       this.#active++;
@@ -270,7 +273,7 @@ export class Engine implements EnginePort {
   async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
     try {
       const flow = prepared ?? (await this.#load(id));
-      if (flow === undefined) {
+      if (flow === undefined || this.#failure !== undefined) {
         this.#active--;
         this.#drain();
         return;
@@ -324,6 +327,23 @@ export class Engine implements EnginePort {
     this.#drain();
   }
 
+  /**
+   * A store write failed (a full disk, a lost database): nothing this engine writes from now on can
+   * be trusted to land, so it takes no more work. Running flows are stopped as close() stops them,
+   * but nothing of theirs is written; no flow is failed for it. Pending results reject with the
+   * failure; an engine opened on the store once the cause is fixed resumes every flow.
+   */
+  #storeFailed(err: VastflowError): void {
+    if (this.#state !== 'open' || this.#failure !== undefined) return;
+    this.#failure = err.code === 'E_STORE_UNAVAILABLE' ? err : new VastflowError('E_STORE_UNAVAILABLE', err.message, { cause: err });
+    this.#logger.error({ err: this.#failure }, 'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow');
+    for (const r of this.#runners.values()) r.interrupt();
+    this.#poller.clear();
+    for (const d of this.#outcomes.values()) d.reject(this.#failure);
+    this.#outcomes.clear();
+    this.#waiting.clear();
+  }
+
   /** The flow's snapshot, or undefined when the store holds no such flow. */
   async get(id: string): Promise<FlowSnapshot | undefined> {
     this.#assertOpen('get');
@@ -342,6 +362,7 @@ export class Engine implements EnginePort {
 
   /** The outcome of a flow, once it has ended. @internal (use FlowRun.result) */
   async result(id: string): Promise<FlowOutcome> {
+    if (this.#failure !== undefined) throw this.#failure;
     let d = this.#outcomes.get(id);
     if (d === undefined) {
       d = deferred<FlowOutcome>(true);
@@ -457,5 +478,6 @@ export class Engine implements EnginePort {
 
   #assertOpen(op: string): void {
     if (this.#state !== 'open') throw new VastflowError('E_CLOSED', `${op}: the engine is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
   }
 }
