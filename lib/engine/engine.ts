@@ -87,7 +87,8 @@ export class Engine implements EnginePort {
   /**
    * Opens an engine on its store and, unless `recover: false`, resumes the unfinished flows in it.
    * @throws VastflowError E_INVALID_ARGUMENT (bad options), E_STORE_LOCKED (another engine holds
-   * the directory), E_DUPLICATE_NAME (two classes under one name).
+   * the directory), E_DUPLICATE_NAME (two classes under one name), E_STORE_UNAVAILABLE (LevelDB
+   * cannot write to open it: a full disk), E_STORE_CORRUPT (LevelDB cannot open it for damage).
    */
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const resolved = resolveEngineOptions(options);
@@ -304,7 +305,7 @@ export class Engine implements EnginePort {
         return undefined;
       }
       if (isVastflowError(err, 'E_STORE_CORRUPT')) {
-        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable');
+        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable or inconsistent');
         return undefined;
       }
       // a class whose update() now rejects its attributes, a store read that failed, …
@@ -318,9 +319,16 @@ export class Engine implements EnginePort {
    * first, then the waiting ones in their FIFO order. Each is loaded when its turn comes.
    */
   async #recover(): Promise<void> {
-    const waiting = await this.#store.listWaiting();
+    // a damaged index loses the flows it held, not the engine: recover what the other one lists
+    const scan = (list: () => Promise<string[]>, what: string): Promise<string[]> =>
+      list().catch((err: unknown) => {
+        if (!isVastflowError(err, 'E_STORE_CORRUPT')) throw err;
+        this.#logger.error({ err: err.message }, `recovery could not read ${what}; the flows it lists are left in the store (see LevelStore.repair)`);
+        return [];
+      });
+    const waiting = await scan(() => this.#store.listWaiting(), 'the waiting queue');
     const queued = new Set(waiting);
-    for (const id of await this.#store.listUnfinished()) {
+    for (const id of await scan(() => this.#store.listUnfinished(), 'the unfinished flows')) {
       if (!queued.has(id) && !this.#runners.has(id)) this.#waiting.set(id, undefined);
     }
     for (const id of waiting) this.#waiting.set(id, undefined);

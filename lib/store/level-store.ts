@@ -4,6 +4,7 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
+import { inconsistency } from './consistency.js';
 import { openError, readError, writeFailure } from './level-errors.js';
 import type { Store, StoreStatus, StoreSupports } from './store.js';
 
@@ -204,6 +205,11 @@ export class LevelStore implements Store {
       const scope = rest.slice(0, cut);
       const scoped: JsonObject = (flow.headwaters[scope] ??= {});
       scoped[rest.slice(cut + 1)] = this.#parse(id, key, value);
+    }
+    // LevelDB skips a damaged stretch of its log without a word: what is left must still agree
+    const why = inconsistency(flow);
+    if (why !== undefined) {
+      throw new VastflowError('E_STORE_CORRUPT', `flow ${id}: its records in ${this.#where} disagree (part of them was lost): ${why}`);
     }
     return flow;
   }

@@ -41,7 +41,7 @@ describe('WriteQueue', () => {
     const { store, writes } = countingStore();
     await store.open();
     const q = new WriteQueue(store);
-    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
+    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [{ river: 'R' }] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
     void q.push({ flowId: 'a', streams: { '0': { state: 'running', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { z: 1 }, del: ['x'] } } });
     await q.push({ flowId: 'a', streams: { '0': { state: 'success', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { x: 2 }, del: ['y'] } } });
     expect(writes).to.have.length(1);
