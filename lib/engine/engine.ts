@@ -64,6 +64,8 @@ export class Engine implements EnginePort {
   #idMs = -1;
   #idCount = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
+  /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
+  #failure: VastflowError | undefined;
 
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
     this.#options = options;
@@ -71,7 +73,7 @@ export class Engine implements EnginePort {
     this.#logger = logger;
     this.#clock = options.clock ?? new SystemClock();
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
-    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1);
+    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err));
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
     this.#poller = new Poller(this.#clock);
@@ -91,7 +93,8 @@ export class Engine implements EnginePort {
   /**
    * Opens an engine on its store and, unless `recover: false`, resumes the unfinished flows in it.
    * @throws VastflowError E_INVALID_ARGUMENT (bad options), E_STORE_LOCKED (another engine holds
-   * the directory), E_DUPLICATE_NAME (two classes under one name).
+   * the directory), E_DUPLICATE_NAME (two classes under one name), E_STORE_UNAVAILABLE (LevelDB
+   * cannot write to open it: a full disk), E_STORE_CORRUPT (LevelDB cannot open it for damage).
    */
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const resolved = resolveEngineOptions(options);
@@ -277,6 +280,7 @@ export class Engine implements EnginePort {
       const d = this.#outcomes.get(id);
       this.#outcomes.delete(id);
       if (outcome !== undefined) d?.resolve(outcome);
+      else if (this.#failure !== undefined) d?.reject(this.#failure); // logged once, by #storeFailed
       else {
         runner.log.error({ err }, 'flow stopped: the store failed; it resumes when the engine is opened again');
         d?.reject(err);
@@ -287,7 +291,7 @@ export class Engine implements EnginePort {
 
   /** Starts waiting flows while the window has room, oldest first. */
   #drain(): void {
-    while (this.#state === 'open' && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
+    while (this.#state === 'open' && this.#failure === undefined && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
       const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
       this.#waiting.delete(id);
       this.#active++;
@@ -300,8 +304,8 @@ export class Engine implements EnginePort {
   async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
     try {
       const flow = prepared ?? (await this.#load(id));
-      if (flow === undefined || this.#state !== 'open') {
-        // not loadable, or the engine began closing while it loaded: it stays for recovery
+      if (flow === undefined || this.#state !== 'open' || this.#failure !== undefined) {
+        // not loadable, or the engine began closing (or its store failed) while it loaded: it stays for recovery
         this.#active--;
         this.#drain();
         return;
@@ -332,7 +336,7 @@ export class Engine implements EnginePort {
         return undefined;
       }
       if (isVastflowError(err, 'E_STORE_CORRUPT')) {
-        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable');
+        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable or inconsistent');
         return undefined;
       }
       // a class whose update() now rejects its attributes, a store read that failed, …
@@ -346,13 +350,37 @@ export class Engine implements EnginePort {
    * first, then the waiting ones in their FIFO order. Each is loaded when its turn comes.
    */
   async #recover(): Promise<void> {
-    const waiting = await this.#store.listWaiting();
+    // a damaged index loses the flows it held, not the engine: recover what the other one lists
+    const scan = (list: () => Promise<string[]>, what: string): Promise<string[]> =>
+      list().catch((err: unknown) => {
+        if (!isVastflowError(err, 'E_STORE_CORRUPT')) throw err;
+        this.#logger.error({ err: err.message }, `recovery could not read ${what}; the flows it lists are left in the store (see LevelStore.repair)`);
+        return [];
+      });
+    const waiting = await scan(() => this.#store.listWaiting(), 'the waiting queue');
     const queued = new Set(waiting);
-    for (const id of await this.#store.listUnfinished()) {
+    for (const id of await scan(() => this.#store.listUnfinished(), 'the unfinished flows')) {
       if (!queued.has(id) && !this.#runners.has(id)) this.#waiting.set(id, undefined);
     }
     for (const id of waiting) this.#waiting.set(id, undefined);
     this.#drain();
+  }
+
+  /**
+   * A store write failed (a full disk, a lost database): nothing this engine writes from now on can
+   * be trusted to land, so it takes no more work. Running flows are stopped as close() stops them,
+   * but nothing of theirs is written; no flow is failed for it. Pending results reject with the
+   * failure; an engine opened on the store once the cause is fixed resumes every flow.
+   */
+  #storeFailed(err: VastflowError): void {
+    if (this.#state !== 'open' || this.#failure !== undefined) return;
+    this.#failure = err.code === 'E_STORE_UNAVAILABLE' ? err : new VastflowError('E_STORE_UNAVAILABLE', err.message, { cause: err });
+    this.#logger.error({ err: this.#failure }, 'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow');
+    for (const r of this.#runners.values()) r.interrupt();
+    this.#poller.clear();
+    for (const d of this.#outcomes.values()) d.reject(this.#failure);
+    this.#outcomes.clear();
+    this.#waiting.clear();
   }
 
   /**
@@ -383,6 +411,7 @@ export class Engine implements EnginePort {
 
   /** The outcome of a flow, once it has ended. @internal (use FlowRun.result) */
   async result(id: string): Promise<FlowOutcome> {
+    if (this.#failure !== undefined) throw this.#failure;
     let d = this.#outcomes.get(id);
     if (d === undefined) {
       d = deferred<FlowOutcome>(true);
@@ -521,5 +550,6 @@ export class Engine implements EnginePort {
 
   #assertOpen(op: string): void {
     if (this.#state !== 'open') throw new VastflowError('E_CLOSED', `${op}: the engine is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
   }
 }

@@ -1,3 +1,4 @@
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { FlowChange } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { deferred, type Deferred } from '../util/deferred.js';
@@ -23,12 +24,35 @@ function newBatch(): Batch {
  * durable too; different lanes hold different flows, whose records never share a key, and write at
  * the same time. LevelDB joins writes that arrive together into one log write (and one fsync), so
  * with `sync: true` a second lane fills while the first waits for the disk.
+ *
+ * A failed write is final: what a flow pushed after a lost change must not land without it, so from
+ * the first failure on every batch, queued or pushed later, rejects with that failure
+ * (E_STORE_UNAVAILABLE) and nothing more is written. `onFailure` hears of it first, once.
  */
 export class WriteQueue {
   readonly #lanes: Lane[];
+  #failure: VastflowError | undefined;
+  readonly #onFailure: (err: VastflowError) => void;
 
-  constructor(store: Store, lanes = 1) {
-    this.#lanes = Array.from({ length: lanes }, () => new Lane(store));
+  constructor(store: Store, lanes = 1, onFailure: (err: VastflowError) => void = () => {}) {
+    this.#onFailure = onFailure;
+    this.#lanes = Array.from({ length: lanes }, () => new Lane(store, this));
+  }
+
+  /** The first failed write's error, once a write has failed. */
+  get failure(): VastflowError | undefined {
+    return this.#failure;
+  }
+
+  /** @internal (called by a lane) */
+  failed(err: unknown): VastflowError {
+    if (this.#failure !== undefined) return this.#failure;
+    // E_CLOSED (a write after the store closed) and a store's own E_STORE_UNAVAILABLE keep their code
+    this.#failure = isVastflowError(err)
+      ? err
+      : new VastflowError('E_STORE_UNAVAILABLE', `the store failed a write: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    this.#onFailure(this.#failure);
+    return this.#failure;
   }
 
   /**
@@ -49,15 +73,19 @@ export class WriteQueue {
 /** One ordered sequence of batches. */
 class Lane {
   readonly #store: Store;
+  readonly #queue: WriteQueue;
   #next: Batch | undefined;
   #inFlight: Promise<void> | undefined;
   #scheduled = false;
 
-  constructor(store: Store) {
+  constructor(store: Store, queue: WriteQueue) {
     this.#store = store;
+    this.#queue = queue;
   }
 
   push(change: FlowChange): Promise<void> {
+    const failure = this.#queue.failure;
+    if (failure !== undefined) return Promise.reject(failure);
     const batch = (this.#next ??= newBatch());
     const held = batch.changes.get(change.flowId);
     if (held === undefined) batch.changes.set(change.flowId, change);
@@ -86,6 +114,8 @@ class Lane {
     const batch = this.#next;
     if (batch === undefined) return;
     this.#next = undefined;
+    const failure = this.#queue.failure;
+    if (failure !== undefined) return batch.reject(failure);
     let written: Promise<void>;
     try {
       written = this.#store.write([...batch.changes.values()]);
@@ -93,8 +123,8 @@ class Lane {
       written = Promise.reject(err);
     }
     this.#inFlight = written.then(
-      () => batch.resolve(),
-      (err: unknown) => batch.reject(err),
+      () => (this.#queue.failure === undefined ? batch.resolve() : batch.reject(this.#queue.failure)),
+      (err: unknown) => batch.reject(this.#queue.failed(err)),
     );
     void this.#inFlight.then(() => {
       this.#inFlight = undefined;

@@ -20,6 +20,7 @@ export const ErrorCode = Object.freeze({
   E_STORE_LOCKED: 'E_STORE_LOCKED',
   E_STORE_CORRUPT: 'E_STORE_CORRUPT',
   E_CLOSED: 'E_CLOSED',
+  E_STORE_UNAVAILABLE: 'E_STORE_UNAVAILABLE',
 } as const);
 
 /** One of the contract's error codes. */

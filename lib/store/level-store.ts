@@ -4,6 +4,8 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
+import { inconsistency } from './consistency.js';
+import { openError, readError, writeFailure } from './level-errors.js';
 import type { Store, StoreStatus, StoreSupports } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -48,6 +50,8 @@ export class LevelStore implements Store {
   readonly #sync: boolean;
   readonly #where: string;
   #status: StoreStatus = 'new';
+  /** Set by the first failed write: every later write is refused with it. */
+  #failure: VastflowError | undefined;
   #lookups = new Map<string, Deferred<string | undefined>>();
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
@@ -64,6 +68,20 @@ export class LevelStore implements Store {
   static at(path: string, options: LevelStoreOptions = {}): LevelStore {
     const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     return new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
+  }
+
+  /**
+   * Repairs a damaged LevelDB directory with LevelDB's own repair (`RepairDB`): it rebuilds the
+   * directory's manifest from the log and table files it can read and drops what it cannot. Run it
+   * with no engine open on the directory, after a copy of the directory is kept aside; flows whose
+   * records were in the damaged part are lost or come back as they were earlier.
+   * @example
+   * await LevelStore.repair('./data/flows');
+   * const engine = await Engine.open({ store: './data/flows' });
+   */
+  static repair(path: string): Promise<void> {
+    // in Node, `level` is classic-level's ClassicLevel, whose static repair() its types do not declare
+    return (Level as unknown as { repair(location: string): Promise<void> }).repair(path);
   }
 
   /** A store in memory: nothing survives the process. */
@@ -83,11 +101,7 @@ export class LevelStore implements Store {
       await this.#db.open();
     } catch (err) {
       this.#status = 'closed';
-      const cause = (err as { cause?: { code?: string } }).cause;
-      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
-        throw new VastflowError('E_STORE_LOCKED', `store ${this.#where} is locked: another engine holds it`, { cause: err });
-      }
-      throw err;
+      throw openError(err, this.#where);
     }
     this.#status = 'open';
   }
@@ -110,8 +124,28 @@ export class LevelStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (ops.length === 0) return Promise.resolve();
-    return this.#db.batch(ops, this.#sync ? { sync: true } : undefined);
+    return this.#db.batch(ops, this.#sync ? { sync: true } : undefined).then(
+      () => (this.supports.persistent ? this.#acknowledge() : undefined),
+      (err: unknown) => {
+        // LevelDB does not remember a failed log write (unless sync): the next write appends after a
+        // torn record and "succeeds", and the next open drops it. So the first failure is final here.
+        this.#failure ??= writeFailure(err, this.#where);
+        throw this.#failure;
+      },
+    );
+  }
+
+  /**
+   * The end of a write that LevelDB reported written: one turn of the event loop later, unless a
+   * write failed meanwhile. Two writes in flight at once may report in either order, and one that
+   * LevelDB wrote after a failed one is not safe: letting the failure's report arrive first refuses it.
+   */
+  #acknowledge(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      setImmediate(() => (this.#failure === undefined ? resolve() : reject(this.#failure)));
+    });
   }
 
   #ops(c: FlowChange, ops: BatchOp[]): void {
@@ -152,7 +186,9 @@ export class LevelStore implements Store {
       this.#db.get(`b!${id}`),
       this.#db.iterator({ gt: `s!${id}!`, lt: `s!${id}!${END}` }).all(),
       this.#db.iterator({ gt: `h!${id}!`, lt: `h!${id}!${END}` }).all(),
-    ]);
+    ]).catch((err: unknown) => {
+      throw readError(err, this.#where, `flow ${id}`);
+    });
     if (header === undefined) return undefined;
     const flow: StoredFlow = {
       header: this.#parse(id, `f!${id}`, header),
@@ -170,12 +206,19 @@ export class LevelStore implements Store {
       const scoped: JsonObject = (flow.headwaters[scope] ??= {});
       scoped[rest.slice(cut + 1)] = this.#parse(id, key, value);
     }
+    // LevelDB skips a damaged stretch of its log without a word: what is left must still agree
+    const why = inconsistency(flow);
+    if (why !== undefined) {
+      throw new VastflowError('E_STORE_CORRUPT', `flow ${id}: its records in ${this.#where} disagree (part of them was lost): ${why}`);
+    }
     return flow;
   }
 
   findFlowId(requestId: string): Promise<string | undefined> {
     if (this.#status !== 'open') return Promise.reject(this.#closedError('findFlowId'));
-    if (this.#db.getMany === undefined) return this.#db.get(`r!${requestId}`);
+    if (this.#db.getMany === undefined) {
+      return this.#db.get(`r!${requestId}`).catch((err: unknown) => Promise.reject(readError(err, this.#where, `the requestId index (r!${requestId})`)));
+    }
     // the lookups of every flow started in this turn of the event loop go as one getMany
     let pending = this.#lookups.get(requestId);
     if (pending === undefined) {
@@ -192,14 +235,17 @@ export class LevelStore implements Store {
     const ids = [...batch.keys()];
     this.#db.getMany!(ids.map((r) => `r!${r}`)).then(
       (values) => ids.forEach((r, i) => batch.get(r)!.resolve(values[i])),
-      (err: unknown) => batch.forEach((d) => d.reject(err)),
+      (err: unknown) => {
+        const mapped = readError(err, this.#where, `the requestId index (r!${ids.length === 1 ? ids[0] : '…'})`);
+        batch.forEach((d) => d.reject(mapped));
+      },
     );
   }
 
   async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
     this.#assertOpen('listFlows');
     const out: FlowHeader[] = [];
-    const entries = await this.#db.iterator({ gt: 'f!', lt: `f!${END}`, reverse: true }).all();
+    const entries = await this.#scan('f!', 'the flow headers', true);
     for (const [, raw] of entries) {
       let header: FlowHeader;
       try {
@@ -216,14 +262,23 @@ export class LevelStore implements Store {
 
   async listUnfinished(): Promise<string[]> {
     this.#assertOpen('listUnfinished');
-    const entries = await this.#db.iterator({ gt: 'u!', lt: `u!${END}` }).all();
+    const entries = await this.#scan('u!', 'the unfinished-flow index');
     return entries.map(([key]) => key.slice(2));
   }
 
   async listWaiting(): Promise<string[]> {
     this.#assertOpen('listWaiting');
-    const entries = await this.#db.iterator({ gt: 'q!', lt: `q!${END}` }).all();
+    const entries = await this.#scan('q!', 'the waiting queue');
     return entries.map(([, id]) => id);
+  }
+
+  /** Every entry under `prefix`; E_STORE_CORRUPT naming the range when LevelDB cannot read it. */
+  async #scan(prefix: string, what: string, reverse = false): Promise<Array<[string, string]>> {
+    try {
+      return await this.#db.iterator({ gt: prefix, lt: `${prefix}${END}`, reverse }).all();
+    } catch (err) {
+      throw readError(err, this.#where, `${what} (keys ${prefix}*)`);
+    }
   }
 
   #parse<T>(flowId: string, key: string, raw: string): T {

@@ -31,10 +31,15 @@ export interface Store {
   close(): Promise<void>;
   /**
    * Applies the changes of one or many flows as one atomic write: all of them or none. When the
-   * store was opened with `sync`, resolves only after the write reached the disk.
+   * store was opened with `sync`, resolves only after the write reached the disk. The engine treats
+   * a failed write as final (it takes no more work); a store may refuse every write after one failed
+   * (LevelStore does, with E_STORE_UNAVAILABLE).
    */
   write(changes: readonly FlowChange[]): Promise<void>;
-  /** The flow's full record. @throws VastflowError E_STORE_CORRUPT when it cannot be read. */
+  /**
+   * The flow's full record. @throws VastflowError E_STORE_CORRUPT when it cannot be read, or (a
+   * store that checks, as LevelStore does) when its records disagree with each other.
+   */
   getFlow(id: string): Promise<StoredFlow | undefined>;
   /** The id of the flow started with this requestId. */
   findFlowId(requestId: string): Promise<string | undefined>;

@@ -41,7 +41,7 @@ describe('WriteQueue', () => {
     const { store, writes } = countingStore();
     await store.open();
     const q = new WriteQueue(store);
-    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
+    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [{ river: 'R' }] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
     void q.push({ flowId: 'a', streams: { '0': { state: 'running', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { z: 1 }, del: ['x'] } } });
     await q.push({ flowId: 'a', streams: { '0': { state: 'success', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { x: 2 }, del: ['y'] } } });
     expect(writes).to.have.length(1);
@@ -51,17 +51,25 @@ describe('WriteQueue', () => {
     await store.close();
   });
 
-  it('rejects the pushers of a batch the store failed to write, and goes on with the next', async () => {
-    const { store } = countingStore();
+  it('rejects the pushers of a failed batch with E_STORE_UNAVAILABLE, and every later push, writing nothing more', async () => {
+    const { store, writes } = countingStore();
     await store.open();
-    store.failWith = new Error('disk full');
-    const q = new WriteQueue(store);
-    const err = await q.push(create('a')).then(() => undefined, (e: Error) => e);
-    expect(err?.message).to.equal('disk full');
+    const disk = new Error('disk full');
+    store.failWith = disk;
+    const failures: Error[] = [];
+    const q = new WriteQueue(store, 2, (err) => failures.push(err));
+    const err = await q.push(create('a')).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'E_STORE_UNAVAILABLE');
+    expect(err?.cause).to.equal(disk);
+    expect(failures, 'told once, with the same error').to.deep.equal([err]);
+    // the store would take writes again, but a change pushed after a lost one must not land without it
     store.failWith = undefined;
-    await q.push(create('b'));
-    expect(await store.getFlow('a')).to.equal(undefined);
-    expect((await store.getFlow('b'))?.header.id).to.equal('b');
+    const later = await q.push(create('b')).then(() => undefined, (e: Error) => e);
+    expect(later).to.equal(err);
+    await q.flush();
+    expect(writes, 'nothing written after the failure').to.have.length(0);
+    expect(await store.getFlow('b')).to.equal(undefined);
+    expect(failures).to.have.length(1);
     await store.close();
   });
 

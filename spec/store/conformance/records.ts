@@ -8,22 +8,24 @@ export function records(factory: StoreFactory): void {
     it('reads back every field recovery needs: header, blueprint, stream records, headwaters', async () => {
       const { store } = fx();
       const error = { code: 'E_RIVER_FAILED' as const, message: 'boom', river: 'A', attempts: 2, cause: 'boom' };
-      await store.write([created('f1', { reqInfo: { user: 'u1' }, cancelReason: 'why' })]);
+      // records that agree with each other and the drawing: a store may check that they do (LevelStore does)
+      const drawing = { vastflow: 1 as const, requestId: 'req-f1', streams: [{ river: 'A' }, { river: 'B', config: { n: 1 } }, { river: 'C' }] };
+      await store.write([{ ...created('f1', { reqInfo: { user: 'u1' }, cancelReason: 'why' }), create: { blueprint: drawing } }]);
       await store.write([
         {
           flowId: 'f1',
-          header: header('f1', { status: 'fail', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }),
+          header: header('f1', { status: 'running', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }),
           streams: {
             '0': rec({ state: 'success', attempts: 2, startedAt: 1, endedAt: 2, errors: [error] }),
             '1': rec({ state: 'cycling', attempts: 1, cycles: 3, dueAt: 99, phase: 'cycle' }),
-            '2': rec({ state: 'running', choice: 'big', touched: ['x', 'y'] }),
+            '2': rec({ state: 'init', choice: 'big', touched: ['x', 'y'] }),
           },
           headwaters: { main: { set: { b: [1, { c: null }] }, del: [] }, '2': { set: { x: 'basin' }, del: [] } },
         },
       ]);
       const flow = await store.getFlow('f1');
-      expect(flow?.header).to.deep.equal(header('f1', { status: 'fail', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }));
-      expect(flow?.blueprint.streams).to.deep.equal([{ river: 'A' }, { river: 'B', config: { n: 1 } }]);
+      expect(flow?.header).to.deep.equal(header('f1', { status: 'running', error, atlantic: { outcome: 'fail', done: false }, reqInfo: { user: 'u1' } }));
+      expect(flow?.blueprint.streams).to.deep.equal(drawing.streams);
       expect(flow?.streams['0']).to.deep.equal(rec({ state: 'success', attempts: 2, startedAt: 1, endedAt: 2, errors: [error] }));
       expect(flow?.streams['1']).to.deep.equal(rec({ state: 'cycling', attempts: 1, cycles: 3, dueAt: 99, phase: 'cycle' }));
       expect(flow?.streams['2']?.choice).to.equal('big');

@@ -1,0 +1,125 @@
+// A store write that fails (a full disk) is fatal to the store: the engine takes no more work and
+// reports no outcome whose records did not land. Proven on a real full filesystem: a 2 MiB tmpfs,
+// filled by the flows' own LevelDB log and a filler file.
+import { expect } from 'chai';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Andes, Engine, Headwaters, River, type FlowOutcome, type RiverAttr } from '../../lib/index.js';
+import { rejects, silent, within } from '../helpers/stores.js';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+
+class Pad extends River {
+  static n = 0;
+  update(attr: RiverAttr) {
+    attr.durable = true; // each river's end carries a checkpoint: the log grows quickly
+  }
+  async flow(hw: Headwaters) {
+    hw.put(`pad${++Pad.n}`, 'x'.repeat(300));
+  }
+}
+
+/** A pino logger that keeps every entry it is given. */
+function capture(): { logger: ReturnType<typeof pino>; entries: Array<{ level: number; msg: string }> } {
+  const entries: Array<{ level: number; msg: string }> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') entries.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), entries };
+}
+
+describe('a store write that fails on a full disk', function () {
+  this.timeout(10_000);
+  let fsys: Tmpfs | undefined;
+  const engines: Engine[] = [];
+
+  beforeEach(() => {
+    fsys = mountTmpfs('2m');
+  });
+
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.close().catch(() => {});
+    fsys?.unmount(); // also when the test failed: an engine left open is closed above first
+    fsys = undefined;
+  });
+
+  it('stops the engine, refuses later writes even once there is room, and loses no flow whose start() resolved', async () => {
+    const db = path.join(fsys!.dir, 'db');
+    const { logger, entries } = capture();
+    const engine = await Engine.open({ store: db, logger, classes: [Pad], closeTimeout: 200 });
+    engines.push(engine);
+    fsys!.fill(256 * 1024); // room for a few hundred flows' records, then the log write fails
+
+    const started: string[] = [];
+    const outcomes = new Map<string, FlowOutcome>();
+    const results: Promise<unknown>[] = [];
+    let failure: (Error & { code?: string }) | undefined;
+    let round = 0;
+    const startRound = (prefix: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          try {
+            const run = await new Andes(engine).drawHeadwaters(new Headwaters(`${prefix}${round}-${i}`)).drawStream(new Pad(), new Pad(), new Pad()).start();
+            started.push(run.id);
+            results.push(run.result().then((o) => outcomes.set(run.id, o), (e: Error & { code?: string }) => e));
+          } catch (err) {
+            failure ??= err as Error;
+          }
+        }),
+      );
+    while (failure === undefined && round < 200) {
+      await startRound('r');
+      round++;
+    }
+    expect(failure, 'the disk filled up').to.not.equal(undefined);
+    expect(failure).to.have.property('code', 'E_STORE_UNAVAILABLE');
+    expect((failure!.cause as { code?: string }).code).to.equal('LEVEL_IO_ERROR');
+    expect(failure!.message).to.match(/No space left on device/);
+    const resolvedBeforeFull = started.length;
+
+    // room comes back while the engine still runs; LevelDB would now take writes again, appending
+    // them after the torn record of the failed write, and drop them at the next open
+    fsys!.makeRoom(512 * 1024);
+    const before = started.length;
+    for (let i = 0; i < 5; i++, round++) await startRound('late');
+    expect(started.length, 'no start() resolves after the failure').to.equal(before);
+
+    const settled = await within(Promise.all(results), 5000, 'every result() settling');
+    const rejected = settled.filter((r): r is Error & { code?: string } => r instanceof Error);
+    for (const err of rejected) expect(err).to.have.property('code', 'E_STORE_UNAVAILABLE');
+    for (const o of outcomes.values()) expect(o.status, 'no flow fails because of the store').to.equal('success');
+    expect((await rejects(engine.get(started[0]!))).code).to.equal('E_STORE_UNAVAILABLE');
+    expect((await rejects(engine.cancel(started[0]!))).code).to.equal('E_STORE_UNAVAILABLE');
+    expect((await rejects(engine.redrive(started[0]!))).code).to.equal('E_STORE_UNAVAILABLE');
+    expect((await rejects(engine.list())).code).to.equal('E_STORE_UNAVAILABLE');
+    const errors = entries.filter((e) => e.level >= 50);
+    expect(errors.map((e) => e.msg), 'logged once').to.have.length(1);
+    expect(errors[0]!.msg).to.match(/store failed a write/);
+
+    await within(engine.close(), 3000, 'close()');
+    engines.splice(0);
+
+    // still full: opening says so with a code instead of a raw LEVEL_DATABASE_NOT_OPEN
+    fsys!.fill(0);
+    const full = await rejects(Engine.open({ store: db, logger: silent, classes: [Pad] }));
+    expect(full).to.have.property('code', 'E_STORE_UNAVAILABLE');
+
+    fsys!.makeRoom();
+    const again = await Engine.open({ store: db, logger: silent, classes: [Pad] });
+    engines.push(again);
+    for (const id of started) {
+      const snap = await again.get(id);
+      expect(snap, `flow ${id}, whose start() resolved`).to.not.equal(undefined);
+      const reported = outcomes.get(id);
+      if (reported !== undefined) expect(snap!.status, `flow ${id} was reported ${reported.status}`).to.equal(reported.status);
+    }
+    // the flows the failure stopped resume and run to the end
+    const ends = await within(Promise.all(started.map((id) => again.result(id))), 5000, 'the recovered flows ending');
+    expect(ends.every((o) => o.status === 'success')).to.equal(true);
+    expect(await again.list({ status: 'fail' })).to.deep.equal([]);
+    expect(resolvedBeforeFull, 'flows ran before the disk filled').to.be.greaterThan(0);
+  });
+});
