@@ -87,7 +87,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
     }
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
+    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name, s.cycle !== River.prototype.cycle), input };
     plan.nodes.push(n);
     return n;
   }

@@ -93,11 +93,20 @@ export function parseBlueprint(input: unknown): Blueprint {
 
 type Issue = z.core.$ZodIssue;
 
-// A union reports "invalid input" at the stream; the branch that got furthest says what is wrong.
+// A union reports "invalid input" at the stream; the branch that got furthest says what is wrong,
+// unless the stream has a key that no kind of stream knows (a misspelt `rivr`): that key is.
 function deepestIssue(issues: readonly Issue[]): Issue {
   let best = issues[0]!;
   for (const issue of issues) {
     if (issue.code === 'invalid_union') {
+      const unknown = unknownInEveryBranch(issue.errors);
+      if (unknown.length > 0) {
+        const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
+        const message = `unknown key${unknown.length === 1 ? '' : 's'} ${keys}: a stream has one of the keys "river", "parallel", "basin", "fork"`;
+        const named: Issue = { code: 'unrecognized_keys', keys: unknown, path: issue.path, message };
+        if (best === issue || named.path.length >= best.path.length) best = named;
+        continue;
+      }
       for (const branch of issue.errors) {
         if (branch.length === 0) continue;
         const inner = deepestIssue(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
@@ -106,6 +115,17 @@ function deepestIssue(issues: readonly Issue[]): Issue {
     } else if (issue.path.length > best.path.length) best = issue;
   }
   return best;
+}
+
+/** The keys that every branch of a union reports as unrecognized at the union's own path. */
+function unknownInEveryBranch(branches: readonly (readonly Issue[])[]): string[] {
+  let common: string[] | undefined;
+  for (const branch of branches) {
+    const keys = branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
+    common = common === undefined ? keys : common.filter((k) => keys.includes(k));
+    if (common.length === 0) return [];
+  }
+  return common ?? [];
 }
 
 /** Finds classes by registered name. */

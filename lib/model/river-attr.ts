@@ -17,7 +17,11 @@ export interface RiverAttr {
   retryMaxInterval?: Duration;
   /** Fraction (0..1) of each wait drawn at random, to spread retries of many flows. @default 0 */
   retryJitter?: number;
-  /** Most calls of `cycle()`; 0 means the river has no cycle. @default 0 */
+  /**
+   * Most calls of `cycle()`; 0 means the river has no cycle. A river whose class defines `cycle()`
+   * must set it (0 turns its cycle off), and a value > 0 needs a `cycle()`: else `start()` rejects
+   * with E_INVALID_ATTR. @default 0
+   */
   cycleTimes?: number;
   /** Wait before each call of `cycle()`. @default '1s' */
   cycleInterval?: Duration;
@@ -69,10 +73,24 @@ export interface ResolvedRiverAttr {
 const resolved = new Map<string, ResolvedRiverAttr>();
 
 /**
- * Checks the attrs a river's `update()` set and applies the defaults.
+ * Checks the attrs a river's `update()` set and applies the defaults. With `ownCycle` (whether the
+ * river's class defines its own `cycle()`), also checks that the cycle is configured: a river with
+ * a `cycle()` must set `cycleTimes` (0 turns the cycle off), and `cycleTimes > 0` needs a `cycle()`.
  * @throws VastflowError E_INVALID_ATTR naming the river and the field.
  */
-export function resolveRiverAttr(raw: RiverAttr, river: string): ResolvedRiverAttr {
+export function resolveRiverAttr(raw: RiverAttr, river: string, ownCycle?: boolean): ResolvedRiverAttr {
+  const out = resolveFields(raw, river);
+  // checked on every call, cached or not: the cache key is the raw attr, not the river's class
+  if (ownCycle === true && raw.cycleTimes === undefined) {
+    throw new VastflowError('E_INVALID_ATTR', `river ${river}: defines cycle() but sets no cycleTimes; set attr.cycleTimes, or 0 to turn the cycle off`);
+  }
+  if (ownCycle === false && out.cycleTimes > 0) {
+    throw new VastflowError('E_INVALID_ATTR', `river ${river}: invalid attr field cycleTimes: ${out.cycleTimes} polls, but the river defines no cycle() to call`);
+  }
+  return out;
+}
+
+function resolveFields(raw: RiverAttr, river: string): ResolvedRiverAttr {
   const key = cacheKey(raw);
   const hit = key === undefined ? undefined : resolved.get(key);
   if (hit !== undefined) return hit;
