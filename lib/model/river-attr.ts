@@ -1,17 +1,18 @@
 import { z } from 'zod';
-import { durationMs, type Duration } from '../clock/duration.js';
+import { DURATION_FORMS, DURATION_MAX, durationMs, MAX_DURATION_MS, type Duration } from '../clock/duration.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 
 /**
  * How the engine runs a river: retries, polling, timeout, durability. Set its fields in
- * `River.update(attr)`; every field is optional. Durations take ms or `'500ms' '2s' '5m' '1h'`.
+ * `River.update(attr)`; every field is optional. Durations take ms or `'500ms' '2s' '5m' '1h' '7d'`,
+ * up to `'3650d'` (10 years); a longer one makes `start()` reject with E_INVALID_ATTR.
  */
 export interface RiverAttr {
   /** Extra attempts of `flow()` after it throws. @default 0 */
   retryTimes?: number;
   /** Wait before the first retry. @default '1s' */
   retryInterval?: Duration;
-  /** Multiplier applied to the wait after each retry (>= 1). @default 1 */
+  /** Multiplier applied to the wait after each retry, from 1 to 1000. @default 1 */
   retryBackoff?: number;
   /** Cap on the wait between attempts. @default none */
   retryMaxInterval?: Duration;
@@ -34,9 +35,13 @@ export interface RiverAttr {
 }
 
 const duration = (field: string) =>
-  z.custom<Duration>((v) => durationMs(v) !== undefined, {
-    message: `${field} must be milliseconds (>= 0) or a duration such as '500ms', '2s', '5m', '1h'`,
-  }).transform((v) => durationMs(v)!);
+  z
+    .custom<Duration>((v) => durationMs(v) !== undefined, { message: `${field} must be ${DURATION_FORMS}` })
+    .transform((v) => durationMs(v)!)
+    .refine((ms) => ms <= MAX_DURATION_MS, `${field} must be ${DURATION_MAX}`);
+
+/** The cap on `retryBackoff`: past it, a few retries would wait longer than any timer. */
+const MAX_BACKOFF = 1000;
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -44,7 +49,7 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const riverAttrSchema = z.strictObject({
   retryTimes: count.default(0),
   retryInterval: duration('retryInterval').default(1000),
-  retryBackoff: z.number().min(1).max(1000).default(1),
+  retryBackoff: z.number().min(1).max(MAX_BACKOFF).default(1),
   retryMaxInterval: duration('retryMaxInterval').optional(),
   retryJitter: z.number().min(0).max(1).default(0),
   cycleTimes: count.default(0),

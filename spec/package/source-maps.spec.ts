@@ -26,7 +26,7 @@ describe('the built package', () => {
       expect(map.sourcesContent, `${where} has no sourcesContent`).to.be.an('array').with.length(map.sources.length);
       map.sources.forEach((source, i) => {
         const ts = path.resolve(path.dirname(file), source);
-        expect(map.sourcesContent![i], `${where}: the content of ${source}`).to.equal(fs.readFileSync(ts, 'utf8'));
+        expect(map.sourcesContent![i], `${where}: the content of ${source} (a stale dist/? run npm run build)`).to.equal(fs.readFileSync(ts, 'utf8'));
       });
     }
   });
