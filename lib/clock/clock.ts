@@ -1,3 +1,5 @@
+import { isErrorLike } from '../errors/flow-error.js';
+
 /**
  * The engine's source of time. Every read of the time and every wait goes through a Clock, so that
  * tests can swap in a {@link ManualClock} and durable timers can be computed from recorded times.
@@ -14,5 +16,5 @@ export interface Clock {
 /** An abort reason that is always an Error. */
 export function abortReason(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error(String(r ?? 'aborted'));
+  return isErrorLike(r) ? r : new Error(String(r ?? 'aborted'));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { LoggerOptions } from 'pino';
 import type { Clock } from '../clock/clock.js';
-import { durationMs, type Duration } from '../clock/duration.js';
+import { DURATION_FORMS, DURATION_MAX, durationMs, MAX_DURATION_MS, type Duration } from '../clock/duration.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { isLogger, type Logger } from '../logging/logger.js';
 import { isStore, type Store } from '../store/store.js';
@@ -28,8 +28,9 @@ export const engineOptionsSchema = z.strictObject({
   clock: z.custom<Clock>(isClock, 'clock must have now() and sleep()').optional(),
   random: z.custom<() => number>((v) => typeof v === 'function', 'random must be a function').optional(),
   closeTimeout: z
-    .custom<Duration>((v) => durationMs(v) !== undefined, "closeTimeout must be ms or a duration such as '5s'")
+    .custom<Duration>((v) => durationMs(v) !== undefined, `closeTimeout must be ${DURATION_FORMS}`)
     .transform((v) => durationMs(v)!)
+    .refine((ms) => ms <= MAX_DURATION_MS, `closeTimeout must be ${DURATION_MAX}`)
     .default(10_000),
 });
 
@@ -53,7 +54,7 @@ export interface EngineOptions {
   clock?: Clock;
   /** The source of jitter, in [0, 1). @default Math.random */
   random?: () => number;
-  /** How long close() lets running attempts settle. @default '10s' */
+  /** How long close() lets running attempts settle, up to '3650d'. @default '10s' */
   closeTimeout?: Duration;
 }
 

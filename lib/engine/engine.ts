@@ -10,7 +10,7 @@ import { internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
-import { isFinal, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
+import { FlowStatus, isFinal, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
 
 /** True once a flow has ended and its Atlantic hook has run. */
 const isEnded = (h: FlowHeader): boolean => isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done);
@@ -400,11 +400,18 @@ export class Engine implements EnginePort {
     return stored === undefined ? undefined : snapshotOf(stored);
   }
 
-  /** Flows, newest first, optionally of one status. */
+  /**
+   * Flows, newest first, optionally of one status.
+   * @throws VastflowError E_INVALID_ARGUMENT for an unknown status or a bad limit.
+   */
   async list(query: FlowQuery = {}): Promise<FlowSummary[]> {
     this.#assertOpen('list');
     if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
       throw new VastflowError('E_INVALID_ARGUMENT', `list: limit must be an integer >= 0, got ${String(query.limit)}`);
+    }
+    const statuses: readonly string[] = Object.values(FlowStatus);
+    if (query.status !== undefined && !statuses.includes(query.status)) {
+      throw new VastflowError('E_INVALID_ARGUMENT', `list: unknown status ${JSON.stringify(query.status)}; the statuses are ${statuses.join(', ')}`);
     }
     return (await this.#store.listFlows(query)).map(summaryOf);
   }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
-import type { FlowError } from '../errors/flow-error.js';
+import { toError, type FlowError } from '../errors/flow-error.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
@@ -431,7 +431,7 @@ export class FlowRunner implements SignalSource {
       if (a.outcome === 'success') await this.#atlantic.success(this.hw);
       else await this.#atlantic.fail(this.hw, h.error ?? { code: 'E_RIVER_FAILED', message: 'the flow failed' });
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
+      const e = toError(err);
       a.error = { code: 'E_RIVER_FAILED', message: `Atlantic.${a.outcome} threw: ${e.message}` };
       this.log.error({ err: e, hook: a.outcome }, 'atlantic hook failed');
     }

@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Basin } from '../model/basin.js';
+import { MAX_STREAM_DEPTH } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { ParallelRiver } from '../model/parallel-river.js';
 import { resolveRiverAttr, type ResolvedRiverAttr, type RiverAttr } from '../model/river-attr.js';
@@ -51,7 +52,7 @@ export interface Plan {
 
 /**
  * Compiles drawn streams: ids, colors, resolved attributes.
- * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR
+ * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR; E_BLUEPRINT when streams nest more than 64 deep
  */
 export function compile(streams: readonly Stream[]): Plan {
   const plan: Plan = { streams: [], nodes: [], classes: [] };
@@ -64,11 +65,16 @@ export function compile(streams: readonly Stream[]): Plan {
   return plan;
 }
 
-function seq(streams: readonly Stream[], prefix: string, color: string | undefined, plan: Plan, seen: Set<Stream>): PlanNode[] {
-  return streams.map((s, i) => node(s, `${prefix}${i}`, color, plan, seen));
+// `depth`: of the streams in this sequence (1 at the top level); past MAX_STREAM_DEPTH the drawing
+// could not be loaded back from its blueprint, and the recursive walks here would near the stack's end
+function seq(streams: readonly Stream[], prefix: string, color: string | undefined, plan: Plan, seen: Set<Stream>, depth = 1): PlanNode[] {
+  if (depth > MAX_STREAM_DEPTH) {
+    throw new VastflowError('E_BLUEPRINT', `the drawing nests streams more than ${MAX_STREAM_DEPTH} deep (at ${prefix}0); flatten it`);
+  }
+  return streams.map((s, i) => node(s, `${prefix}${i}`, color, plan, seen, depth));
 }
 
-function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, seen: Set<Stream>): PlanNode {
+function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, seen: Set<Stream>, depth: number): PlanNode {
   if (seen.has(s)) {
     throw new VastflowError('E_DUPLICATE_STREAM', `${describe(s)} is drawn more than once (again at ${id}); draw a new instance`);
   }
@@ -87,7 +93,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
     }
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name), input };
+    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name, s.cycle !== River.prototype.cycle), input };
     plan.nodes.push(n);
     return n;
   }
@@ -97,7 +103,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     plan.nodes.push(n);
     n.branches = s.branches.map((b, bi) => {
       if (b.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id}: branch ${bi} is empty`);
-      return seq(b, `${id}.${bi}.`, inherited, plan, seen);
+      return seq(b, `${id}.${bi}.`, inherited, plan, seen, depth + 1);
     });
     return n;
   }
@@ -105,7 +111,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     if (s.streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `basin ${s.color ?? ''} at ${id} is empty`.replace('  ', ' '));
     const n: BasinNode = { kind: 'basin', id, index: plan.nodes.length, name: 'Basin', color, streams: [] };
     plan.nodes.push(n);
-    n.streams = seq(s.streams, `${id}.`, color, plan, seen);
+    n.streams = seq(s.streams, `${id}.`, color, plan, seen, depth + 1);
     return n;
   }
   if (s instanceof Fork) {
@@ -118,7 +124,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     let bi = 0;
     for (const [b, streams] of branches) {
       if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id}: branch "${b}" is empty`);
-      n.branches.set(b, seq(streams, `${id}.${bi++}.`, inherited, plan, seen));
+      n.branches.set(b, seq(streams, `${id}.${bi++}.`, inherited, plan, seen, depth + 1));
     }
     return n;
   }

@@ -67,10 +67,12 @@ export class Registry implements ClassResolver {
     const held = this.#classes.get(name);
     if (held === undefined && kind === 'atlantic' && name === 'Atlantic') return Atlantic as RegistrableClass;
     if (held === undefined || held.kind !== kind) {
-      const known = this.names();
+      // the names that would have worked: those of the kind asked for
+      const known = [...this.#classes].filter(([, c]) => c.kind === kind).map(([n]) => n).sort();
+      const other = held === undefined ? '' : ` ("${name}" is a registered ${held.kind})`;
       throw new VastflowError(
         'E_UNKNOWN_CLASS',
-        `unknown ${kind} class "${name}"; registered: ${known.length > 0 ? known.join(', ') : '(none)'}`,
+        `unknown ${kind} class "${name}"${other}; registered ${kind} classes: ${known.length > 0 ? known.join(', ') : '(none)'}`,
       );
     }
     return held.cls;

@@ -1,6 +1,6 @@
 import { isFatalError } from '../errors/fatal-error.js';
 import { toError, type FlowError } from '../errors/flow-error.js';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, HistoryEntry, StreamRecord } from '../store/records.js';
 import { AttemptHeadwaters } from './attempt-headwaters.js';
@@ -108,9 +108,11 @@ class RiverStep implements ParkedRiver {
       // was abandoned), so it is recorded as stopped, not as a failure of its own
       if (run.stopping && !attr.atomic) return this.#stopped();
       rec.errors = [...(rec.errors ?? []), fe];
-      const retry = !isFatalError(error) && attempt <= attr.retryTimes && (attr.atomic || !run.stopping);
+      // a value that is not JSON fails the same way on every attempt: retrying cannot help
+      const deterministic = isFatalError(error) || isVastflowError(error, 'E_NOT_SERIALIZABLE');
+      const retry = !deterministic && attempt <= attr.retryTimes && (attr.atomic || !run.stopping);
       if (!retry) {
-        const why = isFatalError(error) ? ' (fatal: not retried)' : '';
+        const why = isFatalError(error) ? ' (fatal: not retried)' : deterministic ? ' (E_NOT_SERIALIZABLE: not retried)' : '';
         return {
           code: fe.code,
           message: `river ${node.name} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}${why}: ${error.message}`,

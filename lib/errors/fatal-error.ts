@@ -1,3 +1,5 @@
+import { isErrorLike } from './flow-error.js';
+
 /**
  * Thrown by user code in `flow()` to fail the river at once, without the remaining retries.
  * @example
@@ -10,7 +12,10 @@ export class FatalError extends Error {
   }
 }
 
-/** True for a {@link FatalError}, also one thrown by a duplicate install of the package. */
+/**
+ * True for a {@link FatalError}, also one thrown by a duplicate install of the package or made in
+ * another realm (a `node:vm` context): any error named 'FatalError'.
+ */
 export function isFatalError(err: unknown): boolean {
-  return err instanceof FatalError || (err instanceof Error && err.name === 'FatalError');
+  return err instanceof FatalError || (isErrorLike(err) && err.name === 'FatalError');
 }

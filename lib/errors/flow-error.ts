@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { ErrorCode } from './codes.js';
 import { isVastflowError } from './vastflow-error.js';
 
@@ -24,9 +25,21 @@ export interface FlowErrorCause {
   river: string;
 }
 
-/** Anything thrown, turned into an Error (user code may throw strings or plain objects). */
+/**
+ * True for an Error from any realm: `instanceof Error` fails for one made in a `node:vm` context or
+ * another frame, so native errors are recognised as such, and other objects by their shape (a
+ * string `name` and `message`).
+ */
+export function isErrorLike(value: unknown): value is Error {
+  if (value instanceof Error || types.isNativeError(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; message?: unknown };
+  return typeof v.name === 'string' && typeof v.message === 'string';
+}
+
+/** Anything thrown, turned into an Error (user code may throw strings, plain objects, or errors of another realm). */
 export function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
+  if (isErrorLike(thrown)) return thrown;
   if (typeof thrown === 'string') return new Error(thrown);
   try {
     return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);

@@ -63,7 +63,8 @@ export class Andes {
   /**
    * Records the flow in the engine's store and runs it in the background. Starting a requestId the
    * store already holds returns that flow, without running it again.
-   * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR, E_DUPLICATE_NAME, E_CLOSED
+   * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR, E_DUPLICATE_NAME, E_CLOSED;
+   *   E_BLUEPRINT when streams nest more than 64 deep
    */
   async start(): Promise<FlowRun> {
     const engine = this.#engine ?? (await (await import('../engine/engine.js')).Engine.default());
@@ -93,7 +94,8 @@ export class Andes {
   /**
    * Draws a flow from a blueprint, finding classes through the engine's registry.
    * @param engine the engine whose registry resolves the names and that runs the flow; omitted → the default engine's registry at start.
-   * @throws VastflowError E_BLUEPRINT with the path of the first problem; E_UNKNOWN_CLASS listing the registered names.
+   * @throws VastflowError E_BLUEPRINT with the path of the first problem (also for streams nested more than
+   *   64 deep, JSON more than 256 levels deep, a `__proto__` key); E_UNKNOWN_CLASS listing the registered names of the kind.
    */
   static fromJSON(json: unknown, engine?: Engine): Andes {
     const bp = parseBlueprint(typeof json === 'string' ? parseText(json) : json);

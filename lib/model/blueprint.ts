@@ -3,7 +3,7 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { Basin } from './basin.js';
 import { Fork } from './fork.js';
-import type { Json, JsonObject } from './json.js';
+import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
 import { ParallelRiver } from './parallel-river.js';
 import { River } from './river.js';
 import { nameOf, type Stream } from './stream.js';
@@ -80,10 +80,18 @@ export function blueprintJsonSchema(): Record<string, unknown> {
 }
 
 /**
- * Validates a blueprint.
+ * How deep streams may nest in a blueprint, and in a drawing at `start()`: a top-level stream is at
+ * depth 1, a stream in its basin, parallel branch or fork branch at 2, and so on.
+ */
+export const MAX_STREAM_DEPTH = 64;
+
+/**
+ * Validates a blueprint. Its depth and keys are checked first, without recursion: zod's recursive
+ * parse would overflow the stack on deep input.
  * @throws VastflowError E_BLUEPRINT with the path of the first problem.
  */
 export function parseBlueprint(input: unknown): Blueprint {
+  checkDepthAndKeys(input);
   const parsed = blueprintSchema.safeParse(input);
   if (parsed.success) return parsed.data as Blueprint;
   const issue = deepestIssue(parsed.error.issues);
@@ -92,12 +100,85 @@ export function parseBlueprint(input: unknown): Blueprint {
 }
 
 type Issue = z.core.$ZodIssue;
+type Path = readonly (string | number)[];
 
-// A union reports "invalid input" at the stream; the branch that got furthest says what is wrong.
+function blueprintError(path: Path, problem: string): VastflowError {
+  return new VastflowError('E_BLUEPRINT', `blueprint: at ${path.length > 0 ? path.join('.') : '(root)'}: ${problem}`);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Rejects a `__proto__` key of an object in the blueprint's structure. */
+function checkKeys(obj: Record<string, unknown>, path: Path): void {
+  if (Object.hasOwn(obj, PROTO_KEY)) throw blueprintError([...path, PROTO_KEY], `a "${PROTO_KEY}" key is not allowed`);
+}
+
+/**
+ * Walks the parts of the input that zod would recurse into (streams and JSON values), with an
+ * explicit stack: streams past MAX_STREAM_DEPTH, JSON past MAX_JSON_DEPTH and `__proto__` keys are
+ * E_BLUEPRINT naming the path. Anything else of the wrong shape is left for zod to report.
+ */
+function checkDepthAndKeys(input: unknown): void {
+  if (!isRecord(input)) return;
+  checkKeys(input, []);
+  if (isRecord(input['headwaters'])) {
+    checkKeys(input['headwaters'], ['headwaters']);
+    for (const [k, v] of Object.entries(input['headwaters'])) checkJson(v, ['headwaters', k]);
+  }
+  checkJson(input['reqInfo'], ['reqInfo']);
+  const streams: Array<{ value: unknown; path: Path; depth: number }> = [];
+  const pushAll = (list: unknown, path: Path, depth: number): void => {
+    if (!Array.isArray(list)) return;
+    list.forEach((value, i) => streams.push({ value, path: [...path, i], depth }));
+  };
+  pushAll(input['streams'], ['streams'], 1);
+  for (let s = streams.pop(); s !== undefined; s = streams.pop()) {
+    const { value, path, depth } = s;
+    if (!isRecord(value)) continue;
+    if (depth > MAX_STREAM_DEPTH) throw blueprintError(path, `streams nested more than ${MAX_STREAM_DEPTH} deep`);
+    checkKeys(value, path);
+    checkJson(value['config'], [...path, 'config']);
+    if (Array.isArray(value['parallel'])) value['parallel'].forEach((b, i) => pushAll(b, [...path, 'parallel', i], depth + 1));
+    if (isRecord(value['basin'])) {
+      checkKeys(value['basin'], [...path, 'basin']);
+      pushAll(value['basin']['streams'], [...path, 'basin', 'streams'], depth + 1);
+    }
+    if (isRecord(value['branches'])) {
+      checkKeys(value['branches'], [...path, 'branches']);
+      for (const [b, branch] of Object.entries(value['branches'])) pushAll(branch, [...path, 'branches', b], depth + 1);
+    }
+  }
+}
+
+/** A JSON value of the blueprint: at most MAX_JSON_DEPTH deep, no `__proto__` keys. */
+function checkJson(root: unknown, rootPath: Path): void {
+  const stack: Array<{ value: unknown; path: Path; depth: number }> = [{ value: root, path: rootPath, depth: 1 }];
+  for (let j = stack.pop(); j !== undefined; j = stack.pop()) {
+    const { value, path, depth } = j;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_JSON_DEPTH) throw blueprintError(path, `JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: [...path, i], depth: depth + 1 }));
+    else {
+      checkKeys(value as Record<string, unknown>, path);
+      for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k], depth: depth + 1 });
+    }
+  }
+}
+
+// A union reports "invalid input" at the stream; the branch that got furthest says what is wrong,
+// unless the stream has a key that no kind of stream knows (a misspelt `rivr`): that key is.
 function deepestIssue(issues: readonly Issue[]): Issue {
   let best = issues[0]!;
   for (const issue of issues) {
     if (issue.code === 'invalid_union') {
+      const unknown = unknownInEveryBranch(issue.errors);
+      if (unknown.length > 0) {
+        const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
+        const message = `unknown key${unknown.length === 1 ? '' : 's'} ${keys}: a stream has one of the keys "river", "parallel", "basin", "fork"`;
+        const named: Issue = { code: 'unrecognized_keys', keys: unknown, path: issue.path, message };
+        if (best === issue || named.path.length >= best.path.length) best = named;
+        continue;
+      }
       for (const branch of issue.errors) {
         if (branch.length === 0) continue;
         const inner = deepestIssue(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
@@ -106,6 +187,17 @@ function deepestIssue(issues: readonly Issue[]): Issue {
     } else if (issue.path.length > best.path.length) best = issue;
   }
   return best;
+}
+
+/** The keys that every branch of a union reports as unrecognized at the union's own path. */
+function unknownInEveryBranch(branches: readonly (readonly Issue[])[]): string[] {
+  let common: string[] | undefined;
+  for (const branch of branches) {
+    const keys = branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
+    common = common === undefined ? keys : common.filter((k) => keys.includes(k));
+    if (common.length === 0) return [];
+  }
+  return common ?? [];
 }
 
 /** Finds classes by registered name. */

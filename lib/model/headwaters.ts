@@ -1,6 +1,6 @@
 import { nanoid } from 'nanoid';
 import { VastflowError } from '../errors/vastflow-error.js';
-import { cloneJson, frozenJsonCopy, type Json, type JsonObject } from './json.js';
+import { cloneJson, frozenJsonCopy, PROTO_KEY, type Json, type JsonObject } from './json.js';
 
 /** Keys set and deleted since some point: a checkpoint delta or a basin's changes. */
 export interface HeadwatersDelta {
@@ -92,12 +92,17 @@ export class Headwaters<T extends object = Record<string, Json>> {
   }
 
   /**
-   * Stores a copy of a JSON value under `key`. Chainable.
-   * @throws VastflowError E_NOT_SERIALIZABLE naming the key and the path of the first non-JSON part.
+   * Stores a copy of a JSON value under `key`. Chainable. The value may nest 256 levels deep and
+   * has no `__proto__` keys.
+   * @throws VastflowError E_NOT_SERIALIZABLE naming the key and the path of the first non-JSON part
+   *   (or of a `__proto__` key, or of the level past 256); E_INVALID_ARGUMENT for an empty key or `__proto__`.
    */
   put<K extends keyof T & string>(key: K, value: T[K]): this {
     if (typeof key !== 'string' || key === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${JSON.stringify(key)}`);
+    }
+    if (key === PROTO_KEY) {
+      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: the key "${PROTO_KEY}" is not allowed: as a property of the headwaters' JSON it would set the prototype`);
     }
     this.#own().set(key, frozenJsonCopy(value, `headwaters key "${key}"`));
     this.#mark(key);
@@ -138,7 +143,10 @@ export class Headwaters<T extends object = Record<string, Json>> {
     return this.#tmp?.get(key) as V | undefined;
   }
 
-  /** JSON about the request (who asked, from where), persisted with the flow. */
+  /**
+   * JSON about the request (who asked, from where), persisted with the flow. Set it to a JSON value
+   * (a copy is kept); E_NOT_SERIALIZABLE as for {@link put}.
+   */
   get reqInfo(): Json | undefined {
     return this.#reqInfo;
   }

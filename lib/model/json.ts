@@ -16,6 +16,15 @@ function describe(value: unknown): string {
   return `an instance of ${proto?.constructor?.name ?? 'an unknown class'}`;
 }
 
+/**
+ * How deep JSON values may nest (objects and arrays): headwaters values, configs, `reqInfo`, and
+ * the JSON parts of a blueprint. Deeper ones are rejected, not walked until the stack overflows.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** A key that would set an object's prototype instead of a property: never stored. */
+export const PROTO_KEY = '__proto__';
+
 function fail(what: string, path: string, value: unknown, reason?: string): never {
   const at = path === '' ? '' : ` at ${path}`;
   throw new VastflowError(
@@ -27,12 +36,18 @@ function fail(what: string, path: string, value: unknown, reason?: string): neve
 /**
  * A deep, frozen copy of `value` after checking that it is JSON, or E_NOT_SERIALIZABLE naming
  * `what` (e.g. `headwaters key "order"`) and the path inside the value (e.g. `items[2].price`).
+ * Also rejected: objects and arrays nested more than {@link MAX_JSON_DEPTH} deep, and `__proto__`
+ * keys (`JSON.parse` makes them own keys; copied, they would set the copy's prototype).
  */
 export function frozenJsonCopy(value: unknown, what: string): Json {
   return copy(value, what, '', new Set());
 }
 
 function copy(value: unknown, what: string, path: string, ancestors: Set<object>): Json {
+  // the ancestors are the objects and arrays above this one: their count is its depth
+  if (ancestors.size >= MAX_JSON_DEPTH && typeof value === 'object' && value !== null) {
+    fail(what, path, value, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -58,8 +73,10 @@ function copy(value: unknown, what: string, path: string, ancestors: Set<object>
     if (proto !== Object.prototype && proto !== null) fail(what, path, value);
     const obj: JsonObject = {};
     for (const key of Object.keys(value)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (key === PROTO_KEY) fail(what, at, value, `a "${PROTO_KEY}" key, which would set the prototype`);
       const child = (value as Record<string, unknown>)[key];
-      obj[key] = copy(child, what, path === '' ? key : `${path}.${key}`, ancestors);
+      obj[key] = copy(child, what, at, ancestors);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) fail(what, path, value, 'a symbol key');
     out = Object.freeze(obj);

@@ -1,23 +1,28 @@
 import { z } from 'zod';
-import { durationMs, type Duration } from '../clock/duration.js';
+import { DURATION_FORMS, DURATION_MAX, durationMs, MAX_DURATION_MS, type Duration } from '../clock/duration.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 
 /**
  * How the engine runs a river: retries, polling, timeout, durability. Set its fields in
- * `River.update(attr)`; every field is optional. Durations take ms or `'500ms' '2s' '5m' '1h'`.
+ * `River.update(attr)`; every field is optional. Durations take ms or `'500ms' '2s' '5m' '1h' '7d'`,
+ * up to `'3650d'` (10 years); a longer one makes `start()` reject with E_INVALID_ATTR.
  */
 export interface RiverAttr {
   /** Extra attempts of `flow()` after it throws. @default 0 */
   retryTimes?: number;
   /** Wait before the first retry. @default '1s' */
   retryInterval?: Duration;
-  /** Multiplier applied to the wait after each retry (>= 1). @default 1 */
+  /** Multiplier applied to the wait after each retry, from 1 to 1000. @default 1 */
   retryBackoff?: number;
   /** Cap on the wait between attempts. @default none */
   retryMaxInterval?: Duration;
   /** Fraction (0..1) of each wait drawn at random, to spread retries of many flows. @default 0 */
   retryJitter?: number;
-  /** Most calls of `cycle()`; 0 means the river has no cycle. @default 0 */
+  /**
+   * Most calls of `cycle()`; 0 means the river has no cycle. A river whose class defines `cycle()`
+   * must set it (0 turns its cycle off), and a value > 0 needs a `cycle()`: else `start()` rejects
+   * with E_INVALID_ATTR. @default 0
+   */
   cycleTimes?: number;
   /** Wait before each call of `cycle()`. @default '1s' */
   cycleInterval?: Duration;
@@ -30,9 +35,13 @@ export interface RiverAttr {
 }
 
 const duration = (field: string) =>
-  z.custom<Duration>((v) => durationMs(v) !== undefined, {
-    message: `${field} must be milliseconds (>= 0) or a duration such as '500ms', '2s', '5m', '1h'`,
-  }).transform((v) => durationMs(v)!);
+  z
+    .custom<Duration>((v) => durationMs(v) !== undefined, { message: `${field} must be ${DURATION_FORMS}` })
+    .transform((v) => durationMs(v)!)
+    .refine((ms) => ms <= MAX_DURATION_MS, `${field} must be ${DURATION_MAX}`);
+
+/** The cap on `retryBackoff`: past it, a few retries would wait longer than any timer. */
+const MAX_BACKOFF = 1000;
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -40,7 +49,7 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const riverAttrSchema = z.strictObject({
   retryTimes: count.default(0),
   retryInterval: duration('retryInterval').default(1000),
-  retryBackoff: z.number().min(1).max(1000).default(1),
+  retryBackoff: z.number().min(1).max(MAX_BACKOFF).default(1),
   retryMaxInterval: duration('retryMaxInterval').optional(),
   retryJitter: z.number().min(0).max(1).default(0),
   cycleTimes: count.default(0),
@@ -69,10 +78,24 @@ export interface ResolvedRiverAttr {
 const resolved = new Map<string, ResolvedRiverAttr>();
 
 /**
- * Checks the attrs a river's `update()` set and applies the defaults.
+ * Checks the attrs a river's `update()` set and applies the defaults. With `ownCycle` (whether the
+ * river's class defines its own `cycle()`), also checks that the cycle is configured: a river with
+ * a `cycle()` must set `cycleTimes` (0 turns the cycle off), and `cycleTimes > 0` needs a `cycle()`.
  * @throws VastflowError E_INVALID_ATTR naming the river and the field.
  */
-export function resolveRiverAttr(raw: RiverAttr, river: string): ResolvedRiverAttr {
+export function resolveRiverAttr(raw: RiverAttr, river: string, ownCycle?: boolean): ResolvedRiverAttr {
+  const out = resolveFields(raw, river);
+  // checked on every call, cached or not: the cache key is the raw attr, not the river's class
+  if (ownCycle === true && raw.cycleTimes === undefined) {
+    throw new VastflowError('E_INVALID_ATTR', `river ${river}: defines cycle() but sets no cycleTimes; set attr.cycleTimes, or 0 to turn the cycle off`);
+  }
+  if (ownCycle === false && out.cycleTimes > 0) {
+    throw new VastflowError('E_INVALID_ATTR', `river ${river}: invalid attr field cycleTimes: ${out.cycleTimes} polls, but the river defines no cycle() to call`);
+  }
+  return out;
+}
+
+function resolveFields(raw: RiverAttr, river: string): ResolvedRiverAttr {
   const key = cacheKey(raw);
   const hit = key === undefined ? undefined : resolved.get(key);
   if (hit !== undefined) return hit;

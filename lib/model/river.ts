@@ -28,7 +28,7 @@ export abstract class River<C = unknown> extends StreamBase {
 
   /**
    * @param config JSON config, kept in the flow's blueprint and given back on recovery.
-   * @throws VastflowError E_NOT_SERIALIZABLE when the config is not JSON.
+   * @throws VastflowError E_NOT_SERIALIZABLE when the config is not JSON (or nests past 256 levels, or has a `__proto__` key).
    */
   constructor(config?: C) {
     super();

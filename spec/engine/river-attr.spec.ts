@@ -37,7 +37,7 @@ describe('river attrs', () => {
       ['a non-integer retryTimes', { retryTimes: 1.5 }, 'retryTimes'],
       ['a retryTimes given as a string', { retryTimes: '3' }, 'retryTimes'],
       ['an unknown duration string', { retryInterval: 'abc' }, 'retryInterval'],
-      ['a duration with an unknown unit', { cycleInterval: '2d' }, 'cycleInterval'],
+      ['a duration with an unknown unit', { cycleInterval: '2w' }, 'cycleInterval'],
       ['a negative duration', { retryMaxInterval: -5 }, 'retryMaxInterval'],
       ['an invalid timeout', { timeout: 'soon' }, 'timeout'],
       ['retryBackoff below 1', { retryBackoff: 0.5 }, 'retryBackoff'],

@@ -118,18 +118,19 @@ describe('river cycles', () => {
     expect(out.error?.message).to.contain('status endpoint exploded');
   });
 
-  it('never calls cycle() when cycleTimes is 0, explicitly or by default', async () => {
+  // a river that defines cycle() and sets no cycleTimes is rejected at start(): spec/engine/misconfiguration.spec.ts
+  it('never calls cycle() when cycleTimes is explicitly 0', async () => {
     const e = await open();
     const events = recordEvents(e);
     const explicit = new ScriptedRiver({ attr: { cycleTimes: 0, cycleInterval: 0 }, cycle: () => false });
-    const byDefault = new ScriptedRiver({ cycle: () => false });
-    const run = await startFlow(e, [explicit, byDefault]);
+    const other = new ScriptedRiver({ attr: { cycleTimes: 0 }, cycle: () => false });
+    const run = await startFlow(e, [explicit, other]);
     const out = await run.result();
     expect(out.status).to.equal('success');
     expect(explicit.flowCalls).to.have.length(1);
-    expect(byDefault.flowCalls).to.have.length(1);
+    expect(other.flowCalls).to.have.length(1);
     expect(explicit.cycleCalls).to.have.length(0);
-    expect(byDefault.cycleCalls).to.have.length(0);
+    expect(other.cycleCalls).to.have.length(0);
     expect(payloads(events, 'river:cycle')).to.have.length(0);
     const snap = await e.get(run.id);
     expect(snap?.streams.map((s) => s.cycles)).to.deep.equal([0, 0]);

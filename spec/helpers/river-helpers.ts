@@ -46,6 +46,8 @@ export class ScriptedRiver extends River {
   }
 
   update(attr: RiverAttr): void {
+    // the class defines cycle(), so it must say how often to call it: a script without a cycle body has none
+    if (this.script.cycle === undefined) attr.cycleTimes = 0;
     Object.assign(attr, this.script.attr ?? {});
   }
 

@@ -99,7 +99,8 @@ describe('blueprints', () => {
       }
     })();
     expect(err?.code).to.equal('E_UNKNOWN_CLASS');
-    expect(err?.message).to.include('Nope').and.to.include('A, B, Done, Pick');
+    expect(err?.message).to.include('Nope').and.to.include('registered river classes: A, B');
+    expect(err?.message).not.to.include('Pick').and.not.to.include('Done'); // names of other kinds would not work
   });
 
   it('rejects a fork name that names a river', () => {

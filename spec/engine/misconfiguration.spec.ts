@@ -1,0 +1,149 @@
+// Misconfiguration that used to pass silently: each is rejected with a contract code and a message
+// that names what is wrong, or (a value that is not JSON) fails the river at once.
+import { expect } from 'chai';
+import { Andes, Atlantic, Basin, Engine, Fork, River, type Headwaters, type RiverAttr } from '../../lib/index.js';
+import { forEachStore, rejects, runToEnd, startFlow, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
+
+class NoCycle extends River {
+  constructor(readonly attrs: RiverAttr = {}) {
+    super();
+  }
+  update(attr: RiverAttr): void {
+    Object.assign(attr, this.attrs);
+  }
+}
+
+class Polls extends River {
+  polls = 0;
+  constructor(readonly attrs: RiverAttr = {}) {
+    super();
+  }
+  update(attr: RiverAttr): void {
+    Object.assign(attr, this.attrs);
+  }
+  cycle(): boolean {
+    this.polls++;
+    return true;
+  }
+}
+
+/** Inherits its cycle() from a user base class: that is its own cycle() too. */
+class PollsToo extends Polls {}
+
+class PutsDate extends River {
+  calls = 0;
+  update(attr: RiverAttr): void {
+    attr.retryTimes = 3;
+    attr.retryInterval = 0;
+  }
+  flow(hw: Headwaters): void {
+    this.calls++;
+    hw.put('order', { items: [{ at: new Date(0) as never }] });
+  }
+}
+
+class Pick extends Fork {
+  choose(): string {
+    return 'a';
+  }
+}
+class Done extends Atlantic {}
+
+forEachStore((kind) => {
+  describe('misconfiguration', () => {
+    const engines = useEngines(kind);
+
+    describe('the cycle', () => {
+      it('rejects cycleTimes > 0 on a river without its own cycle() with E_INVALID_ATTR naming the river and cycleTimes', async () => {
+        const engine = await engines.open();
+        const err = await rejects(startFlow(engine, [new NoCycle({ cycleTimes: 3 })]));
+        expect(err.code).to.equal('E_INVALID_ATTR');
+        expect(err.message).to.contain('NoCycle').and.to.contain('cycleTimes');
+      });
+
+      it('rejects a river that defines cycle() but sets no cycleTimes, naming the river', async () => {
+        const engine = await engines.open();
+        const err = await rejects(startFlow(engine, [new Basin('b').drawStream(new Polls({ retryTimes: 1 }))]));
+        expect(err.code).to.equal('E_INVALID_ATTR');
+        expect(err.message).to.contain('river Polls: defines cycle() but sets no cycleTimes; set attr.cycleTimes, or 0 to turn the cycle off');
+        expect((await rejects(startFlow(engine, [new PollsToo()]))).code).to.equal('E_INVALID_ATTR');
+      });
+
+      it('checks every river, even after an equal attr of another class was accepted', async () => {
+        const engine = await engines.open();
+        // the same raw attrs, accepted for one class, must still be rejected for the other
+        expect((await runToEnd(engine, [new NoCycle({ retryTimes: 1 })])).outcome.status).to.equal('success');
+        expect((await rejects(startFlow(engine, [new Polls({ retryTimes: 1 })]))).code).to.equal('E_INVALID_ATTR');
+        expect((await runToEnd(engine, [new Polls({ cycleTimes: 2, cycleInterval: 0 })])).outcome.status).to.equal('success');
+        expect((await rejects(startFlow(engine, [new NoCycle({ cycleTimes: 2, cycleInterval: 0 })]))).code).to.equal('E_INVALID_ATTR');
+      });
+
+      it('takes an explicit cycleTimes 0 on a river with a cycle(): no cycle, cycle() never called', async () => {
+        const engine = await engines.open();
+        const river = new Polls({ cycleTimes: 0 });
+        const { id, outcome } = await runToEnd(engine, [river]);
+        expect(outcome.status).to.equal('success');
+        expect(river.polls).to.equal(0);
+        expect((await engine.get(id))?.streams[0]?.cycles).to.equal(0);
+      });
+    });
+
+    it('rejects engine.list() of an unknown status with E_INVALID_ARGUMENT listing the statuses', async () => {
+      const engine = await engines.open();
+      await runToEnd(engine, [new NoCycle()]);
+      const err = await rejects(engine.list({ status: 'failed' as never }));
+      expect(err.code).to.equal('E_INVALID_ARGUMENT');
+      expect(err.message).to.contain('"failed"').and.to.contain('waiting, running, success, fail, cancelled');
+      expect(await engine.list({ status: 'success' })).to.have.length(1);
+    });
+
+    it('does not retry a flow() whose hw.put throws E_NOT_SERIALIZABLE: one attempt, the key and path in the message', async () => {
+      const engine = await engines.open();
+      const river = new PutsDate();
+      const { id, outcome } = await runToEnd(engine, [river]);
+      expect(river.calls).to.equal(1);
+      expect(outcome.status).to.equal('fail');
+      expect(outcome.error?.code).to.equal('E_RIVER_FAILED');
+      expect(outcome.error?.attempts).to.equal(1);
+      expect(outcome.error?.message).to.contain('headwaters key "order" at items[0].at').and.to.contain('not retried');
+      expect(outcome.error?.cause).to.contain('headwaters key "order" at items[0].at');
+      expect((await engine.get(id))?.streams[0]?.attempts).to.equal(1);
+    });
+  });
+});
+
+// Andes.fromJSON reads no store: the memory store will do
+describe('blueprint misconfiguration', () => {
+  let engine: Engine;
+  const engines = useEngines(STORE_KINDS[0]!);
+  beforeEach(async () => {
+    engine = await engines.open({ classes: [NoCycle, Polls, Pick, Done] });
+  });
+
+  it('names an unknown key of a stream in its E_BLUEPRINT message', () => {
+    const err = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ rivr: 'NoCycle' }] }, engine));
+    expect(err.code).to.equal('E_BLUEPRINT');
+    expect(err.message).to.contain('streams.0').and.to.contain('"rivr"');
+    const nested = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ parallel: [[{ river: 'NoCycle' }], [{ bsin: {} }]] }] }, engine));
+    expect(nested.code).to.equal('E_BLUEPRINT');
+    expect(nested.message).to.contain('streams.0.parallel.1.0').and.to.contain('"bsin"');
+  });
+
+  it('names an unknown top-level key in its E_BLUEPRINT message', () => {
+    const err = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ river: 'NoCycle' }], headwatrs: {} }, engine));
+    expect(err.code).to.equal('E_BLUEPRINT');
+    expect(err.message).to.contain('"headwatrs"');
+  });
+
+  it('lists the registered names of the kind asked for when a class is unknown', () => {
+    const atlantic = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ river: 'NoCycle' }], atlantic: 'Dne' }, engine));
+    expect(atlantic.code).to.equal('E_UNKNOWN_CLASS');
+    expect(atlantic.message).to.contain('"Dne"').and.to.contain(': Done');
+    expect(atlantic.message).not.to.contain('NoCycle').and.not.to.contain('Pick');
+    const river = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ river: 'Nope' }] }, engine));
+    expect(river.message).to.contain(': NoCycle, Polls').and.not.to.contain('Pick');
+    const fork = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ fork: 'Polls', branches: { a: [{ river: 'NoCycle' }] } }] }, engine));
+    expect(fork.code).to.equal('E_UNKNOWN_CLASS');
+    expect(fork.message).to.contain('"Polls"').and.to.contain(': Pick').and.not.to.contain('NoCycle');
+  });
+});
