@@ -57,8 +57,8 @@ export class Engine implements EnginePort {
   readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
   readonly #starting = new Map<string, Promise<FlowRun>>();
   readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
-  /** Waiting flows being loaded to run: close() waits for them, so none starts after it. */
-  readonly #claims = new Set<Promise<void>>();
+  /** Waiting flows being loaded to run, by id: close() waits for them, so none starts after it. */
+  readonly #claims = new Map<string, Promise<void>>();
   #active = 0;
   #lastSeq = 0;
   #idMs = -1;
@@ -219,6 +219,11 @@ export class Engine implements EnginePort {
     return new FlowRun(this, header.id, header.requestId);
   }
 
+  /** True when this engine runs the flow, has it queued, or is loading it to run. */
+  #holds(id: string): boolean {
+    return this.#runners.has(id) || this.#waiting.has(id) || this.#claims.has(id);
+  }
+
   /**
    * The run of a flow the store already holds for a requestId. An unfinished flow that no runner
    * of this engine holds (opened with `recover: false`, or its class was missing at recovery) is
@@ -226,11 +231,11 @@ export class Engine implements EnginePort {
    * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
    */
   async #existing(id: string, requestId: string): Promise<FlowRun> {
-    if (!this.#runners.has(id) && !this.#waiting.has(id)) {
+    if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && !isEnded(stored.header)) {
         const flow = prepareStored(stored, this.#registry);
-        if (!this.#runners.has(id) && !this.#waiting.has(id)) {
+        if (!this.#holds(id)) {
           this.#waiting.set(id, flow);
           this.#drain();
         }
@@ -296,8 +301,8 @@ export class Engine implements EnginePort {
       this.#waiting.delete(id);
       this.#active++;
       const claim = this.#claim(id, prepared);
-      this.#claims.add(claim);
-      void claim.finally(() => this.#claims.delete(claim));
+      this.#claims.set(id, claim);
+      void claim.finally(() => this.#claims.delete(id));
     }
   }
 
@@ -424,7 +429,7 @@ export class Engine implements EnginePort {
       d = deferred<FlowOutcome>(true);
       this.#outcomes.set(id, d);
     }
-    if (this.#runners.has(id) || this.#waiting.has(id)) return d.promise;
+    if (this.#holds(id)) return d.promise;
     const stored = await this.#store.getFlow(id);
     if (stored === undefined) {
       this.#outcomes.delete(id);
@@ -448,6 +453,8 @@ export class Engine implements EnginePort {
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     this.#assertOpen('cancel');
+    const loading = this.#claims.get(id);
+    if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
     const running = this.#runners.get(id);
     if (running !== undefined) {
       running.cancel(reason);
@@ -455,8 +462,9 @@ export class Engine implements EnginePort {
       return;
     }
     if (this.#waiting.has(id)) {
-      const prepared = this.#waiting.get(id) ?? (await this.#load(id));
-      this.#waiting.delete(id);
+      const held = this.#waiting.get(id);
+      this.#waiting.delete(id); // before the load: the window must not start it meanwhile
+      const prepared = held ?? (await this.#load(id));
       if (prepared !== undefined) {
         prepared.header.status = 'running';
         prepared.header.cancelReason = reason;
@@ -477,7 +485,7 @@ export class Engine implements EnginePort {
     } catch {
       flow = undefined;
     }
-    if (flow !== undefined && !this.#runners.has(id) && !this.#waiting.has(id)) {
+    if (flow !== undefined && !this.#holds(id)) {
       // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
       const h = flow.header;
       h.status = 'running';
@@ -500,9 +508,9 @@ export class Engine implements EnginePort {
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
-    const stored = this.#runners.has(id) || this.#waiting.has(id) ? undefined : await this.#store.getFlow(id);
+    const stored = this.#holds(id) ? undefined : await this.#store.getFlow(id);
     if (stored === undefined) {
-      const why = this.#runners.has(id) || this.#waiting.has(id) ? 'it is still running' : 'there is no such flow';
+      const why = this.#holds(id) ? 'it is still running' : 'there is no such flow';
       throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: ${why}`);
     }
     if (stored.header.status !== 'fail') {
@@ -535,7 +543,7 @@ export class Engine implements EnginePort {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     // flows being loaded to run see the closing state and stay in the store
-    await Promise.all(this.#claims);
+    await Promise.all(this.#claims.values());
     const running = [...this.#runners.values()];
     const settled = Promise.all(running.map((r) => r.done()));
     for (const r of running) r.interrupt();
