@@ -1,4 +1,5 @@
 import type { Blueprint, BlueprintStream } from '../model/blueprint.js';
+import { blueprintSequence, StreamAddress, type BlueprintNode } from '../model/stream-tree.js';
 import type { FlowSnapshot, StreamSnapshot } from '../engine/snapshot.js';
 
 const STYLES = [
@@ -26,46 +27,43 @@ class Diagram {
   }
 
   /** Draws a sequence after `from`; returns the ids its last stream leaves from. */
-  sequence(streams: BlueprintStream[], prefix: string, from: string[], edgeLabel?: string): string[] {
+  sequence(streams: readonly BlueprintStream[], prefix: string, from: string[], edgeLabel?: string): string[] {
     let tails = from;
-    streams.forEach((s, i) => {
-      tails = this.stream(s, `${prefix}${i}`, tails, i === 0 ? edgeLabel : undefined);
+    blueprintSequence(streams, prefix).forEach((node, i) => {
+      tails = this.stream(node, tails, i === 0 ? edgeLabel : undefined);
     });
     return tails;
   }
 
-  stream(s: BlueprintStream, id: string, from: string[], edgeLabel?: string): string[] {
+  stream(node: BlueprintNode, from: string[], edgeLabel?: string): string[] {
+    const { id, stream: s } = node;
+    const own = 'basin' in s ? s.basin.color : s.color; // labels show a stream's own color, not an inherited one
     const n = nodeId(id);
     const link = (to: string): void => {
       for (const f of from) this.lines.push(edgeLabel === undefined ? `  ${f} --> ${to}` : `  ${f} -- "${esc(edgeLabel)}" --> ${to}`);
     };
-    if ('river' in s) {
-      this.lines.push(`  ${n}["${this.#label(id, s.river, s.color)}"]`);
+    if (node.kind === 'river') {
+      this.lines.push(`  ${n}["${this.#label(id, node.name, own)}"]`);
       this.#style(n, id);
       link(n);
       return [n];
     }
-    if ('parallel' in s) {
-      this.lines.push(`  ${n}{{"${this.#label(id, 'parallel', s.color)}"}}`, `  ${n}_join(( ))`);
-      this.#style(n, id);
-      link(n);
-      const tails = s.parallel.flatMap((branch, b) => this.sequence(branch, `${id}.${b}.`, [n]));
-      for (const t of tails) this.lines.push(`  ${t} --> ${n}_join`);
-      return [`${n}_join`];
-    }
-    if ('basin' in s) {
-      this.lines.push(`  subgraph ${n}["${this.#label(id, `basin ${s.basin.color ?? ''}`.trim(), undefined)}"]`, '    direction LR');
+    if (node.kind === 'basin') {
+      const basin = node.sequences[0]!;
+      this.lines.push(`  subgraph ${n}["${this.#label(id, `basin ${own ?? ''}`.trim(), undefined)}"]`, '    direction LR');
       const inner = new Diagram(this.#states);
-      const tails = inner.sequence(s.basin.streams, `${id}.`, []);
+      const tails = inner.sequence(basin.streams, basin.prefix, []);
       this.lines.push(...inner.lines.map((l) => `  ${l}`), '  end');
       this.#style(n, id);
-      link(nodeId(`${id}.0`));
+      link(nodeId(StreamAddress.at(basin.prefix, 0)));
       return tails;
     }
-    this.lines.push(`  ${n}{"${this.#label(id, s.fork, s.color)}"}`, `  ${n}_join(( ))`);
+    // a parallel river and a fork: a node that splits, its branches, and a join
+    const shape = node.kind === 'parallel' ? `{{"${this.#label(id, 'parallel', own)}"}}` : `{"${this.#label(id, node.name, own)}"}`;
+    this.lines.push(`  ${n}${shape}`, `  ${n}_join(( ))`);
     this.#style(n, id);
     link(n);
-    const tails = Object.entries(s.branches).flatMap(([name, branch], b) => this.sequence(branch, `${id}.${b}.`, [n], name));
+    const tails = node.sequences.flatMap((q) => this.sequence(q.streams, q.prefix, [n], node.kind === 'fork' ? q.name : undefined));
     for (const t of tails) this.lines.push(`  ${t} --> ${n}_join`);
     return [`${n}_join`];
   }

@@ -10,10 +10,7 @@ import { internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
-import { FlowStatus, isFinal, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
-
-/** True once a flow has ended and its Atlantic hook has run. */
-const isEnded = (h: FlowHeader): boolean => isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done);
+import { FlowStatus, isFinal, isUnfinished, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
@@ -233,7 +230,7 @@ export class Engine implements EnginePort {
   async #existing(id: string, requestId: string): Promise<FlowRun> {
     if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
-      if (stored !== undefined && !isEnded(stored.header)) {
+      if (stored !== undefined && isUnfinished(stored.header)) {
         const flow = prepareStored(stored, this.#registry);
         if (!this.#holds(id)) {
           this.#waiting.set(id, flow);
@@ -436,7 +433,7 @@ export class Engine implements EnginePort {
       throw new VastflowError('E_INVALID_ARGUMENT', `result: no flow with id ${id}`);
     }
     const h = stored.header;
-    if (isEnded(h) && this.#outcomes.get(id) === d) {
+    if (!isUnfinished(h) && this.#outcomes.get(id) === d) {
       this.#outcomes.delete(id);
       const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
       if (h.error !== undefined) out.error = h.error;

@@ -8,11 +8,12 @@ import { internals, type Headwaters, type SignalSource } from '../model/headwate
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import { descendants, isTopLevel, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { runRiver } from './river-step.js';
 import type { Call } from './call.js';
+import { StreamAddress } from '../model/stream-tree.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -216,7 +217,7 @@ export class FlowRunner implements SignalSource {
    * sequence (no parallel branch, basin copy or fork on the stack) of a flow that is not stopping.
    */
   mayPark(streamId: string, atomic: boolean): boolean {
-    return !atomic && this.#error === undefined && !this.#interrupted && isTopLevel(streamId);
+    return !atomic && this.#error === undefined && !this.#interrupted && StreamAddress.isTopLevel(streamId);
   }
 
   /** Unwinds the flow to wait until `due` with nothing on the stack; see {@link mayPark}. */

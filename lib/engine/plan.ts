@@ -7,9 +7,8 @@ import { ParallelRiver } from '../model/parallel-river.js';
 import { resolveRiverAttr, type ResolvedRiverAttr, type RiverAttr } from '../model/river-attr.js';
 import { River } from '../model/river.js';
 import { nameOf, type Stream } from '../model/stream.js';
+import { DEFAULT_COLOR, StreamAddress } from '../model/stream-tree.js';
 
-/** The color of streams drawn outside any basin and given none. */
-export const DEFAULT_COLOR = 'default';
 
 interface NodeBase {
   /** Position in the drawing: `2`, `0.1.0` (parallel 0, branch 1, stream 0), … */
@@ -71,7 +70,7 @@ function seq(streams: readonly Stream[], prefix: string, color: string | undefin
   if (depth > MAX_STREAM_DEPTH) {
     throw new VastflowError('E_BLUEPRINT', `the drawing nests streams more than ${MAX_STREAM_DEPTH} deep (at ${prefix}0); flatten it`);
   }
-  return streams.map((s, i) => node(s, `${prefix}${i}`, color, plan, seen, depth));
+  return streams.map((s, i) => node(s, StreamAddress.at(prefix, i), color, plan, seen, depth));
 }
 
 function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, seen: Set<Stream>, depth: number): PlanNode {
@@ -103,7 +102,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     plan.nodes.push(n);
     n.branches = s.branches.map((b, bi) => {
       if (b.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id}: branch ${bi} is empty`);
-      return seq(b, `${id}.${bi}.`, inherited, plan, seen, depth + 1);
+      return seq(b, StreamAddress.branch(id, bi), inherited, plan, seen, depth + 1);
     });
     return n;
   }
@@ -111,7 +110,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     if (s.streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `basin ${s.color ?? ''} at ${id} is empty`.replace('  ', ' '));
     const n: BasinNode = { kind: 'basin', id, index: plan.nodes.length, name: 'Basin', color, streams: [] };
     plan.nodes.push(n);
-    n.streams = seq(s.streams, `${id}.`, color, plan, seen, depth + 1);
+    n.streams = seq(s.streams, StreamAddress.basin(id), color, plan, seen, depth + 1);
     return n;
   }
   if (s instanceof Fork) {
@@ -124,7 +123,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     let bi = 0;
     for (const [b, streams] of branches) {
       if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id}: branch "${b}" is empty`);
-      n.branches.set(b, seq(streams, `${id}.${bi++}.`, inherited, plan, seen, depth + 1));
+      n.branches.set(b, seq(streams, StreamAddress.branch(id, bi++), inherited, plan, seen, depth + 1));
     }
     return n;
   }
@@ -137,10 +136,6 @@ function describe(s: Stream): string {
   return s.kind === 'basin' ? 'a basin' : 'a parallel river';
 }
 
-/** Whether a stream sits in the flow's top-level sequence (its id has no parent position). */
-export function isTopLevel(id: string): boolean {
-  return !id.includes('.');
-}
 
 /** Every node below `n` (not `n` itself). */
 export function descendants(n: PlanNode): PlanNode[] {

@@ -1,8 +1,8 @@
 import type { FlowError } from '../errors/flow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
-import { DEFAULT_COLOR } from './plan.js';
-import type { Blueprint, BlueprintStream } from '../model/blueprint.js';
+import { walkBlueprint } from '../model/stream-tree.js';
+import type { Blueprint } from '../model/blueprint.js';
 
 /** One stream of a flow snapshot. */
 export interface StreamSnapshot {
@@ -72,34 +72,16 @@ export function summaryOf(h: FlowHeader): FlowSummary {
 export function snapshotOf(stored: StoredFlow): FlowSnapshot {
   const h = stored.header;
   const streams: StreamSnapshot[] = [];
-  const walk = (list: BlueprintStream[], prefix: string, inherited: string | undefined): void => {
-    list.forEach((s, i) => {
-      const id = `${prefix}${i}`;
-      const rec = stored.streams[id] ?? { state: 'init', attempts: 0, cycles: 0 };
-      const push = (kind: StreamSnapshot['kind'], name: string, color: string): void => {
-        const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [], history: rec.history ?? [] };
-        if (rec.error !== undefined) snap.error = rec.error;
-        if (rec.startedAt !== undefined) snap.startedAt = rec.startedAt;
-        if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;
-        if (rec.dueAt !== undefined) snap.dueAt = rec.dueAt;
-        if (rec.choice !== undefined) snap.choice = rec.choice;
-        streams.push(snap);
-      };
-      if ('river' in s) push('river', s.river, s.color ?? inherited ?? DEFAULT_COLOR);
-      else if ('parallel' in s) {
-        push('parallel', 'ParallelRiver', s.color ?? inherited ?? DEFAULT_COLOR);
-        s.parallel.forEach((b, bi) => walk(b, `${id}.${bi}.`, inherited));
-      } else if ('basin' in s) {
-        const color = s.basin.color ?? inherited ?? DEFAULT_COLOR;
-        push('basin', 'Basin', color);
-        walk(s.basin.streams, `${id}.`, s.basin.color ?? inherited);
-      } else {
-        push('fork', s.fork, s.color ?? inherited ?? DEFAULT_COLOR);
-        Object.values(s.branches).forEach((b, bi) => walk(b, `${id}.${bi}.`, inherited));
-      }
-    });
-  };
-  walk(stored.blueprint.streams, '', undefined);
+  walkBlueprint(stored.blueprint.streams, ({ id, kind, name, color }) => {
+    const rec = stored.streams[id] ?? { state: 'init', attempts: 0, cycles: 0 };
+    const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [], history: rec.history ?? [] };
+    if (rec.error !== undefined) snap.error = rec.error;
+    if (rec.startedAt !== undefined) snap.startedAt = rec.startedAt;
+    if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;
+    if (rec.dueAt !== undefined) snap.dueAt = rec.dueAt;
+    if (rec.choice !== undefined) snap.choice = rec.choice;
+    streams.push(snap);
+  });
   const snap: FlowSnapshot = {
     id: h.id,
     requestId: h.requestId,

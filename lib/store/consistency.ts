@@ -1,4 +1,4 @@
-import type { BlueprintStream } from '../model/blueprint.js';
+import { blueprintSequence, type BlueprintNode } from '../model/stream-tree.js';
 import { isFinal, type StoredFlow, type StreamState } from './records.js';
 
 interface Node {
@@ -12,26 +12,14 @@ interface Node {
 
 function tree(flow: StoredFlow): { top: Node[]; ids: Set<string> } {
   const ids = new Set<string>();
-  // stream ids are positions, as plan.ts and snapshot.ts number them
-  const walk = (list: BlueprintStream[], prefix: string): Node[] =>
-    list.map((s, i) => {
-      const id = `${prefix}${i}`;
-      ids.add(id);
-      const rec = flow.streams[id];
-      const n: Node = { id, kind: 'river', state: rec?.state ?? 'init', choice: rec?.choice, sequences: [] };
-      if ('parallel' in s) {
-        n.kind = 'parallel';
-        n.sequences = s.parallel.map((b, bi) => ({ name: String(bi), nodes: walk(b, `${id}.${bi}.`) }));
-      } else if ('basin' in s) {
-        n.kind = 'basin';
-        n.sequences = [{ name: '', nodes: walk(s.basin.streams, `${id}.`) }];
-      } else if ('fork' in s) {
-        n.kind = 'fork';
-        n.sequences = Object.entries(s.branches).map(([name, b], bi) => ({ name, nodes: walk(b, `${id}.${bi}.`) }));
-      }
-      return n;
+  const build = (nodes: BlueprintNode[]): Node[] =>
+    nodes.map((b) => {
+      ids.add(b.id);
+      const rec = flow.streams[b.id];
+      const sequences = b.sequences.map((q) => ({ name: q.name, nodes: build(blueprintSequence(q.streams, q.prefix)) }));
+      return { id: b.id, kind: b.kind, state: rec?.state ?? 'init', choice: rec?.choice, sequences };
     });
-  return { top: walk(flow.blueprint.streams, ''), ids };
+  return { top: build(blueprintSequence(flow.blueprint.streams)), ids };
 }
 
 const within = (n: Node): Node[] => n.sequences.flatMap((q) => q.nodes.flatMap((c) => [c, ...within(c)]));

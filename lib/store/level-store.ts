@@ -2,7 +2,7 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { JsonObject } from '../model/json.js';
-import { isFinal, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
+import { isUnfinished, type FlowChange, type FlowHeader, type FlowQuery, type StoredFlow } from './records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { inconsistency } from './consistency.js';
 import { openError, readError, writeFailure } from './level-errors.js';
@@ -162,7 +162,7 @@ export class LevelStore implements Store {
       if (h.status === 'waiting') ops.push({ type: 'put', key: `q!${pad(h.seq, 16)}`, value: id });
       else if (c.claimed) ops.push({ type: 'del', key: `q!${pad(h.seq, 16)}` });
       if (c.create !== undefined || c.reopened) ops.push({ type: 'put', key: `u!${id}`, value: '' });
-      else if (isFinal(h.status) && (h.atlantic === undefined || h.atlantic.done)) ops.push({ type: 'del', key: `u!${id}` });
+      else if (!isUnfinished(h)) ops.push({ type: 'del', key: `u!${id}` });
     }
     if (c.streams !== undefined) {
       for (const sid of Object.keys(c.streams)) {

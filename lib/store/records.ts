@@ -30,6 +30,14 @@ export function isFinal(status: FlowStatus): boolean {
   return status === 'success' || status === 'fail' || status === 'cancelled';
 }
 
+/**
+ * True while a flow has work left: it waits or runs, or it has ended and the Atlantic hook of its
+ * outcome has not been recorded as run. Recovery resumes exactly these flows.
+ */
+export function isUnfinished(h: Pick<FlowHeader, 'status' | 'atlantic'>): boolean {
+  return !isFinal(h.status) || (h.atlantic !== undefined && !h.atlantic.done);
+}
+
 /** The small, often rewritten part of a flow's record. */
 export interface FlowHeader {
   id: string;
