@@ -17,6 +17,7 @@ import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } 
 import type { EngineEventName, EngineEvents } from './events.js';
 import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
 import { FlowRun } from './flow-run.js';
+import { nextFlow } from './transitions.js';
 import { FlowRunner, Interrupted, type FlowOutcome, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { compile } from './plan.js';
 import { Poller } from './poller.js';
@@ -312,11 +313,9 @@ export class Engine implements EnginePort {
         this.#drain();
         return;
       }
-      const h = flow.header;
-      if (h.status === 'waiting') {
-        h.status = 'running';
-        h.updatedAt = this.#clock.now();
-        void this.#queue.push({ flowId: id, header: { ...h }, claimed: true });
+      if (flow.header.status === 'waiting') {
+        flow.header = nextFlow(flow.header, { type: 'claim', at: this.#clock.now() });
+        void this.#queue.push({ flowId: id, header: flow.header, claimed: true });
       }
       this.#launch(flow);
     } catch (err) {
@@ -463,10 +462,8 @@ export class Engine implements EnginePort {
       this.#waiting.delete(id); // before the load: the window must not start it meanwhile
       const prepared = held ?? (await this.#load(id));
       if (prepared !== undefined) {
-        prepared.header.status = 'running';
-        prepared.header.cancelReason = reason;
-        prepared.header.updatedAt = this.#clock.now();
-        await this.#queue.push({ flowId: id, header: { ...prepared.header }, claimed: true });
+        prepared.header = nextFlow(prepared.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
+        await this.#queue.push({ flowId: id, header: prepared.header, claimed: true });
         this.#active++;
         this.#launch(prepared);
         await this.#runners.get(id)?.done();
@@ -484,11 +481,8 @@ export class Engine implements EnginePort {
     }
     if (flow !== undefined && !this.#holds(id)) {
       // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
-      const h = flow.header;
-      h.status = 'running';
-      h.cancelReason = reason;
-      h.updatedAt = this.#clock.now();
-      await this.#queue.push({ flowId: id, header: { ...h }, claimed: true });
+      flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
+      await this.#queue.push({ flowId: id, header: flow.header, claimed: true });
       this.#active++;
       this.#launch(flow);
       await this.#runners.get(id)?.done();
@@ -496,7 +490,7 @@ export class Engine implements EnginePort {
     }
     // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
     // resumes it; get() shows it as a pending cancel meanwhile
-    await this.#queue.push({ flowId: id, header: { ...stored.header, cancelReason: reason, updatedAt: this.#clock.now() } });
+    await this.#queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#clock.now() }) });
   }
 
   /**
@@ -515,15 +509,9 @@ export class Engine implements EnginePort {
     }
     const flow = prepareStored(stored, this.#registry);
     const streams = resetForRedrive(flow);
-    const h = flow.header;
     const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
-    h.status = runNow ? 'running' : 'waiting';
-    h.seq = this.#nextSeq();
-    h.updatedAt = this.#clock.now();
-    h.error = undefined;
-    h.atlantic = undefined;
-    h.cancelReason = undefined;
-    const change: FlowChange = { flowId: id, header: { ...h }, streams, reopened: true };
+    const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#nextSeq(), at: this.#clock.now() }));
+    const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#queue.push(change);
     if (runNow) {
       this.#active++;

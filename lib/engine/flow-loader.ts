@@ -6,6 +6,7 @@ import type { StoredFlow, StreamRecord } from '../store/records.js';
 import type { PreparedFlow } from './flow-runner.js';
 import { compile, descendants } from './plan.js';
 import type { Registry } from './registry.js';
+import { nextStream } from './transitions.js';
 
 /** A fresh record for a stream that has not started. */
 export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
@@ -37,15 +38,10 @@ export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord
   const changed: Record<string, StreamRecord> = {};
   for (const n of flow.plan.nodes) {
     const rec = flow.records[n.index]!;
-    if (rec.state === 'success' || rec.state === 'init') continue;
-    const next: StreamRecord = n.kind === 'river' ? initRecord() : { ...rec, state: 'running' };
-    if (rec.errors !== undefined) next.errors = rec.errors;
-    if (n.kind === 'river' && rec.startedAt !== undefined) next.startedAt = rec.startedAt;
-    if (n.kind === 'fork' && rec.state === 'skipped') next.choice = undefined;
-    if (n.kind !== 'river' && rec.state === 'skipped') next.state = 'init';
-    next.endedAt = undefined;
+    const next = nextStream(rec, { type: 'redrive', kind: n.kind });
+    if (next === rec) continue;
     flow.records[n.index] = next;
-    changed[n.id] = { ...next };
+    changed[n.id] = next;
   }
   // branches a fork did not choose stay skipped
   for (const n of flow.plan.nodes) {
@@ -57,8 +53,7 @@ export function resetForRedrive(flow: PreparedFlow): Record<string, StreamRecord
       for (const s of streams.flatMap((x) => [x, ...descendants(x)])) {
         const rec = flow.records[s.index]!;
         if (rec.state === 'skipped') continue;
-        rec.state = 'skipped';
-        changed[s.id] = { ...rec };
+        changed[s.id] = flow.records[s.index] = nextStream(rec, { type: 'skip' });
       }
     }
   }

@@ -12,6 +12,7 @@ import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Pla
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { runRiver } from './river-step.js';
+import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import { StreamAddress } from '../model/stream-tree.js';
 
@@ -116,7 +117,8 @@ export interface FlowOutcome {
  */
 export class FlowRunner implements SignalSource {
   readonly host: RunnerHost;
-  readonly header: FlowHeader;
+  /** The flow's header as it stands (replaced on each transition, never changed). */
+  #header: FlowHeader;
   readonly plan: Plan;
   /** Each stream's record, by its node's `index`. */
   readonly records: StreamRecord[];
@@ -146,7 +148,7 @@ export class FlowRunner implements SignalSource {
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
-    this.header = flow.header;
+    this.#header = flow.header;
     this.plan = flow.plan;
     this.records = flow.records;
     this.hw = flow.hw;
@@ -159,7 +161,22 @@ export class FlowRunner implements SignalSource {
   }
 
   get id(): string {
-    return this.header.id;
+    return this.#header.id;
+  }
+
+  /** The flow's header as it stands. */
+  get header(): FlowHeader {
+    return this.#header;
+  }
+
+  /** Moves the flow's header through the state machine; returns the new header. */
+  #flow(event: FlowEvent): FlowHeader {
+    return (this.#header = nextFlow(this.#header, event));
+  }
+
+  /** Moves a stream's record through the state machine; returns the new record. */
+  apply(node: PlanNode, event: StreamEvent): StreamRecord {
+    return (this.records[node.index] = nextStream(this.records[node.index]!, event));
   }
 
   get log(): Logger {
@@ -318,10 +335,7 @@ export class FlowRunner implements SignalSource {
   fail(error: FlowError, change?: FlowChange): void {
     if (this.#error !== undefined) return;
     this.#error = error;
-    if (change !== undefined && this.header.status === 'running') {
-      this.header.error = error;
-      change.header = { ...this.header };
-    }
+    if (change !== undefined && this.header.status === 'running') change.header = this.#flow({ type: 'failing', error });
     if (this.#abort !== undefined) this.#abort.abort(this.#reason());
     if (this.#calls !== undefined) {
       for (const c of this.#calls) if (!c.atomic) c.abort(this.#reason());
@@ -334,8 +348,7 @@ export class FlowRunner implements SignalSource {
   cancel(reason: string, record = true): void {
     if (this.#error !== undefined || this.header.status !== 'running') return;
     this.#cancelled = true;
-    this.header.cancelReason = reason;
-    if (record) void this.write({ flowId: this.id, header: { ...this.header } });
+    if (record) void this.write({ flowId: this.id, header: this.#flow({ type: 'cancel', reason, at: this.host.clock.now() }) });
     this.fail({ code: 'E_CANCELLED', message: `flow cancelled: ${reason}` });
   }
 
@@ -361,11 +374,6 @@ export class FlowRunner implements SignalSource {
     return written;
   }
 
-  /** A record's copy for the write queue. */
-  snapshot(node: PlanNode): StreamRecord {
-    return { ...this.records[node.index]! };
-  }
-
   /**
    * The checkpoint of `hw` (the flow's or a basin's copy): the keys changed since the last one.
    * A basin's checkpoint also records which keys the basin has touched, for its merge.
@@ -378,10 +386,8 @@ export class FlowRunner implements SignalSource {
       return;
     }
     (change.headwaters ??= {})[scope.id] = delta;
-    const basin = this.records[scope.index]!;
     const touched = internals.touched(hw);
-    basin.touched = [...Object.keys(touched.set), ...touched.del];
-    (change.streams ??= {})[scope.id] = { ...basin };
+    (change.streams ??= {})[scope.id] = this.apply(scope, { type: 'touch', keys: [...Object.keys(touched.set), ...touched.del] });
   }
 
   /** Runs the flow to its end (or until the engine closes); the host hears of it through `settled`. */
@@ -393,24 +399,19 @@ export class FlowRunner implements SignalSource {
 
   /** The flow's streams, its end and its Atlantic hook; run again after each time a river parked. */
   async #steps(): Promise<FlowOutcome> {
-    const h = this.header;
-    if (h.status === 'running') {
+    if (this.header.status === 'running') {
       await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
       this.checkInterrupt();
-      h.status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
-      if (this.#error !== undefined) h.error = this.#error;
-      else h.error = undefined;
-      // a flow without hooks has nothing left to do: its end and the hook's record are one write
+      const status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
       const hooks = this.#atlantic.constructor !== Atlantic;
-      h.atlantic = { outcome: h.status === 'success' ? 'success' : 'fail', done: !hooks };
-      h.updatedAt = this.host.clock.now();
-      const end: FlowChange = { flowId: h.id, header: { ...h, atlantic: { ...h.atlantic } } };
+      const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error: this.#error, hooks, at: this.host.clock.now() }) };
       this.checkpoint(this.hw, 'main', end);
       await this.write(end);
-    } else if (h.error !== undefined) {
-      this.fail(h.error);
+    } else if (this.header.error !== undefined) {
+      this.fail(this.header.error);
     }
-    if (h.atlantic !== undefined && !h.atlantic.done) await this.#runAtlantic();
+    if (this.header.atlantic !== undefined && !this.header.atlantic.done) await this.#runAtlantic();
+    const h = this.header;
     if (this.host.listens('flow:end')) {
       this.host.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
     }
@@ -428,19 +429,19 @@ export class FlowRunner implements SignalSource {
   async #runAtlantic(): Promise<void> {
     const h = this.header;
     const a = h.atlantic!;
+    let error: FlowError | undefined;
     try {
       if (a.outcome === 'success') await this.#atlantic.success(this.hw);
       else await this.#atlantic.fail(this.hw, h.error ?? { code: 'E_RIVER_FAILED', message: 'the flow failed' });
     } catch (err) {
       const e = toError(err);
-      a.error = { code: 'E_RIVER_FAILED', message: `Atlantic.${a.outcome} threw: ${e.message}` };
+      error = { code: 'E_RIVER_FAILED', message: `Atlantic.${a.outcome} threw: ${e.message}` };
       this.log.error({ err: e, hook: a.outcome }, 'atlantic hook failed');
     }
     // a hook that settled, even while the engine closes, is recorded so that it never runs again
-    a.done = true;
-    h.updatedAt = this.host.clock.now();
+    const hooked = this.#flow(error === undefined ? { type: 'hooked', at: this.host.clock.now() } : { type: 'hooked', error, at: this.host.clock.now() });
     try {
-      await this.write({ flowId: h.id, header: { ...h, atlantic: { ...a } } });
+      await this.write({ flowId: this.id, header: hooked });
     } catch (err) {
       if (this.#interrupted) throw new Interrupted(); // past the grace period: recovery runs it again
       throw err;
@@ -510,15 +511,10 @@ export class FlowRunner implements SignalSource {
     const now = this.host.clock.now();
     for (const n of [node, ...descendants(node)]) {
       const rec = this.records[n.index]!;
-      if (rec.state === 'init') rec.state = 'skipped';
+      if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
       else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
-        rec.state = 'fail';
-        rec.error = this.stoppedError(n.name, rec.attempts);
-        rec.endedAt = now;
-        rec.phase = undefined;
-        rec.dueAt = undefined;
-      } else continue;
-      streams[n.id] = { ...rec };
+        streams[n.id] = this.apply(n, { type: 'stop', error: this.stoppedError(n.name, rec.attempts), at: now });
+      }
     }
     void this.write({ flowId: this.id, streams });
   }
@@ -535,15 +531,15 @@ export class FlowRunner implements SignalSource {
     return { code: 'E_CANCELLED', message: `river ${river} stopped: river ${root.river} failed`, river, attempts, cause: { river: root.river } };
   }
 
-  /** Sets a container's state and queues the record (the next river's write makes it durable). */
-  #container(node: PlanNode, state: StreamRecord['state'], change?: FlowChange): FlowChange {
-    const rec = this.records[node.index]!;
-    const now = this.host.clock.now();
-    rec.state = state;
-    if (state === 'running') rec.startedAt ??= now;
-    else rec.endedAt = now;
+  /**
+   * Moves a container to `running`, `success` or `fail` and returns the change that records it
+   * (`change` when given); the next river's write makes it durable.
+   */
+  #container(node: PlanNode, state: 'running' | 'success' | 'fail', change?: FlowChange, error?: FlowError): FlowChange {
+    const at = this.host.clock.now();
+    const rec = this.apply(node, state === 'running' ? { type: 'open', at } : error === undefined ? { type: 'close', ok: state === 'success', at } : { type: 'close', ok: false, at, error });
     const out = change ?? { flowId: this.id };
-    (out.streams ??= {})[node.id] = { ...rec };
+    (out.streams ??= {})[node.id] = rec;
     return out;
   }
 
@@ -600,27 +596,20 @@ export class FlowRunner implements SignalSource {
         const names = [...node.branches.keys()].join(', ');
         return this.#failContainer(node, { code: 'E_NO_BRANCH', message: `fork ${node.name} chose ${JSON.stringify(choice)}, which is not one of its branches: ${names}`, river: node.name });
       }
-      rec.choice = choice;
-      const change = this.#container(node, 'running');
+      const change: FlowChange = { flowId: this.id, streams: { [node.id]: this.apply(node, { type: 'choose', choice }) } };
       for (const [name, streams] of node.branches) {
         if (name === choice) continue;
-        for (const n of streams.flatMap((s) => [s, ...descendants(s)])) {
-          const r = this.records[n.index]!;
-          r.state = 'skipped';
-          change.streams![n.id] = { ...r };
-        }
+        for (const n of streams.flatMap((s) => [s, ...descendants(s)])) change.streams![n.id] = this.apply(n, { type: 'skip' });
       }
       void this.write(change);
     }
-    const ok = await this.sequence(node.branches.get(rec.choice)!, hw, scope, branch);
+    const ok = await this.sequence(node.branches.get(this.records[node.index]!.choice!)!, hw, scope, branch);
     void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;
   }
 
   #failContainer(node: PlanNode, error: FlowError): false {
-    const rec = this.records[node.index]!;
-    rec.errors = [...(rec.errors ?? []), error];
-    const change = this.#container(node, 'fail');
+    const change = this.#container(node, 'fail', undefined, error);
     this.fail(error, change);
     void this.write(change);
     return false;

@@ -67,6 +67,7 @@ export class Poller {
   clear(): void {
     this.#closed = true;
     for (const w of this.#heap.splice(0)) {
+      if (w.done) continue; // woken already: its onDue ran
       w.done = true;
       w.onDue();
     }

@@ -9,9 +9,8 @@ import type { Branch, FlowRunner, ParkedRiver, Scope } from './flow-runner.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
+import { nextStream, type StreamEvent } from './transitions.js';
 
-/** At most this many entries of a river's history are kept: the first ones and the latest. */
-const HISTORY_LIMIT = 100;
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 
@@ -32,22 +31,33 @@ export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, 
 
 /** One river's run: a small object rather than closures, as many flows may be parked in one. */
 class RiverStep implements ParkedRiver {
-  readonly rec: StreamRecord;
-
   constructor(
     readonly run: FlowRunner,
     readonly node: RiverNode,
     readonly hw: Headwaters<any>,
     readonly scope: Scope,
-  ) {
-    this.rec = run.records[node.index]!;
+  ) {}
+
+  /** The river's record as it stands (records are replaced on each transition, never changed). */
+  get rec(): StreamRecord {
+    return this.run.records[this.node.index]!;
+  }
+
+  /** Moves the river's record through the state machine; returns the new record. */
+  #apply(event: StreamEvent): StreamRecord {
+    return (this.run.records[this.node.index] = nextStream(this.rec, event));
+  }
+
+  /** Queues the river's record as it stands. */
+  #write(): void {
+    void this.run.write({ flowId: this.run.id, streams: { [this.node.id]: this.rec } });
   }
 
   async execute(): Promise<boolean> {
-    const { rec, node, run } = this;
+    const { node, run } = this;
     const clock = run.host.clock;
-    if (rec.state === 'init') {
-      rec.startedAt = clock.now();
+    if (this.rec.state === 'init') {
+      this.#apply({ type: 'begin', at: clock.now() });
       if (node.input !== undefined) {
         const parsed = node.input.safeParse(this.hw.toJSON());
         if (!parsed.success) {
@@ -56,19 +66,17 @@ class RiverStep implements ParkedRiver {
         }
       }
     }
-    if (rec.state === 'init' || rec.state === 'running') {
+    if (this.rec.state === 'init' || this.rec.state === 'running') {
       const failed = await this.#flowWithRetries();
       if (failed !== undefined) return this.end(failed);
       if (node.attr.cycleTimes > 0) {
-        rec.state = 'cycling';
-        rec.phase = 'cycle';
-        rec.dueAt = clock.now() + node.attr.cycleIntervalMs;
-        const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
+        const rec = this.#apply({ type: 'cycle', dueAt: clock.now() + node.attr.cycleIntervalMs });
+        const change: FlowChange = { flowId: run.id, streams: { [node.id]: rec } };
         if (node.attr.durable) run.checkpoint(this.hw, this.scope, change);
         void run.write(change);
       }
     }
-    if (rec.state === 'cycling') {
+    if (this.rec.state === 'cycling') {
       const failed = await this.#cycle();
       if (failed !== undefined) return this.end(failed);
     }
@@ -77,19 +85,17 @@ class RiverStep implements ParkedRiver {
 
   /** flow(), retried as the attrs allow; the error that ends the river, or undefined. */
   async #flowWithRetries(): Promise<FlowError | undefined> {
-    const { rec, node, run } = this;
+    const { node, run } = this;
     const { host } = run;
     const attr = node.attr;
+    const found = this.rec;
     // a river found in flow() by recovery runs that attempt again; one found waiting resumes the wait
-    let attempt = rec.phase === 'flow' && rec.attempts > 0 ? rec.attempts : rec.attempts + 1;
-    if (rec.phase === 'retry' && rec.dueAt !== undefined && !(await this.#waitUntil(rec.dueAt))) return this.#stopped();
+    let attempt = found.phase === 'flow' && found.attempts > 0 ? found.attempts : found.attempts + 1;
+    if (found.phase === 'retry' && found.dueAt !== undefined && !(await this.#waitUntil(found.dueAt))) return this.#stopped();
     for (;;) {
       run.checkInterrupt();
-      rec.state = 'running';
-      rec.attempts = attempt;
-      rec.phase = 'flow';
-      rec.dueAt = undefined;
-      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
+      this.#apply({ type: 'attempt', attempt });
+      this.#write();
       if (host.listens('river:start')) host.emit('river:start', { ...this.#event(), attempt });
       let error: Error | undefined;
       try {
@@ -107,11 +113,11 @@ class RiverStep implements ParkedRiver {
       // the flow was already stopping: this attempt failed because of it (its signal aborted, or it
       // was abandoned), so it is recorded as stopped, not as a failure of its own
       if (run.stopping && !attr.atomic) return this.#stopped();
-      rec.errors = [...(rec.errors ?? []), fe];
       // a value that is not JSON fails the same way on every attempt: retrying cannot help
       const deterministic = isFatalError(error) || isVastflowError(error, 'E_NOT_SERIALIZABLE');
       const retry = !deterministic && attempt <= attr.retryTimes && (attr.atomic || !run.stopping);
       if (!retry) {
+        this.#apply({ type: 'attemptFailed', error: fe });
         const why = isFatalError(error) ? ' (fatal: not retried)' : deterministic ? ' (E_NOT_SERIALIZABLE: not retried)' : '';
         return {
           code: fe.code,
@@ -122,59 +128,51 @@ class RiverStep implements ParkedRiver {
         };
       }
       const delayMs = nextDelayMs(attr, attempt, host.random);
-      rec.phase = 'retry';
-      rec.dueAt = host.clock.now() + delayMs;
-      void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
+      const waiting = this.#apply({ type: 'attemptFailed', error: fe, retryAt: host.clock.now() + delayMs });
+      this.#write();
       if (host.listens('river:retry')) host.emit('river:retry', { ...this.#event(), attempt, delayMs, error: fe });
       if (host.logger.isLevelEnabled?.('debug') === true) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
-      if (!(await this.#waitUntil(rec.dueAt))) return this.#stopped();
+      if (!(await this.#waitUntil(waiting.dueAt!))) return this.#stopped();
       attempt++;
     }
   }
 
   /** The polls; the error that ends the river, or undefined when cycle() returned true. */
   async #cycle(): Promise<FlowError | undefined> {
-    const { rec, node, run } = this;
+    const { node, run } = this;
     const { host } = run;
     const attr = node.attr;
-    while (rec.cycles < attr.cycleTimes) {
-      if (!(await this.#waitUntil(rec.dueAt ?? host.clock.now()))) return this.#stopped();
-      const poll = rec.cycles + 1;
+    while (this.rec.cycles < attr.cycleTimes) {
+      if (!(await this.#waitUntil(this.rec.dueAt ?? host.clock.now()))) return this.#stopped();
+      const poll = this.rec.cycles + 1;
       let done: boolean;
       try {
-        done = (await this.#call(rec.attempts, poll)) === true;
+        done = (await this.#call(this.rec.attempts, poll)) === true;
       } catch (err) {
         const error = toError(err);
-        rec.cycles = poll;
         const code = error instanceof TimedOut ? 'E_TIMEOUT' : 'E_RIVER_FAILED';
-        const fe: FlowError = { code, message: `river ${node.name}: cycle ${poll} failed: ${error.message}`, river: node.name, attempts: rec.attempts, cause: error.message };
+        const fe: FlowError = { code, message: `river ${node.name}: cycle ${poll} failed: ${error.message}`, river: node.name, attempts: this.rec.attempts, cause: error.message };
         this.#ended(fe);
         run.checkInterrupt();
-        if (run.stopping && !attr.atomic) return this.#stopped();
-        rec.errors = [...(rec.errors ?? []), fe];
-        return fe;
+        const stopped = run.stopping && !attr.atomic;
+        this.#apply(stopped ? { type: 'polled', poll } : { type: 'polled', poll, error: fe });
+        return stopped ? this.#stopped() : fe;
       }
       this.#ended(undefined);
-      rec.cycles = poll;
+      const more = !done && poll < attr.cycleTimes;
+      this.#apply(more ? { type: 'polled', poll, nextAt: host.clock.now() + attr.cycleIntervalMs } : { type: 'polled', poll });
       if (host.listens('river:cycle')) host.emit('river:cycle', { ...this.#event(), cycle: poll, done });
       if (done) return undefined;
-      if (poll < attr.cycleTimes) {
-        rec.dueAt = host.clock.now() + attr.cycleIntervalMs;
-        void run.write({ flowId: run.id, streams: { [node.id]: run.snapshot(node) } });
-      }
+      if (more) this.#write();
     }
-    return { code: 'E_CYCLE_EXHAUSTED', message: `river ${node.name}: cycle() did not return true within ${attr.cycleTimes} polls`, river: node.name, attempts: rec.attempts };
+    return { code: 'E_CYCLE_EXHAUSTED', message: `river ${node.name}: cycle() did not return true within ${attr.cycleTimes} polls`, river: node.name, attempts: this.rec.attempts };
   }
 
   /** Records the river's end (with its checkpoint when durable); true on success. */
   end(error: FlowError | undefined): boolean {
-    const { rec, node, run } = this;
-    rec.state = error === undefined ? 'success' : 'fail';
-    rec.error = error;
-    rec.endedAt = run.host.clock.now();
-    rec.phase = undefined;
-    rec.dueAt = undefined;
-    const change: FlowChange = { flowId: run.id, streams: { [node.id]: run.snapshot(node) } };
+    const { node, run } = this;
+    const rec = this.#apply({ type: 'end', error, at: run.host.clock.now() });
+    const change: FlowChange = { flowId: run.id, streams: { [node.id]: rec } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
     if (error !== undefined) run.fail(error, change);
     void run.write(change);
@@ -197,21 +195,12 @@ class RiverStep implements ParkedRiver {
 
   /** Starts a history entry for a call. */
   #began(attempt: number, phase: HistoryEntry['phase']): void {
-    const rec = this.rec;
-    const entry: HistoryEntry = { attempt, phase, startedAt: this.run.host.clock.now() };
-    const history = rec.history ?? [];
-    // a river that polls for long keeps its first entries and its latest ones
-    rec.history = history.length < HISTORY_LIMIT ? [...history, entry] : [...history.slice(0, HISTORY_LIMIT / 2), ...history.slice(HISTORY_LIMIT / 2 + 1), entry];
+    this.#apply({ type: 'call', attempt, phase, at: this.run.host.clock.now() });
   }
 
-  /** Ends the latest history entry, with its error. Entries are replaced, never changed: queued copies share them. */
+  /** Ends the latest history entry, with its error. */
   #ended(error: FlowError | undefined): void {
-    const history = this.rec.history;
-    const last = history?.at(-1);
-    if (history === undefined || last === undefined || last.endedAt !== undefined) return;
-    const done: HistoryEntry = { ...last, endedAt: this.run.host.clock.now() };
-    if (error !== undefined) done.error = error;
-    this.rec.history = [...history.slice(0, -1), done];
+    this.#apply(error === undefined ? { type: 'called', at: this.run.host.clock.now() } : { type: 'called', at: this.run.host.clock.now(), error });
   }
 
   #event(): { flowId: string; requestId: string; river: string; streamId: string } {

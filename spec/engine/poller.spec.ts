@@ -54,4 +54,17 @@ describe('Poller', () => {
     expect(fired).to.deep.equal([1_030, 1_005, 1_020]);
     poller.clear();
   });
+
+  it('clear() ends each wait once: a wait woken earlier is not woken again, and a later park ends at once', () => {
+    const poller = new Poller(new LaggingClock());
+    const fired: number[] = [];
+    const woken = wait(1_100, fired);
+    poller.park(woken);
+    poller.park(wait(1_200, fired));
+    poller.wake(woken);
+    poller.clear();
+    expect(fired).to.deep.equal([1_100, 1_200]);
+    poller.park(wait(1_300, fired));
+    expect(fired, 'nothing waits once the poller is cleared').to.deep.equal([1_100, 1_200, 1_300]);
+  });
 });
