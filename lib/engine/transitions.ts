@@ -1,5 +1,5 @@
 import type { FlowError } from '../errors/flow-error.js';
-import type { FlowHeader, FlowStatus, HistoryEntry, StreamRecord, StreamState } from '../store/records.js';
+import type { FlowHeader, HistoryEntry, StreamRecord, StreamState } from '../store/records.js';
 
 /**
  * The state machine of flows and streams, as pure functions: a record and an event in, the new
@@ -68,98 +68,148 @@ export class IllegalTransition extends Error {
   }
 }
 
-const RUNNING: ReadonlySet<StreamState> = new Set(['init', 'running']);
-const LIVE: ReadonlySet<StreamState> = new Set(['running', 'cycling']);
-const UNENDED: ReadonlySet<StreamState> = new Set(['init', 'running', 'cycling']);
+/** The states some events start from. */
+const RUNNING = ['init', 'running'] as const;
+const LIVE = ['running', 'cycling'] as const;
+const UNENDED = ['init', 'running', 'cycling'] as const;
 
-function need(rec: StreamRecord, states: ReadonlySet<StreamState> | StreamState, event: StreamEvent): void {
-  const ok = typeof states === 'string' ? rec.state === states : states.has(rec.state);
+function need(rec: StreamRecord, states: readonly StreamState[] | StreamState, event: StreamEvent): void {
+  const ok = typeof states === 'string' ? rec.state === states : states.includes(rec.state);
   if (!ok) throw new IllegalTransition('stream', rec.state, event.type);
 }
 
+/**
+ * A copy of a record with every field in one order: records of one shape keep the engine's hot
+ * path monomorphic (an object spread of records of many shapes is several times slower).
+ */
+function copy(r: StreamRecord): StreamRecord {
+  return {
+    state: r.state,
+    attempts: r.attempts,
+    cycles: r.cycles,
+    dueAt: r.dueAt,
+    phase: r.phase,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    errors: r.errors,
+    error: r.error,
+    history: r.history,
+    choice: r.choice,
+    touched: r.touched,
+  };
+}
+
+const appended = <T>(list: readonly T[] | undefined, item: T): T[] => (list === undefined ? [item] : [...list, item]);
+
 /** A stream's record after `event`. */
 export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord {
+  const n = copy(rec);
   switch (event.type) {
     case 'begin':
       need(rec, 'init', event);
-      return { ...rec, startedAt: event.at };
+      n.startedAt = event.at;
+      return n;
     case 'attempt':
       need(rec, RUNNING, event);
-      return { ...rec, state: 'running', attempts: event.attempt, phase: 'flow', dueAt: undefined };
-    case 'attemptFailed': {
+      n.state = 'running';
+      n.attempts = event.attempt;
+      n.phase = 'flow';
+      n.dueAt = undefined;
+      return n;
+    case 'attemptFailed':
       need(rec, 'running', event);
-      const next: StreamRecord = { ...rec, errors: [...(rec.errors ?? []), event.error] };
+      n.errors = appended(rec.errors, event.error);
       if (event.retryAt !== undefined) {
-        next.phase = 'retry';
-        next.dueAt = event.retryAt;
+        n.phase = 'retry';
+        n.dueAt = event.retryAt;
       }
-      return next;
-    }
+      return n;
     case 'cycle':
       need(rec, 'running', event);
-      return { ...rec, state: 'cycling', phase: 'cycle', dueAt: event.dueAt };
-    case 'polled': {
+      n.state = 'cycling';
+      n.phase = 'cycle';
+      n.dueAt = event.dueAt;
+      return n;
+    case 'polled':
       need(rec, 'cycling', event);
-      const next: StreamRecord = { ...rec, cycles: event.poll };
-      if (event.error !== undefined) next.errors = [...(rec.errors ?? []), event.error];
-      if (event.nextAt !== undefined) next.dueAt = event.nextAt;
-      return next;
-    }
+      n.cycles = event.poll;
+      if (event.error !== undefined) n.errors = appended(rec.errors, event.error);
+      if (event.nextAt !== undefined) n.dueAt = event.nextAt;
+      return n;
     case 'end':
       need(rec, UNENDED, event);
-      return { ...rec, state: event.error === undefined ? 'success' : 'fail', error: event.error, endedAt: event.at, phase: undefined, dueAt: undefined };
+      n.state = event.error === undefined ? 'success' : 'fail';
+      n.error = event.error;
+      n.endedAt = event.at;
+      n.phase = undefined;
+      n.dueAt = undefined;
+      return n;
     case 'stop':
       need(rec, LIVE, event);
-      return { ...rec, state: 'fail', error: event.error, endedAt: event.at, phase: undefined, dueAt: undefined };
+      n.state = 'fail';
+      n.error = event.error;
+      n.endedAt = event.at;
+      n.phase = undefined;
+      n.dueAt = undefined;
+      return n;
     case 'skip':
       need(rec, 'init', event);
-      return { ...rec, state: 'skipped' };
+      n.state = 'skipped';
+      return n;
     case 'call': {
       const entry: HistoryEntry = { attempt: event.attempt, phase: event.phase, startedAt: event.at };
-      const h = rec.history ?? [];
+      const h = rec.history;
       // a river that polls for long keeps its first entries and its latest ones
-      const history = h.length < HISTORY_LIMIT ? [...h, entry] : [...h.slice(0, HISTORY_LIMIT / 2), ...h.slice(HISTORY_LIMIT / 2 + 1), entry];
-      return { ...rec, history };
+      n.history = h === undefined || h.length < HISTORY_LIMIT ? appended(h, entry) : [...h.slice(0, HISTORY_LIMIT / 2), ...h.slice(HISTORY_LIMIT / 2 + 1), entry];
+      return n;
     }
     case 'called': {
       const h = rec.history;
-      const last = h?.at(-1);
+      const last = h?.[h.length - 1];
       if (h === undefined || last === undefined || last.endedAt !== undefined) return rec;
-      const done: HistoryEntry = { ...last, endedAt: event.at };
+      const done: HistoryEntry = { attempt: last.attempt, phase: last.phase, startedAt: last.startedAt, endedAt: event.at };
       if (event.error !== undefined) done.error = event.error;
-      return { ...rec, history: [...h.slice(0, -1), done] };
+      const history = h.slice();
+      history[history.length - 1] = done;
+      n.history = history;
+      return n;
     }
     case 'open':
       if (rec.state !== 'init' && rec.state !== 'running') throw new IllegalTransition('container', rec.state, event.type);
-      return { ...rec, state: 'running', startedAt: rec.startedAt ?? event.at };
-    case 'close': {
+      n.state = 'running';
+      n.startedAt = rec.startedAt ?? event.at;
+      return n;
+    case 'close':
       need(rec, 'running', event);
-      const next: StreamRecord = { ...rec, state: event.ok ? 'success' : 'fail', endedAt: event.at };
+      n.state = event.ok ? 'success' : 'fail';
+      n.endedAt = event.at;
       if (event.error !== undefined) {
-        next.errors = [...(rec.errors ?? []), event.error];
-        next.error = event.error;
+        n.errors = appended(rec.errors, event.error);
+        n.error = event.error;
       }
-      return next;
-    }
+      return n;
     case 'choose':
       need(rec, 'running', event);
-      return { ...rec, choice: event.choice };
+      n.choice = event.choice;
+      return n;
     case 'touch':
-      return { ...rec, touched: event.keys };
+      n.touched = event.keys;
+      return n;
     case 'redrive': {
       if (rec.state === 'success' || rec.state === 'init') return rec;
       if (event.kind === 'river') {
         // a river starts over, keeping the errors and calls of its earlier runs and when it first started
-        const next: StreamRecord = { state: 'init', attempts: 0, cycles: 0 };
-        if (rec.errors !== undefined) next.errors = rec.errors;
-        if (rec.history !== undefined) next.history = rec.history;
-        if (rec.startedAt !== undefined) next.startedAt = rec.startedAt;
-        return next;
+        const fresh = copy({ state: 'init', attempts: 0, cycles: 0 });
+        fresh.errors = rec.errors;
+        fresh.history = rec.history;
+        fresh.startedAt = rec.startedAt;
+        return fresh;
       }
       // a container resumes; one that was skipped starts from the beginning (a fork chooses anew)
-      const next: StreamRecord = { ...rec, state: rec.state === 'skipped' ? 'init' : 'running', endedAt: undefined };
-      if (event.kind === 'fork' && rec.state === 'skipped') next.choice = undefined;
-      return next;
+      n.state = rec.state === 'skipped' ? 'init' : 'running';
+      n.endedAt = undefined;
+      if (event.kind === 'fork' && rec.state === 'skipped') n.choice = undefined;
+      return n;
     }
   }
 }
@@ -169,36 +219,58 @@ export function nextFlow(h: FlowHeader, event: FlowEvent): FlowHeader {
   const bad = (): never => {
     throw new IllegalTransition('flow', h.status, event.type);
   };
+  // one shape for every header, as for stream records
+  const n: FlowHeader = {
+    id: h.id,
+    requestId: h.requestId,
+    status: h.status,
+    seq: h.seq,
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+    reqInfo: h.reqInfo,
+    error: h.error,
+    atlantic: h.atlantic,
+    cancelReason: h.cancelReason,
+  };
   switch (event.type) {
     case 'claim':
       if (h.status !== 'waiting') bad();
-      return { ...h, status: 'running', updatedAt: event.at };
+      n.status = 'running';
+      n.updatedAt = event.at;
+      return n;
     case 'failing':
       if (h.status !== 'running') bad();
-      return { ...h, error: event.error };
-    case 'cancel': {
+      n.error = event.error;
+      return n;
+    case 'cancel':
       if (h.status !== 'running' && h.status !== 'waiting') bad();
-      const next: FlowHeader = { ...h, cancelReason: event.reason, updatedAt: event.at };
-      if (event.run === true) next.status = 'running';
-      return next;
-    }
-    case 'end': {
+      n.cancelReason = event.reason;
+      n.updatedAt = event.at;
+      if (event.run === true) n.status = 'running';
+      return n;
+    case 'end':
       if (h.status !== 'running') bad();
-      const next: FlowHeader = { ...h, status: event.status, error: event.error, updatedAt: event.at };
+      n.status = event.status;
+      n.error = event.error;
+      n.updatedAt = event.at;
       // a flow without hooks has nothing left to do: its end and the hook's record are one write
-      next.atlantic = { outcome: event.status === 'success' ? 'success' : 'fail', done: !event.hooks };
-      return next;
-    }
+      n.atlantic = { outcome: event.status === 'success' ? 'success' : 'fail', done: !event.hooks };
+      return n;
     case 'hooked': {
-      if (h.atlantic === undefined || h.atlantic.done) bad();
-      const atlantic = { ...h.atlantic!, done: true };
-      if (event.error !== undefined) atlantic.error = event.error;
-      return { ...h, atlantic, updatedAt: event.at };
+      const a = h.atlantic;
+      if (a === undefined || a.done) return bad();
+      n.atlantic = event.error === undefined ? { outcome: a.outcome, done: true } : { outcome: a.outcome, done: true, error: event.error };
+      n.updatedAt = event.at;
+      return n;
     }
-    case 'redrive': {
+    case 'redrive':
       if (h.status !== 'fail') bad();
-      const status: FlowStatus = event.waiting ? 'waiting' : 'running';
-      return { ...h, status, seq: event.seq, updatedAt: event.at, error: undefined, atlantic: undefined, cancelReason: undefined };
-    }
+      n.status = event.waiting ? 'waiting' : 'running';
+      n.seq = event.seq;
+      n.updatedAt = event.at;
+      n.error = undefined;
+      n.atlantic = undefined;
+      n.cancelReason = undefined;
+      return n;
   }
 }

@@ -71,7 +71,7 @@ describe('the state machine', () => {
     it('redrives: a river that did not succeed starts over with its errors and calls; a container resumes; a skipped fork chooses anew', () => {
       const history = [{ attempt: 1, phase: 'flow' as const, startedAt: 1, endedAt: 2 }];
       const failed = rec('fail', { attempts: 3, errors: [boom], error: boom, history, startedAt: 1, endedAt: 2 });
-      expect(nextStream(failed, { type: 'redrive', kind: 'river' })).to.deep.equal({ state: 'init', attempts: 0, cycles: 0, errors: [boom], history, startedAt: 1 });
+      expect(nextStream(failed, { type: 'redrive', kind: 'river' })).to.deep.include({ state: 'init', attempts: 0, cycles: 0, errors: [boom], history, startedAt: 1 });
       expect(nextStream(rec('success'), { type: 'redrive', kind: 'river' }).state).to.equal('success');
       expect(nextStream(rec('fail', { endedAt: 9 }), { type: 'redrive', kind: 'parallel' })).to.include({ state: 'running', endedAt: undefined });
       expect(nextStream(rec('skipped', { choice: 'a' }), { type: 'redrive', kind: 'fork' })).to.include({ state: 'init', choice: undefined });
