@@ -229,6 +229,8 @@ export class Engine implements EnginePort {
    * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
    */
   async #existing(id: string, requestId: string): Promise<FlowRun> {
+    const loading = this.#claims.get(id);
+    if (loading !== undefined) await loading; // recovery is loading it: see whether it could
     if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
