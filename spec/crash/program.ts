@@ -13,6 +13,9 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
+// end a line the killed child before may have left torn (a write crossing a page boundary of the
+// file can be cut short by SIGKILL), so that this child's lines are not glued to it
+journal('');
 const engine = await Engine.open({
   store: args.dir,
   classes: allClasses,

@@ -10,11 +10,15 @@ export interface ChildRun {
   exited: Promise<number | string>;
 }
 
-/** Starts the crash program in a child process. */
-export function startProgram(args: object, env: Record<string, string>): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM, JSON.stringify(args)], {
+/**
+ * Starts a crash program (by default spec/crash/program.ts) in a child process. A `held` child
+ * gets a pipe for stdin: it loads its modules and then waits for {@link release} before it
+ * touches the store, so that its start-up can overlap the run of the child before it.
+ */
+export function startProgram(args: object, env: Record<string, string>, options: { program?: string; held?: boolean } = {}): ChildRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.program ?? PROGRAM, JSON.stringify(args)], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: [options.held === true ? 'pipe' : 'ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -48,4 +52,9 @@ export async function waitForJournal(file: string, ready: (lines: string[]) => b
 export async function kill(run: ChildRun): Promise<void> {
   run.child.kill('SIGKILL');
   await run.exited;
+}
+
+/** Lets a `held` child go on: it reads one line from its stdin. */
+export function release(run: ChildRun): void {
+  run.child.stdin!.end('go\n');
 }
