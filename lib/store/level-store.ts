@@ -52,6 +52,8 @@ export class LevelStore implements Store {
   #status: StoreStatus = 'new';
   /** Set by the first failed write: every later write is refused with it. */
   #failure: VastflowError | undefined;
+  /** Writes issued and not yet settled, in a set replaced at each write (so a write sees those before it). */
+  #inFlight = new Set<Promise<void>>();
   #lookups = new Map<string, Deferred<string | undefined>>();
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
@@ -126,8 +128,17 @@ export class LevelStore implements Store {
     }
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (ops.length === 0) return Promise.resolve();
-    return this.#db.batch(ops, this.#sync ? { sync: true } : undefined).then(
-      () => (this.supports.persistent ? this.#acknowledge() : undefined),
+    // every write still in flight that was issued before this one: it must not fail after this
+    // one is acknowledged (LevelDB logs them in issue order, but may report them out of it)
+    const before = this.#inFlight;
+    const written = this.#db.batch(ops, this.#sync ? { sync: true } : undefined).then(
+      () => {
+        if (this.#failure !== undefined) throw this.#failure;
+        if (before.size === 0) return;
+        return Promise.allSettled([...before]).then(() => {
+          if (this.#failure !== undefined) throw this.#failure;
+        });
+      },
       (err: unknown) => {
         // LevelDB does not remember a failed log write (unless sync): the next write appends after a
         // torn record and "succeeds", and the next open drops it. So the first failure is final here.
@@ -135,17 +146,13 @@ export class LevelStore implements Store {
         throw this.#failure;
       },
     );
-  }
-
-  /**
-   * The end of a write that LevelDB reported written: one turn of the event loop later, unless a
-   * write failed meanwhile. Two writes in flight at once may report in either order, and one that
-   * LevelDB wrote after a failed one is not safe: letting the failure's report arrive first refuses it.
-   */
-  #acknowledge(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      setImmediate(() => (this.#failure === undefined ? resolve() : reject(this.#failure)));
-    });
+    const tracked = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight = new Set(before).add(tracked);
+    void tracked.then(() => this.#inFlight.delete(tracked));
+    return written;
   }
 
   #ops(c: FlowChange, ops: BatchOp[]): void {
