@@ -31,8 +31,7 @@ export type { Stream } from './model/stream.js';
 export { Engine } from './engine/engine.js';
 export { engineOptionsSchema, type EngineOptions } from './engine/engine-options.js';
 export type { EngineEventName, EngineEvents } from './engine/events.js';
-export { FlowRun } from './engine/flow-run.js';
-export type { FlowOutcome } from './engine/flow-runner.js';
+export { FlowRun, type FlowOutcome } from './model/flow-run.js';
 export type { Registry, RegistrableClass } from './engine/registry.js';
 export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapshot.js';
 

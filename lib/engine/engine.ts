@@ -5,7 +5,7 @@ import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import { createLogger, isLogger, type Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
 import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
-import type { Drawing, EnginePort } from '../model/engine-port.js';
+import { attachPort, portOf, provideDefaultEngine, type Drawing } from '../model/engine-port.js';
 import { internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
@@ -16,9 +16,9 @@ import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-e
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
 import type { EngineEventName, EngineEvents } from './events.js';
 import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
-import { FlowRun } from './flow-run.js';
+import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
-import { FlowRunner, Interrupted, type FlowOutcome, type PreparedFlow, type RunnerHost } from './flow-runner.js';
+import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { compile } from './plan.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
@@ -40,7 +40,7 @@ type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
  * console.log((await run.result()).status);
  * await engine.close();
  */
-export class Engine implements EnginePort {
+export class Engine {
   readonly #store: Store;
   readonly #queue: WriteQueue;
   readonly #registry = new Registry();
@@ -48,6 +48,8 @@ export class Engine implements EnginePort {
   readonly #clock: Clock;
   readonly #options: ResolvedEngineOptions;
   readonly #host: RunnerHost;
+  /** What the FlowRuns this engine hands out call. */
+  readonly #runHost: FlowRunHost = { result: (id) => this.#result(id), cancel: (id, reason) => this.cancel(id, reason) };
   readonly #poller: Poller;
   readonly #runners = new Map<string, FlowRunner>();
   /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
@@ -65,7 +67,13 @@ export class Engine implements EnginePort {
   /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
   #failure: VastflowError | undefined;
 
+  static {
+    // a bare `new Andes()` finds the default engine through the model's port, without importing this module
+    provideDefaultEngine(async () => portOf(await Engine.default()));
+  }
+
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
+    attachPort(this, { startFlow: (drawing) => this.#startFlow(drawing), classes: this.#registry });
     this.#options = options;
     this.#store = store;
     this.#logger = logger;
@@ -171,8 +179,8 @@ export class Engine implements EnginePort {
     }
   }
 
-  /** Starts a drawn flow (Andes.start calls this). @internal */
-  async startFlow(drawing: Drawing): Promise<FlowRun> {
+  /** Starts a drawn flow (Andes.start calls it through the engine's port). */
+  async #startFlow(drawing: Drawing): Promise<FlowRun> {
     this.#assertOpen('start');
     const plan = compile(drawing.streams);
     const atlantic = drawing.atlantic ?? new Atlantic();
@@ -214,7 +222,7 @@ export class Engine implements EnginePort {
     if (runNow) this.#launch(flow);
     else this.#waiting.set(header.id, flow);
     this.#drain();
-    return new FlowRun(this, header.id, header.requestId);
+    return new FlowRun(this.#runHost, header.id, header.requestId);
   }
 
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
@@ -241,7 +249,7 @@ export class Engine implements EnginePort {
         }
       }
     }
-    return new FlowRun(this, id, requestId, true);
+    return new FlowRun(this.#runHost, id, requestId, true);
   }
 
   /**
@@ -419,8 +427,8 @@ export class Engine implements EnginePort {
     return (await this.#store.listFlows(query)).map(summaryOf);
   }
 
-  /** The outcome of a flow, once it has ended. @internal (use FlowRun.result) */
-  async result(id: string): Promise<FlowOutcome> {
+  /** The outcome of a flow, once it has ended (FlowRun.result calls it). */
+  async #result(id: string): Promise<FlowOutcome> {
     if (this.#failure !== undefined) throw this.#failure;
     let d = this.#outcomes.get(id);
     if (d === undefined) {
@@ -519,7 +527,7 @@ export class Engine implements EnginePort {
       this.#active++;
       this.#launch(flow);
     } else this.#waiting.set(id, flow);
-    return new FlowRun(this, id, h.requestId);
+    return new FlowRun(this.#runHost, id, h.requestId);
   }
 
   /**

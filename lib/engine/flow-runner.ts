@@ -11,6 +11,7 @@ import type { EngineEventName, EngineEvents } from './events.js';
 import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
+import type { FlowOutcome } from '../model/flow-run.js';
 import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
@@ -101,15 +102,6 @@ export interface Branch {
   failed: boolean;
 }
 
-/** How a finished flow ended. */
-export interface FlowOutcome {
-  id: string;
-  requestId: string;
-  status: 'success' | 'fail' | 'cancelled';
-  error?: FlowError;
-  /** The final headwaters, as a plain object. */
-  headwaters: JsonObject;
-}
 
 /**
  * Runs one flow: its streams in order, the Atlantic hook, and every transition through the write

@@ -1,10 +1,10 @@
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { parseBlueprint, streamsFromBlueprint, streamsToBlueprint, type Blueprint } from './blueprint.js';
-import type { Drawing, EnginePort } from './engine-port.js';
+import { defaultEnginePort, portOf, type Drawing, type EnginePort } from './engine-port.js';
 import { Headwaters } from './headwaters.js';
 import { nameOf, StreamBase, type Stream } from './stream.js';
-import type { FlowRun } from '../engine/flow-run.js';
+import type { FlowRun } from './flow-run.js';
 import { blueprintToMermaid } from '../diagram/mermaid.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -20,7 +20,7 @@ import type { Engine } from '../engine/engine.js';
  * const outcome = await run.result();
  */
 export class Andes {
-  readonly #engine: EnginePort | undefined;
+  readonly #engine: Engine | undefined;
   #hw: Headwaters<any> | undefined;
   readonly #streams: Stream[] = [];
   #atlantic: Atlantic | undefined;
@@ -67,13 +67,13 @@ export class Andes {
    *   E_BLUEPRINT when streams nest more than 64 deep
    */
   async start(): Promise<FlowRun> {
-    const engine = this.#engine ?? (await (await import('../engine/engine.js')).Engine.default());
+    const engine = this.#engine === undefined ? await defaultEnginePort() : portOf(this.#engine);
     if (this.#pending !== undefined) {
       this.#drawBlueprint(this.#pending, engine);
       this.#pending = undefined;
     }
     const drawing: Drawing = { hw: this.headwaters, streams: [...this.#streams], atlantic: this.#atlantic };
-    return (await engine.startFlow(drawing)) as FlowRun;
+    return engine.startFlow(drawing);
   }
 
   /** The blueprint: this flow as JSON (see docs/blueprint.md). */
@@ -105,7 +105,7 @@ export class Andes {
     if (bp.reqInfo !== undefined) hw.reqInfo = bp.reqInfo;
     andes.drawHeadwaters(hw);
     if (engine === undefined) andes.#pending = bp;
-    else andes.#drawBlueprint(bp, engine);
+    else andes.#drawBlueprint(bp, portOf(engine));
     return andes;
   }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Andes, Engine, Headwaters, River, type FlowOutcome, type RiverAttr } from '../../lib/index.js';
-import { rejects, silent, within } from '../helpers/stores.js';
+import { rejects, silent, until, within } from '../helpers/stores.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 class Pad extends River {
@@ -117,8 +117,8 @@ describe('a store write that fails on a full disk', function () {
       if (reported !== undefined) expect(snap!.status, `flow ${id} was reported ${reported.status}`).to.equal(reported.status);
     }
     // the flows the failure stopped resume and run to the end
-    const ends = await within(Promise.all(started.map((id) => again.result(id))), 5000, 'the recovered flows ending');
-    expect(ends.every((o) => o.status === 'success')).to.equal(true);
+    const ended = async () => (await Promise.all(started.map((id) => again.get(id)))).every((s) => s?.status === 'success' && s.atlantic?.done === true);
+    await until(ended, 5000, 'every recovered flow ending success');
     expect(await again.list({ status: 'fail' })).to.deep.equal([]);
     expect(resolvedBeforeFull, 'flows ran before the disk filled').to.be.greaterThan(0);
   });

@@ -1,4 +1,15 @@
-import type { FlowOutcome } from './flow-runner.js';
+import type { FlowError } from '../errors/flow-error.js';
+import type { JsonObject } from './json.js';
+
+/** How a finished flow ended. */
+export interface FlowOutcome {
+  id: string;
+  requestId: string;
+  status: 'success' | 'fail' | 'cancelled';
+  error?: FlowError;
+  /** The final headwaters, as a plain object. */
+  headwaters: JsonObject;
+}
 
 /** What a FlowRun needs from its engine. */
 export interface FlowRunHost {
