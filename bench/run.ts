@@ -18,7 +18,10 @@ const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w5];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
-const only = onlyArg === undefined ? undefined : (onlyArg.includes('=') ? onlyArg.split('=')[1]! : args[args.indexOf(onlyArg) + 1] ?? '').split(',').map((s) => s.trim().toUpperCase());
+const only =
+  onlyArg === undefined
+    ? undefined
+    : (onlyArg.includes('=') ? onlyArg.split('=')[1]! : (args[args.indexOf(onlyArg) + 1] ?? '')).split(',').map((s) => s.trim().toUpperCase());
 const selected = only === undefined ? all : all.filter((s) => only.includes(s.id.toUpperCase()));
 if (selected.length === 0) {
   console.error(`no workload matches --only ${only?.join(',')}; known: ${all.map((s) => s.id).join(', ')}`);
@@ -39,7 +42,9 @@ if (childOf >= 0) {
 }
 
 async function inOwnProcess(s: Scenario): Promise<Measure> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', s.id, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', s.id, ...(quick ? ['--quick'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -47,7 +52,13 @@ async function inOwnProcess(s: Scenario): Promise<Measure> {
   return JSON.parse(out.trim().split('\n').pop()!) as Measure;
 }
 
-const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, memory_gb: round(os.totalmem() / 2 ** 30, 0) };
+const machine = {
+  cores: os.cpus().length,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+  memory_gb: round(os.totalmem() / 2 ** 30, 0),
+};
 console.log(JSON.stringify({ machine, quick }));
 
 function median(runs: Measure[]): Measure {
@@ -95,4 +106,7 @@ for (const [name, target, value, ok, unit] of rows) {
   console.log(`| ${name} | ${target} | ${round(value, unit === 'x' ? 2 : 3)}${unit === 'x' ? '' : unit} | ${ok(value) ? 'yes' : 'no'} |`);
 }
 console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${quick ? 'quick (1/10 size)' : 'full size'}; median of 3 runs for W0-W3`);
-if (quick) console.log('A quick run checks that every workload runs: at a tenth of the size, what a process pays once (the JIT, the heap growing) weighs on W3 and W4; the targets are for a full run.');
+if (quick)
+  console.log(
+    'A quick run checks that every workload runs: at a tenth of the size, what a process pays once (the JIT, the heap growing) weighs on W3 and W4; the targets are for a full run.',
+  );

@@ -1,7 +1,21 @@
 // W1: diamond: ParallelRiver(A, B) then C, every river durable, 100 bytes each; 200 flows in flight.
 // W1s (one flow at a time), W1f (sync: true) and W2 (memory store) are variants of this run.
 import { Engine, type Store } from 'vastflow';
-import { countingLevelStore, cpuMs, diamond, diamondClasses, EndClock, percentile, round, rssPeak, silent, tempDir, windowed, type Measure, type Scenario } from '../common.js';
+import {
+  countingLevelStore,
+  cpuMs,
+  diamond,
+  diamondClasses,
+  EndClock,
+  percentile,
+  round,
+  rssPeak,
+  silent,
+  tempDir,
+  windowed,
+  type Measure,
+  type Scenario,
+} from '../common.js';
 
 export interface DiamondOptions {
   flows: number;

@@ -25,7 +25,10 @@ export const w3: Scenario = {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await windowed(flows, 200, async (i) => {
-      const run = await new Andes(engine).drawHeadwaters(new Headwaters(`w3-${i}`)).drawStream(new PollRiver()).start();
+      const run = await new Andes(engine)
+        .drawHeadwaters(new Headwaters(`w3-${i}`))
+        .drawStream(new PollRiver())
+        .start();
       if (i % 997 === 0) ids.push(run.id);
       await run.result();
     });
@@ -40,7 +43,13 @@ export const w3: Scenario = {
     const idealMs = Math.ceil(flows / 200) * 50;
     return {
       primary: 'wall_over_ideal',
-      figures: { flows, wall_ms: round(wallMs, 0), ideal_ms: idealMs, wall_over_ideal: round(wallMs / idealMs, 3), cpu_ms_per_poll: round(cpu / (flows * 5), 4) },
+      figures: {
+        flows,
+        wall_ms: round(wallMs, 0),
+        ideal_ms: idealMs,
+        wall_over_ideal: round(wallMs / idealMs, 3),
+        cpu_ms_per_poll: round(cpu / (flows * 5), 4),
+      },
     };
   },
 };

@@ -28,7 +28,10 @@ export const w4: Scenario = {
     // garbage V8 promotes into the pages where the parked flows live (1,000 at a time costs about
     // 10 % more RSS per flow, 10,000 at a time nearly twice as much)
     const park = async (i: number): Promise<void> => {
-      const run = await new Andes(engine).drawHeadwaters(new Headwaters(`w4-${i}`)).drawStream(new ParkedRiver()).start();
+      const run = await new Andes(engine)
+        .drawHeadwaters(new Headwaters(`w4-${i}`))
+        .drawStream(new ParkedRiver())
+        .start();
       ids[i] = run.id;
     };
     await windowed(first, 200, park);

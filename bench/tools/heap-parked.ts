@@ -8,12 +8,23 @@ import { cleanup, ParkedRiver, silent, tempDir } from '../common.js';
 const flows = 10_000;
 const engine = await Engine.open({ store: tempDir('heap'), logger: silent, classes: [ParkedRiver], concurrency: flows });
 for (let i = 0; i < flows; i += 1000) {
-  await Promise.all(Array.from({ length: 1000 }, (_, j) => new Andes(engine).drawHeadwaters(new Headwaters(`h-${i + j}`)).drawStream(new ParkedRiver()).start()));
+  await Promise.all(
+    Array.from({ length: 1000 }, (_, j) =>
+      new Andes(engine)
+        .drawHeadwaters(new Headwaters(`h-${i + j}`))
+        .drawStream(new ParkedRiver())
+        .start(),
+    ),
+  );
 }
 await new Promise((r) => setTimeout(r, 300));
 global.gc?.();
 const file = v8.writeHeapSnapshot(`${tempDir('heap-snap')}/parked.heapsnapshot`);
-const snap = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: string[][] } }; nodes: number[]; strings: string[] };
+const snap = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+  snapshot: { meta: { node_fields: string[]; node_types: string[][] } };
+  nodes: number[];
+  strings: string[];
+};
 const width = snap.snapshot.meta.node_fields.length;
 const types = snap.snapshot.meta.node_types[0]!;
 const by = new Map<string, [number, number]>();

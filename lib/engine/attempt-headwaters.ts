@@ -29,10 +29,7 @@ export class AttemptHeadwaters<T extends object> extends Headwaters<T> {
   #check(op: string, key: string): void {
     const why = this.#gate.abandoned;
     if (why === undefined) return;
-    throw new VastflowError(
-      'E_CANCELLED',
-      `${this.#gate.describe()} was abandoned (${why.message}): its hw.${op}("${key}") has no effect on the flow`,
-    );
+    throw new VastflowError('E_CANCELLED', `${this.#gate.describe()} was abandoned (${why.message}): its hw.${op}("${key}") has no effect on the flow`);
   }
 
   override get<K extends keyof T & string>(key: K): T[K] | undefined {

@@ -18,9 +18,7 @@ export const engineOptionsSchema = z.strictObject({
       z.custom<Store>(isStore, 'store must be a directory path, "memory", or a Store'),
     ])
     .default(() => process.env['VASTFLOW_DB'] || '.vastflow'),
-  logger: z
-    .union([z.custom<Logger>(isLogger), z.custom<LoggerOptions>((v) => typeof v === 'object' && v !== null && !isLogger(v))])
-    .optional(),
+  logger: z.union([z.custom<Logger>(isLogger), z.custom<LoggerOptions>((v) => typeof v === 'object' && v !== null && !isLogger(v))]).optional(),
   concurrency: z.number().int().positive().default(500),
   recover: z.boolean().default(true),
   classes: z.array(z.custom<RegistrableClass>(isRegistrable, 'classes must be River, Fork or Atlantic subclasses')).default([]),

@@ -208,7 +208,14 @@ export class Engine {
     const now = this.#clock.now();
     const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
     if (runNow) this.#active++;
-    const header: FlowHeader = { id: this.#newId(now), requestId: hw.requestId, status: runNow ? 'running' : 'waiting', seq: this.#nextSeq(), createdAt: now, updatedAt: now };
+    const header: FlowHeader = {
+      id: this.#newId(now),
+      requestId: hw.requestId,
+      status: runNow ? 'running' : 'waiting',
+      seq: this.#nextSeq(),
+      createdAt: now,
+      updatedAt: now,
+    };
     if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
     internals.drainDirty(hw);
     const records = plan.nodes.map(initRecord);
@@ -293,7 +300,8 @@ export class Engine {
       const d = this.#outcomes.get(id);
       this.#outcomes.delete(id);
       if (outcome !== undefined) d?.resolve(outcome);
-      else if (this.#failure !== undefined) d?.reject(this.#failure); // logged once, by #storeFailed
+      else if (this.#failure !== undefined)
+        d?.reject(this.#failure); // logged once, by #storeFailed
       else {
         runner.log.error({ err }, 'flow stopped: the store failed; it resumes when the engine is opened again');
         d?.reject(err);
@@ -343,7 +351,10 @@ export class Engine {
       return prepareStored(stored, this.#registry);
     } catch (err) {
       if (isVastflowError(err, 'E_UNKNOWN_CLASS')) {
-        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its drawing names a class this engine does not know; an engine that registers it will resume the flow');
+        this.#logger.error(
+          { flowId: id, err: err.message },
+          'flow left in the store: its drawing names a class this engine does not know; an engine that registers it will resume the flow',
+        );
         return undefined;
       }
       if (isVastflowError(err, 'E_STORE_CORRUPT')) {
@@ -386,7 +397,10 @@ export class Engine {
   #storeFailed(err: VastflowError): void {
     if (this.#state !== 'open' || this.#failure !== undefined) return;
     this.#failure = err.code === 'E_STORE_UNAVAILABLE' ? err : new VastflowError('E_STORE_UNAVAILABLE', err.message, { cause: err });
-    this.#logger.error({ err: this.#failure }, 'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow');
+    this.#logger.error(
+      { err: this.#failure },
+      'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow',
+    );
     for (const r of this.#runners.values()) r.interrupt();
     this.#poller.clear();
     for (const d of this.#outcomes.values()) d.reject(this.#failure);

@@ -102,7 +102,6 @@ export interface Branch {
   failed: boolean;
 }
 
-
 /**
  * Runs one flow: its streams in order, the Atlantic hook, and every transition through the write
  * queue. Rebuilt from the store, it continues where the records say the flow was.
@@ -452,7 +451,8 @@ export class FlowRunner implements SignalSource {
       this.checkInterrupt();
       if (rec.state === 'fail') {
         // a failure found in the records (recovery): the flow is failing, whatever else it shows
-        if (!this.stopping) this.fail(this.header.error ?? rec.error ?? rec.errors?.at(-1) ?? { code: 'E_RIVER_FAILED', message: `stream ${node.id} failed`, river: node.name });
+        if (!this.stopping)
+          this.fail(this.header.error ?? rec.error ?? rec.errors?.at(-1) ?? { code: 'E_RIVER_FAILED', message: `stream ${node.id} failed`, river: node.name });
         ok = false;
         branch.failed = true;
         continue;
@@ -529,7 +529,14 @@ export class FlowRunner implements SignalSource {
    */
   #container(node: PlanNode, state: 'running' | 'success' | 'fail', change?: FlowChange, error?: FlowError): FlowChange {
     const at = this.host.clock.now();
-    const rec = this.apply(node, state === 'running' ? { type: 'open', at } : error === undefined ? { type: 'close', ok: state === 'success', at } : { type: 'close', ok: false, at, error });
+    const rec = this.apply(
+      node,
+      state === 'running'
+        ? { type: 'open', at }
+        : error === undefined
+          ? { type: 'close', ok: state === 'success', at }
+          : { type: 'close', ok: false, at, error },
+    );
     const out = change ?? { flowId: this.id };
     (out.streams ??= {})[node.id] = rec;
     return out;
@@ -538,9 +545,7 @@ export class FlowRunner implements SignalSource {
   async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
     // its branches need not wait for this record: any of their records that lands implies it has
     void this.write(this.#container(node, 'running'), false);
-    const settled = await Promise.allSettled(
-      node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })),
-    );
+    const settled = await Promise.allSettled(node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })));
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
     const ok = settled.every((s) => s.status === 'fulfilled' && s.value);
     void this.write(this.#container(node, ok ? 'success' : 'fail'));
@@ -582,11 +587,19 @@ export class FlowRunner implements SignalSource {
       try {
         choice = await node.fork.choose(hw);
       } catch (err) {
-        return this.#failContainer(node, { code: 'E_RIVER_FAILED', message: `fork ${node.name}: choose() threw: ${(err as Error)?.message ?? String(err)}`, river: node.name });
+        return this.#failContainer(node, {
+          code: 'E_RIVER_FAILED',
+          message: `fork ${node.name}: choose() threw: ${(err as Error)?.message ?? String(err)}`,
+          river: node.name,
+        });
       }
       if (typeof choice !== 'string' || !node.branches.has(choice)) {
         const names = [...node.branches.keys()].join(', ');
-        return this.#failContainer(node, { code: 'E_NO_BRANCH', message: `fork ${node.name} chose ${JSON.stringify(choice)}, which is not one of its branches: ${names}`, river: node.name });
+        return this.#failContainer(node, {
+          code: 'E_NO_BRANCH',
+          message: `fork ${node.name} chose ${JSON.stringify(choice)}, which is not one of its branches: ${names}`,
+          river: node.name,
+        });
       }
       const change: FlowChange = { flowId: this.id, streams: { [node.id]: this.apply(node, { type: 'choose', choice }) } };
       for (const [name, streams] of node.branches) {

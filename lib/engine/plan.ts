@@ -9,7 +9,6 @@ import { River } from '../model/river.js';
 import { nameOf, type Stream } from '../model/stream.js';
 import { DEFAULT_COLOR, StreamAddress } from '../model/stream-tree.js';
 
-
 interface NodeBase {
   /** Position in the drawing: `2`, `0.1.0` (parallel 0, branch 1, stream 0), … */
   id: string;
@@ -92,7 +91,16 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: static input must be a zod schema`);
     }
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: RiverNode = { kind: 'river', id, index: plan.nodes.length, name, color, river: s, attr: resolveRiverAttr(raw, name, s.cycle !== River.prototype.cycle), input };
+    const n: RiverNode = {
+      kind: 'river',
+      id,
+      index: plan.nodes.length,
+      name,
+      color,
+      river: s,
+      attr: resolveRiverAttr(raw, name, s.cycle !== River.prototype.cycle),
+      input,
+    };
     plan.nodes.push(n);
     return n;
   }
@@ -135,7 +143,6 @@ function describe(s: Stream): string {
   if (s instanceof Fork) return `fork ${nameOf(s)}`;
   return s.kind === 'basin' ? 'a basin' : 'a parallel river';
 }
-
 
 /** Every node below `n` (not `n` itself). */
 export function descendants(n: PlanNode): PlanNode[] {

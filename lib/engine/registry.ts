@@ -68,7 +68,10 @@ export class Registry implements ClassResolver {
     if (held === undefined && kind === 'atlantic' && name === 'Atlantic') return Atlantic as RegistrableClass;
     if (held === undefined || held.kind !== kind) {
       // the names that would have worked: those of the kind asked for
-      const known = [...this.#classes].filter(([, c]) => c.kind === kind).map(([n]) => n).sort();
+      const known = [...this.#classes]
+        .filter(([, c]) => c.kind === kind)
+        .map(([n]) => n)
+        .sort();
       const other = held === undefined ? '' : ` ("${name}" is a registered ${held.kind})`;
       throw new VastflowError(
         'E_UNKNOWN_CLASS',

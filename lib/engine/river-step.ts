@@ -11,7 +11,6 @@ import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
 import { nextStream, type StreamEvent } from './transitions.js';
 
-
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 
 class TimedOut extends VastflowError {
@@ -62,7 +61,12 @@ class RiverStep implements ParkedRiver {
         const parsed = node.input.safeParse(this.hw.toJSON());
         if (!parsed.success) {
           const issues = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(headwaters)'}: ${i.message}`);
-          return this.end({ code: 'E_INVALID_INPUT', message: `river ${node.name}: headwaters do not match its input schema: ${issues.join('; ')}`, river: node.name, attempts: 0 });
+          return this.end({
+            code: 'E_INVALID_INPUT',
+            message: `river ${node.name}: headwaters do not match its input schema: ${issues.join('; ')}`,
+            river: node.name,
+            attempts: 0,
+          });
         }
       }
     }
@@ -151,7 +155,13 @@ class RiverStep implements ParkedRiver {
       } catch (err) {
         const error = toError(err);
         const code = error instanceof TimedOut ? 'E_TIMEOUT' : 'E_RIVER_FAILED';
-        const fe: FlowError = { code, message: `river ${node.name}: cycle ${poll} failed: ${error.message}`, river: node.name, attempts: this.rec.attempts, cause: error.message };
+        const fe: FlowError = {
+          code,
+          message: `river ${node.name}: cycle ${poll} failed: ${error.message}`,
+          river: node.name,
+          attempts: this.rec.attempts,
+          cause: error.message,
+        };
         this.#ended(fe);
         run.checkInterrupt();
         const stopped = run.stopping && !attr.atomic;
@@ -165,7 +175,12 @@ class RiverStep implements ParkedRiver {
       if (done) return undefined;
       if (more) this.#write();
     }
-    return { code: 'E_CYCLE_EXHAUSTED', message: `river ${node.name}: cycle() did not return true within ${attr.cycleTimes} polls`, river: node.name, attempts: this.rec.attempts };
+    return {
+      code: 'E_CYCLE_EXHAUSTED',
+      message: `river ${node.name}: cycle() did not return true within ${attr.cycleTimes} polls`,
+      river: node.name,
+      attempts: this.rec.attempts,
+    };
   }
 
   /** Records the river's end (with its checkpoint when durable); true on success. */

@@ -74,7 +74,17 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
   const streams: StreamSnapshot[] = [];
   walkBlueprint(stored.blueprint.streams, ({ id, kind, name, color }) => {
     const rec = stored.streams[id] ?? { state: 'init', attempts: 0, cycles: 0 };
-    const snap: StreamSnapshot = { id, kind, name, color, state: rec.state, attempts: rec.attempts, cycles: rec.cycles, errors: rec.errors ?? [], history: rec.history ?? [] };
+    const snap: StreamSnapshot = {
+      id,
+      kind,
+      name,
+      color,
+      state: rec.state,
+      attempts: rec.attempts,
+      cycles: rec.cycles,
+      errors: rec.errors ?? [],
+      history: rec.history ?? [],
+    };
     if (rec.error !== undefined) snap.error = rec.error;
     if (rec.startedAt !== undefined) snap.startedAt = rec.startedAt;
     if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;

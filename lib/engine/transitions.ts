@@ -160,7 +160,8 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
       const entry: HistoryEntry = { attempt: event.attempt, phase: event.phase, startedAt: event.at };
       const h = rec.history;
       // a river that polls for long keeps its first entries and its latest ones
-      n.history = h === undefined || h.length < HISTORY_LIMIT ? appended(h, entry) : [...h.slice(0, HISTORY_LIMIT / 2), ...h.slice(HISTORY_LIMIT / 2 + 1), entry];
+      n.history =
+        h === undefined || h.length < HISTORY_LIMIT ? appended(h, entry) : [...h.slice(0, HISTORY_LIMIT / 2), ...h.slice(HISTORY_LIMIT / 2 + 1), entry];
       return n;
     }
     case 'called': {

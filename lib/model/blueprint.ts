@@ -228,9 +228,7 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
       return { basin };
     }
     if (s instanceof Fork) {
-      const branches: Record<string, BlueprintStream[]> = Object.fromEntries(
-        [...s.branches].map(([b, streams]) => [b, streamsToBlueprint(streams)]),
-      );
+      const branches: Record<string, BlueprintStream[]> = Object.fromEntries([...s.branches].map(([b, streams]) => [b, streamsToBlueprint(streams)]));
       const out: BlueprintStream = { fork: nameOf(s), branches };
       if (s.config !== undefined) out.config = s.config as Json;
       if (s.color !== undefined) out.color = s.color;

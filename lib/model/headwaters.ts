@@ -102,7 +102,10 @@ export class Headwaters<T extends object = Record<string, Json>> {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${JSON.stringify(key)}`);
     }
     if (key === PROTO_KEY) {
-      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: the key "${PROTO_KEY}" is not allowed: as a property of the headwaters' JSON it would set the prototype`);
+      throw new VastflowError(
+        'E_INVALID_ARGUMENT',
+        `Headwaters.put: the key "${PROTO_KEY}" is not allowed: as a property of the headwaters' JSON it would set the prototype`,
+      );
     }
     this.#own().set(key, frozenJsonCopy(value, `headwaters key "${key}"`));
     this.#mark(key);

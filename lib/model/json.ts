@@ -27,10 +27,7 @@ export const PROTO_KEY = '__proto__';
 
 function fail(what: string, path: string, value: unknown, reason?: string): never {
   const at = path === '' ? '' : ` at ${path}`;
-  throw new VastflowError(
-    'E_NOT_SERIALIZABLE',
-    `${what}${at} is not JSON: ${reason ?? describe(value)}`,
-  );
+  throw new VastflowError('E_NOT_SERIALIZABLE', `${what}${at} is not JSON: ${reason ?? describe(value)}`);
 }
 
 /**

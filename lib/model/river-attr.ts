@@ -54,7 +54,9 @@ export const riverAttrSchema = z.strictObject({
   retryJitter: z.number().min(0).max(1).default(0),
   cycleTimes: count.default(0),
   cycleInterval: duration('cycleInterval').default(1000),
-  timeout: duration('timeout').refine((ms) => ms > 0, 'timeout must be > 0').optional(),
+  timeout: duration('timeout')
+    .refine((ms) => ms > 0, 'timeout must be > 0')
+    .optional(),
   durable: z.boolean().default(false),
   atomic: z.boolean().default(false),
 });
@@ -90,7 +92,10 @@ export function resolveRiverAttr(raw: RiverAttr, river: string, ownCycle?: boole
     throw new VastflowError('E_INVALID_ATTR', `river ${river}: defines cycle() but sets no cycleTimes; set attr.cycleTimes, or 0 to turn the cycle off`);
   }
   if (ownCycle === false && out.cycleTimes > 0) {
-    throw new VastflowError('E_INVALID_ATTR', `river ${river}: invalid attr field cycleTimes: ${out.cycleTimes} polls, but the river defines no cycle() to call`);
+    throw new VastflowError(
+      'E_INVALID_ATTR',
+      `river ${river}: invalid attr field cycleTimes: ${out.cycleTimes} polls, but the river defines no cycle() to call`,
+    );
   }
   return out;
 }
@@ -102,7 +107,7 @@ function resolveFields(raw: RiverAttr, river: string): ResolvedRiverAttr {
   const parsed = riverAttrSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.length > 0 ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ') ?? '?';
+    const field = issue.path.length > 0 ? issue.path.join('.') : ((issue as { keys?: string[] }).keys?.join(', ') ?? '?');
     const what = issue.code === 'unrecognized_keys' ? `unknown field ${field}` : `field ${field}: ${issue.message}`;
     throw new VastflowError('E_INVALID_ATTR', `river ${river}: invalid attr ${what}`);
   }

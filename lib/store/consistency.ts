@@ -51,7 +51,8 @@ export function inconsistency(flow: StoredFlow): string | undefined {
           return `stream ${n.id} is ${n.state} while stream ${prev.id} before it is ${prev.state}`;
         }
       }
-      if (parent !== undefined && n.state !== 'init' && parent.state === 'init') return `stream ${n.id} is ${n.state} inside ${parent.kind} ${parent.id}, which has no record`;
+      if (parent !== undefined && n.state !== 'init' && parent.state === 'init')
+        return `stream ${n.id} is ${n.state} inside ${parent.kind} ${parent.id}, which has no record`;
       if (n.kind === 'river') continue;
       const inner = within(n);
       if (n.state === 'skipped') {

@@ -55,7 +55,5 @@ export interface Store {
 export function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return ['open', 'close', 'write', 'getFlow', 'findFlowId', 'listFlows', 'listUnfinished', 'listWaiting'].every(
-    (m) => typeof v[m] === 'function',
-  );
+  return ['open', 'close', 'write', 'getFlow', 'findFlowId', 'listFlows', 'listUnfinished', 'listWaiting'].every((m) => typeof v[m] === 'function');
 }

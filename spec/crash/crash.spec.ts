@@ -55,7 +55,10 @@ describe('crash recovery with real SIGKILLed processes', function () {
     const run = child('chain', 1, 'b');
     await waitForJournal(journalFile, has('hanging chain-0 b'), run);
     // while the child holds the directory, no other engine may open it
-    const locked = await Engine.open({ store: db, logger: silent }).then(() => undefined, (e: unknown) => e);
+    const locked = await Engine.open({ store: db, logger: silent }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(locked).to.have.property('code', 'E_STORE_LOCKED');
     await kill(run);
 
@@ -78,7 +81,10 @@ describe('crash recovery with real SIGKILLed processes', function () {
     const lines = readJournal(journalFile);
     expect(count(lines, 'start poll-0 poll')).to.equal(1);
     const polls = lines.filter((l) => l.startsWith('poll poll-0')).map((l) => l.split(' '));
-    expect(polls.every((p) => p[3] === 'T-1'), 'every poll sees the ticket flow() checkpointed').to.equal(true);
+    expect(
+      polls.every((p) => p[3] === 'T-1'),
+      'every poll sees the ticket flow() checkpointed',
+    ).to.equal(true);
     const numbers = polls.map((p) => Number(p[2]));
     expect(numbers.at(-1)).to.equal(4);
     expect(numbers).to.deep.equal([...numbers].sort((a, b) => a - b));
@@ -99,7 +105,9 @@ describe('crash recovery with real SIGKILLed processes', function () {
     const [outcome] = await recover('retry', 1, { retryIntervalMs: intervalMs });
     expect(outcome!.status).to.equal('success');
     expect(outcome!.headwaters).to.deep.equal({ flaky: 3 });
-    const attempts = readJournal(journalFile).filter((l) => l.startsWith('attempt retry-0')).map((l) => l.split(' '));
+    const attempts = readJournal(journalFile)
+      .filter((l) => l.startsWith('attempt retry-0'))
+      .map((l) => l.split(' '));
     expect(attempts.map((a) => Number(a[2]))).to.deep.equal([1, 2, 3]);
     const t3 = Number(attempts[2]![3]);
     expect(t3 - t2).to.be.at.least(intervalMs - 5);
@@ -131,7 +139,9 @@ describe('crash recovery with real SIGKILLed processes', function () {
 
     const outcomes = await recover('chain', 4, { concurrency: 1 });
     expect(outcomes.map((o) => o.status)).to.deep.equal(['success', 'success', 'success', 'success']);
-    const after = readJournal(journalFile).slice(killedAt).filter((l) => l.startsWith('start '));
+    const after = readJournal(journalFile)
+      .slice(killedAt)
+      .filter((l) => l.startsWith('start '));
     const order = [...new Set(after.map((l) => l.split(' ')[1]))];
     expect(order).to.deep.equal(['chain-0', 'chain-1', 'chain-2', 'chain-3']);
     // one at a time: no flow starts before the previous one has ended
@@ -168,7 +178,7 @@ describe('crash recovery with real SIGKILLed processes', function () {
     this.timeout(60_000);
     const flows = 24;
     let seed = Number(process.env['VASTFLOW_CRASH_SEED'] ?? Date.now() % 100_000);
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const usedSeed = seed;
     let midRunKills = 0;
     for (let k = 0; k < 8; k++) {
@@ -189,7 +199,10 @@ describe('crash recovery with real SIGKILLed processes', function () {
 
     const lines = readJournal(journalFile);
     const context = `seed ${usedSeed}`;
-    expect(lines.find((l) => l.startsWith('all-done')), context).to.equal(`all-done ${flows}`);
+    expect(
+      lines.find((l) => l.startsWith('all-done')),
+      context,
+    ).to.equal(`all-done ${flows}`);
     engine = await Engine.open({ store: db, classes: allClasses, logger: silent });
     const summaries = await engine.list();
     expect(summaries, context).to.have.length(flows);
@@ -215,7 +228,7 @@ describe('crash recovery with real SIGKILLed processes', function () {
     expect(await engine.list({ status: 'running' })).to.deep.equal([]);
   });
 
-  it('keeps every flow\'s grouped transitions in order and atomic when killed in the middle of a group', async function () {
+  it("keeps every flow's grouped transitions in order and atomic when killed in the middle of a group", async function () {
     this.timeout(60_000);
     const flows = 40;
     // the diamond's stream ids: 0 = parallel(a | b), 1 = c, 2 = basin(d), 3 = fork(big | small)

@@ -16,7 +16,16 @@ import { Andes, Engine, LevelStore, type StoredFlow } from '../../lib/index.js';
 import { kill, release, startProgram, waitForJournal, type ChildRun } from '../helpers/child.js';
 import { silent } from '../helpers/stores.js';
 import {
-  drawShape, expectationOf, hangShape, indexOf, readJournal, riverIds, settings, shapeName, shapeOf, stormClasses,
+  drawShape,
+  expectationOf,
+  hangShape,
+  indexOf,
+  readJournal,
+  riverIds,
+  settings,
+  shapeName,
+  shapeOf,
+  stormClasses,
   type Expectation,
 } from './storm-rivers.js';
 
@@ -167,7 +176,7 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
     return run;
   };
 
-  it('a flow killed after a river\'s failure was recorded and before its end resumes failing: nothing after the failed parallel river runs, Atlantic.fail runs once', async () => {
+  it("a flow killed after a river's failure was recorded and before its end resumes failing: nothing after the failed parallel river runs, Atlantic.fail runs once", async () => {
     // [a, parallel(x fails for good | h), c]: h waits for the flow's signal (aborted as x's
     // failure is recorded) and then hangs, so the parallel river, and the flow, cannot end
     const run = child({ flows: 1, concurrency: 10, scenario: 'hang' }, 'sibling');
@@ -178,21 +187,27 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
     const before = (await readStore(db)).get('hang-0')!;
     const ids = riverIds(before.blueprint.streams);
     expect(before.header.status, 'killed before the end was written').to.equal('running');
-    expect(before.streams[ids.get('x')!]?.state, 'killed after x\'s failure was recorded').to.equal('fail');
+    expect(before.streams[ids.get('x')!]?.state, "killed after x's failure was recorded").to.equal('fail');
 
     engine = await Engine.open({ store: db, classes: stormClasses, logger: silent });
     const outcome = await (await drawShape(new Andes(engine), 'hang-0', hangShape).start()).result();
     expect(outcome.status).to.equal('fail');
     expect(outcome.error).to.include({ code: 'E_RIVER_FAILED', river: 'Fails' });
     const lines = readJournal(journalFile).map((l) => l.replace(/ \d+ \.$/, '')); // without the writers' pids and end marks
-    expect(lines.filter((l) => l.startsWith('start hang-0 c')), 'the river after the failed parallel river').to.deep.equal([]);
-    expect(lines.filter((l) => l.startsWith('hook-')), 'the Atlantic hooks').to.deep.equal(['hook-start hang-0 fail', 'hook-done hang-0 fail']);
+    expect(
+      lines.filter((l) => l.startsWith('start hang-0 c')),
+      'the river after the failed parallel river',
+    ).to.deep.equal([]);
+    expect(
+      lines.filter((l) => l.startsWith('hook-')),
+      'the Atlantic hooks',
+    ).to.deep.equal(['hook-start hang-0 fail', 'hook-done hang-0 fail']);
     const snap = await engine.get(outcome.id);
     expect(snap!.streams.find((s) => s.id === ids.get('c'))!.state).to.equal('skipped');
     expect(snap!.atlantic).to.deep.equal({ hook: 'fail', done: true });
   });
 
-  it('keeps every flow\'s promises while 240 flows of 12 shapes are SIGKILLed two dozen times at random moments', async function () {
+  it("keeps every flow's promises while 240 flows of 12 shapes are SIGKILLed two dozen times at random moments", async function () {
     const FLOWS = 240;
     const KILLS = 24;
     const CONCURRENCY = 40;
@@ -288,7 +303,10 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
       // 3. the hook of the flow's outcome ran to its end at least once, the other hook never began:
       // exactly one of the two runs per outcome; it may run again only when a kill lands before its
       // completion is recorded, so "at least once" is all the journal can promise
-      check(mine.some((e) => e.verb === 'hook-done' && e.name === want.status), `${flow}: Atlantic.${want.status} never completed`);
+      check(
+        mine.some((e) => e.verb === 'hook-done' && e.name === want.status),
+        `${flow}: Atlantic.${want.status} never completed`,
+      );
       check(!mine.some((e) => e.verb === 'hook-start' && e.name === other), `${flow}: Atlantic.${other} ran`);
       check(snap.atlantic?.hook === want.status && snap.atlantic.done, `${flow}: atlantic record ${JSON.stringify(snap.atlantic)}`);
 
@@ -302,7 +320,10 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
         // the store before the next river starts, and a river's `done` precedes its success record
         for (const st of starts) {
           for (const n of r.needs) {
-            check(mine.some((e) => e.verb === 'done' && e.name === n && e.line < st.line), `${flow}: ${name} started at line ${st.line} before ${n} was done`);
+            check(
+              mine.some((e) => e.verb === 'done' && e.name === n && e.line < st.line),
+              `${flow}: ${name} started at line ${st.line} before ${n} was done`,
+            );
           }
         }
         // 6. within one process no attempt of a river starts twice: a re-run (at-least-once) needs
@@ -328,8 +349,13 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
         check(h === 'waiting' || h === 'running' || h === want.status, `${where}: stored status ${h}`);
         // a success-shaped flow never records a failure (nothing in it may fail for good)
         if (want.status === 'success') {
-          const failed = Object.entries(stored.streams).filter(([, rec]) => rec.state === 'fail').map(([id]) => id);
-          check(failed.length === 0 && stored.header.error === undefined, `${where}: recorded failure ${JSON.stringify(failed)} ${JSON.stringify(stored.header.error)}`);
+          const failed = Object.entries(stored.streams)
+            .filter(([, rec]) => rec.state === 'fail')
+            .map(([id]) => id);
+          check(
+            failed.length === 0 && stored.header.error === undefined,
+            `${where}: recorded failure ${JSON.stringify(failed)} ${JSON.stringify(stored.header.error)}`,
+          );
         }
         if (stored.header.atlantic?.done === true) {
           check(!later.some((e) => e.verb === 'hook-start'), `${where}: a hook ran again after its completion was recorded`);
@@ -344,7 +370,8 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
           }
           // an attempt recorded as started runs again with its number; one recorded failed is followed by the next
           const least = rec.phase === 'retry' ? rec.attempts + 1 : rec.attempts;
-          for (const e of again) check(e.n >= least, `${where}: ${name} recorded attempt ${rec.attempts} (${rec.phase}), started attempt ${e.n} at line ${e.line}`);
+          for (const e of again)
+            check(e.n >= least, `${where}: ${name} recorded attempt ${rec.attempts} (${rec.phase}), started attempt ${e.n} at line ${e.line}`);
         }
       });
     }
@@ -356,9 +383,13 @@ describe('kill storm: crash recovery of mixed flows under many SIGKILLs', functi
     }
 
     const summary = `${context}: ${midRun} mid-run kills, ${inWindow} of them with a failure recorded and its flow not ended; ${failing} of ${FLOWS} flows fail by shape; ${torn.length} torn lines dropped ${JSON.stringify(torn)}`;
-    if (process.env['VASTFLOW_STORM_DEBUG'] !== undefined) console.error(`${summary}; ${violations.length} violations; ${Date.now() - t0} ms; lines@ms+read: ${timings.join(' ')}`);
+    if (process.env['VASTFLOW_STORM_DEBUG'] !== undefined)
+      console.error(`${summary}; ${violations.length} violations; ${Date.now() - t0} ms; lines@ms+read: ${timings.join(' ')}`);
     // the journal of the first flow that broke a promise, each line with the child that wrote it
-    const excerpt = firstBad === undefined ? '' : `\njournal of ${firstBad}:\n${(byFlow.get(firstBad) ?? []).map((e) => `  ${e.line} child ${e.segment}: ${e.verb} ${e.req} ${e.name} ${e.n}`).join('\n')}`;
+    const excerpt =
+      firstBad === undefined
+        ? ''
+        : `\njournal of ${firstBad}:\n${(byFlow.get(firstBad) ?? []).map((e) => `  ${e.line} child ${e.segment}: ${e.verb} ${e.req} ${e.name} ${e.n}`).join('\n')}`;
     if (violations.length > 0) {
       // kept for a post-mortem: the whole journal, every line with the pid of its writer
       const kept = path.join(os.tmpdir(), `vastflow-storm-${usedSeed}.log`);

@@ -14,7 +14,12 @@ export function journal(line: string): void {
 }
 
 export function readJournal(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 // keeps the event loop alive, as real pending I/O would, until the process is killed

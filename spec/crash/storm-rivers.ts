@@ -9,8 +9,17 @@
 // A shape is plain data: the child draws its flow from it and the test derives from the same data
 // what each flow must end as, which rivers must never start and what each river waits for.
 import {
-  Atlantic, Basin, Fork, Headwaters, ParallelRiver, River,
-  type Andes, type BlueprintStream, type RiverAttr, type RiverContext, type Stream,
+  Atlantic,
+  Basin,
+  Fork,
+  Headwaters,
+  ParallelRiver,
+  River,
+  type Andes,
+  type BlueprintStream,
+  type RiverAttr,
+  type RiverContext,
+  type Stream,
 } from '../../lib/index.js';
 import { journal as append, settings } from './rivers.js';
 
@@ -209,7 +218,10 @@ function toStream(s: Shape): Stream {
 
 /** Draws a flow of the given shape on an Andes. */
 export function drawShape(andes: Andes, requestId: string, shape: Shape[]): Andes {
-  return andes.drawHeadwaters(new Headwaters(requestId)).drawAtlantic(new Sea()).drawStream(...shape.map(toStream));
+  return andes
+    .drawHeadwaters(new Headwaters(requestId))
+    .drawAtlantic(new Sea())
+    .drawStream(...shape.map(toStream));
 }
 
 /** The flow of the deterministic test: a river fails for good while its parallel sibling hangs. */

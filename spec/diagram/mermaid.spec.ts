@@ -55,7 +55,7 @@ describe('Mermaid diagrams', () => {
     }
   });
 
-  it('styles a finished flow by state, with attempt counts and the fork\'s choice', async () => {
+  it("styles a finished flow by state, with attempt counts and the fork's choice", async () => {
     const run = await draw('m-2', new Boom()).start();
     await run.result();
     const text = toMermaid((await engine.get(run.id))!);
@@ -75,14 +75,20 @@ describe('Mermaid diagrams', () => {
     expect(text).to.include('say #quot;hi#quot; #lt;now#gt;');
   });
 
-  it('draws diagrams that Mermaid\'s own parser accepts', async function () {
+  it("draws diagrams that Mermaid's own parser accepts", async function () {
     this.timeout(30_000);
     const run = await draw('m-3', new Boom()).start();
     await run.result();
     const nested = new Andes(engine).drawStream(new Basin('a').drawStream(new Basin('b').drawStream(new ParallelRiver().append(new Ok()).append(new Ok()))));
     // and every diagram shown in the README and the guides
     const root = new URL('../../', import.meta.url);
-    const pages = [new URL('README.md', root), ...fs.readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => new URL(`docs/${f}`, root))];
+    const pages = [
+      new URL('README.md', root),
+      ...fs
+        .readdirSync(new URL('docs/', root))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => new URL(`docs/${f}`, root)),
+    ];
     const shown = pages.flatMap((page) => [...fs.readFileSync(page, 'utf8').matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]!));
     expect(shown.length, 'diagrams in README.md and docs/').to.be.at.least(2);
     const diagrams = [draw('m-4', new Ok()).toMermaid(), toMermaid((await engine.get(run.id))!), nested.toMermaid(), ...shown];

@@ -2,10 +2,7 @@
 // end even when a sibling branch fails or the flow is cancelled; non-atomic rivers not yet started
 // are skipped, and Atlantic.fail runs only after the running branches have settled.
 import { expect } from 'chai';
-import {
-  Andes, Headwaters, ParallelRiver, River,
-  type Engine, type RiverAttr, type RiverContext, type Stream,
-} from '../../lib/index.js';
+import { Andes, Headwaters, ParallelRiver, River, type Engine, type RiverAttr, type RiverContext, type Stream } from '../../lib/index.js';
 import { aborted, latch, RecordingAtlantic, sleep, STORE_KINDS, type Latch, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
@@ -50,11 +47,13 @@ class Failer extends River {
 const ATOMIC: RiverAttr = { atomic: true };
 
 /** A body that starts `started`, waits until the flow is stopping, then takes a few ms more. */
-const runsThroughFailure = (started: Latch): Body => async (hw) => {
-  started.release();
-  await aborted(hw.signal, 1000);
-  await sleep(5);
-};
+const runsThroughFailure =
+  (started: Latch): Body =>
+  async (hw) => {
+    started.release();
+    await aborted(hw.signal, 1000);
+    await sleep(5);
+  };
 
 describe('atomic rivers', () => {
   const engines = useEngines(STORE_KINDS[0]!);
@@ -65,7 +64,10 @@ describe('atomic rivers', () => {
   });
 
   const run = async (streams: Stream[], atlantic = new RecordingAtlantic(log)) => {
-    const flow = await new Andes(engine).drawStream(...streams).drawAtlantic(atlantic).start();
+    const flow = await new Andes(engine)
+      .drawStream(...streams)
+      .drawAtlantic(atlantic)
+      .start();
     const outcome = await flow.result();
     const snap = await engine.get(flow.id);
     const state = (label: string): string | undefined => {
@@ -82,12 +84,10 @@ describe('atomic rivers', () => {
   });
 
   describe('when a sibling branch fails', () => {
-    it("skips the later siblings of a running non-atomic river in its branch", async () => {
+    it('skips the later siblings of a running non-atomic river in its branch', async () => {
       const started = latch();
       order = ['failer', 'running', 'next'];
-      const pr = new ParallelRiver()
-        .append(new Failer(started))
-        .append(new Step('running', runsThroughFailure(started)), new Step('next'));
+      const pr = new ParallelRiver().append(new Failer(started)).append(new Step('running', runsThroughFailure(started)), new Step('next'));
       const { outcome, state } = await run([pr]);
       expect(outcome.status).to.equal('fail');
       expect(log).to.include('end running');
@@ -120,7 +120,7 @@ describe('atomic rivers', () => {
       expect([state('a1'), state('a2'), state('n3')]).to.deep.equal(['success', 'success', 'skipped']);
     });
 
-    it('runs the rest of the branch\'s atomic rivers, also one drawn after a skipped non-atomic river', async () => {
+    it("runs the rest of the branch's atomic rivers, also one drawn after a skipped non-atomic river", async () => {
       const started = latch();
       order = ['failer', 'a1', 'n2', 'a3'];
       const pr = new ParallelRiver()
@@ -133,9 +133,7 @@ describe('atomic rivers', () => {
     it('skips an atomic river that had not started when the sibling failed', async () => {
       const started = latch();
       order = ['failer', 'n1', 'a2'];
-      const pr = new ParallelRiver()
-        .append(new Failer(started))
-        .append(new Step('n1', runsThroughFailure(started)), new Atom('a2', undefined, ATOMIC));
+      const pr = new ParallelRiver().append(new Failer(started)).append(new Step('n1', runsThroughFailure(started)), new Atom('a2', undefined, ATOMIC));
       const { state } = await run([pr]);
       expect(log).to.not.include('start a2');
       expect(state('a2')).to.equal('skipped');
@@ -166,15 +164,19 @@ describe('atomic rivers', () => {
     it('keeps retrying a started atomic river after the sibling failed', async () => {
       const started = latch();
       order = ['failer', 'a1'];
-      const pr = new ParallelRiver()
-        .append(new Failer(started))
-        .append(new Atom('a1', async (hw, ctx) => {
-          started.release();
-          if (ctx.attempt === 1) {
-            await aborted(hw.signal, 1000);
-            throw new Error('first attempt fails');
-          }
-        }, { atomic: true, retryTimes: 2, retryInterval: 5 }));
+      const pr = new ParallelRiver().append(new Failer(started)).append(
+        new Atom(
+          'a1',
+          async (hw, ctx) => {
+            started.release();
+            if (ctx.attempt === 1) {
+              await aborted(hw.signal, 1000);
+              throw new Error('first attempt fails');
+            }
+          },
+          { atomic: true, retryTimes: 2, retryInterval: 5 },
+        ),
+      );
       const { outcome, snap, state } = await run([pr]);
       expect(outcome.error).to.include({ river: 'Failer' });
       expect(state('a1')).to.equal('success');
@@ -187,12 +189,14 @@ describe('atomic rivers', () => {
       const bothStarted = latch();
       void Promise.all([atomicStarted.promise, plainStarted.promise]).then(() => bothStarted.release());
       const seen: Record<string, boolean> = {};
-      const watch = (name: string, started: Latch): Body => async (hw, ctx) => {
-        started.release();
-        await aborted(hw.signal, 1000);
-        await sleep(2);
-        seen[name] = ctx.signal.aborted;
-      };
+      const watch =
+        (name: string, started: Latch): Body =>
+        async (hw, ctx) => {
+          started.release();
+          await aborted(hw.signal, 1000);
+          await sleep(2);
+          seen[name] = ctx.signal.aborted;
+        };
       const pr = new ParallelRiver()
         .append(new Failer(bothStarted))
         .append(new Atom('atomic', watch('atomic', atomicStarted), ATOMIC))
@@ -204,7 +208,7 @@ describe('atomic rivers', () => {
   });
 
   describe('when the flow is cancelled', () => {
-    it("runs a started atomic river and the later atomic ones to the end, skips the non-atomic ones after them", async () => {
+    it('runs a started atomic river and the later atomic ones to the end, skips the non-atomic ones after them', async () => {
       const started = latch();
       order = ['a1', 'a2', 'n3'];
       const atlantic = new RecordingAtlantic(log);
@@ -227,13 +231,13 @@ describe('atomic rivers', () => {
       const startedA = latch();
       const startedB = latch();
       const atlantic = new RecordingAtlantic(log);
-      const pr = new ParallelRiver()
-        .append(new Atom('atomic', runsThroughFailure(startedA), ATOMIC), new Atom('atomic next', () => sleep(10), ATOMIC))
-        .append(new Step('plain', async (hw) => {
+      const pr = new ParallelRiver().append(new Atom('atomic', runsThroughFailure(startedA), ATOMIC), new Atom('atomic next', () => sleep(10), ATOMIC)).append(
+        new Step('plain', async (hw) => {
           startedB.release();
           await aborted(hw.signal, 1000);
           await sleep(15);
-        }));
+        }),
+      );
       const flow = await new Andes(engine).drawStream(pr).drawAtlantic(atlantic).start();
       await within(Promise.all([startedA.promise, startedB.promise]), 1000, 'both branches starting');
       await flow.cancel('stop');
@@ -259,15 +263,15 @@ describe('atomic rivers', () => {
       const startedA = latch();
       const startedB = latch();
       const seen: Record<string, boolean> = {};
-      const watch = (name: string, started: Latch): Body => async (hw, ctx) => {
-        started.release();
-        await aborted(hw.signal, 1000);
-        await sleep(2);
-        seen[name] = ctx.signal.aborted;
-      };
-      const pr = new ParallelRiver()
-        .append(new Atom('atomic', watch('atomic', startedA), ATOMIC))
-        .append(new Step('plain', watch('plain', startedB)));
+      const watch =
+        (name: string, started: Latch): Body =>
+        async (hw, ctx) => {
+          started.release();
+          await aborted(hw.signal, 1000);
+          await sleep(2);
+          seen[name] = ctx.signal.aborted;
+        };
+      const pr = new ParallelRiver().append(new Atom('atomic', watch('atomic', startedA), ATOMIC)).append(new Step('plain', watch('plain', startedB)));
       const flow = await new Andes(engine).drawStream(pr).start();
       await within(Promise.all([startedA.promise, startedB.promise]), 1000, 'both rivers starting');
       await flow.cancel('stop');

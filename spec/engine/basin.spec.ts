@@ -1,10 +1,7 @@
 // Basin: its streams run in sequence on an isolated copy of the headwaters, taken when it starts;
 // on success the keys it set or deleted are applied to the flow's headwaters, on failure nothing.
 import { expect } from 'chai';
-import {
-  Atlantic, Basin, Headwaters, ParallelRiver, River,
-  type Engine, type RiverContext, type Stream,
-} from '../../lib/index.js';
+import { Atlantic, Basin, Headwaters, ParallelRiver, River, type Engine, type RiverContext, type Stream } from '../../lib/index.js';
 import { latch, RecordingAtlantic, runToEnd, STORE_KINDS, until, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
@@ -39,10 +36,7 @@ describe('basin', () => {
   describe('isolation', () => {
     it('gives its rivers the values the flow held when the basin started', async () => {
       let seen: unknown;
-      await run([
-        new Step('before', (hw) => hw.put('vmId', 'vm-1')),
-        new Basin().drawStream(new Step('inside', (hw) => (seen = hw.get('vmId')))),
-      ]);
+      await run([new Step('before', (hw) => hw.put('vmId', 'vm-1')), new Basin().drawStream(new Step('inside', (hw) => (seen = hw.get('vmId'))))]);
       expect(seen).to.equal('vm-1');
     });
 
@@ -69,10 +63,7 @@ describe('basin', () => {
         checked.release();
       });
       let after: unknown;
-      const { outcome } = await run([
-        new ParallelRiver().append(basin).append(sibling),
-        new Step('after', (hw) => (after = hw.get('inside'))),
-      ]);
+      const { outcome } = await run([new ParallelRiver().append(basin).append(sibling), new Step('after', (hw) => (after = hw.get('inside')))]);
       expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
       expect(siblingSaw).to.equal('absent');
       expect(after).to.equal('basin value');
@@ -82,11 +73,13 @@ describe('basin', () => {
       const basinStarted = latch();
       const siblingWrote = latch();
       let basinSaw: unknown = 'not read';
-      const basin = new Basin().drawStream(new Step('reader', async (hw) => {
-        basinStarted.release();
-        await within(siblingWrote.promise, 500, 'the sibling write');
-        basinSaw = hw.get('outside') ?? 'absent';
-      }));
+      const basin = new Basin().drawStream(
+        new Step('reader', async (hw) => {
+          basinStarted.release();
+          await within(siblingWrote.promise, 500, 'the sibling write');
+          basinSaw = hw.get('outside') ?? 'absent';
+        }),
+      );
       const sibling = new Step('sibling', async (hw) => {
         await within(basinStarted.promise, 500, 'the basin start');
         hw.put('outside', 'sibling value');
@@ -109,13 +102,15 @@ describe('basin', () => {
           throw new Error('sibling failed');
         }
       }
-      const basin = new Basin().drawStream(new Step('inside', async (hw) => {
-        inside = { requestId: hw.requestId, client: hw.tmpGet('client') };
-        basinRunning.release();
-        await within(failed.promise, 500, 'the sibling failing');
-        await within(new Promise<void>((r) => (hw.signal.aborted ? r() : hw.signal.addEventListener('abort', () => r()))), 500, 'the abort');
-        inside.aborted = hw.signal.aborted;
-      }));
+      const basin = new Basin().drawStream(
+        new Step('inside', async (hw) => {
+          inside = { requestId: hw.requestId, client: hw.tmpGet('client') };
+          basinRunning.release();
+          await within(failed.promise, 500, 'the sibling failing');
+          await within(new Promise<void>((r) => (hw.signal.aborted ? r() : hw.signal.addEventListener('abort', () => r()))), 500, 'the abort');
+          inside.aborted = hw.signal.aborted;
+        }),
+      );
       const hw = new Headwaters('order-7').tmpPut('client', client);
       const { outcome } = await run([new ParallelRiver().append(basin).append(new Boom())], hw);
       expect(outcome.status).to.equal('fail');
@@ -137,11 +132,13 @@ describe('basin', () => {
       const deleted = latch();
       const checked = latch();
       let siblingSaw: unknown;
-      const basin = new Basin().drawStream(new Step('deleter', async (hw) => {
-        hw.del('doomed');
-        deleted.release();
-        await within(checked.promise, 500, 'the sibling check');
-      }));
+      const basin = new Basin().drawStream(
+        new Step('deleter', async (hw) => {
+          hw.del('doomed');
+          deleted.release();
+          await within(checked.promise, 500, 'the sibling check');
+        }),
+      );
       const sibling = new Step('sibling', async (hw) => {
         await within(deleted.promise, 500, 'the delete');
         siblingSaw = hw.has('doomed');
@@ -156,11 +153,13 @@ describe('basin', () => {
   describe('merge on success', () => {
     it('applies the keys the basin set and the keys it deleted to the flow headwaters', async () => {
       const hw = new Headwaters().put('changed', 'old').put('deleted', 'old').put('kept', 'old');
-      const basin = new Basin().drawStream(new Step('edit', (h) => {
-        h.put('changed', 'new');
-        h.put('added', 'new');
-        h.del('deleted');
-      }));
+      const basin = new Basin().drawStream(
+        new Step('edit', (h) => {
+          h.put('changed', 'new');
+          h.put('added', 'new');
+          h.del('deleted');
+        }),
+      );
       let seenAfter: Record<string, unknown> = {};
       const { id, outcome } = await run([basin, new Step('after', (h) => (seenAfter = h.toJSON()))], hw);
       const expected = { changed: 'new', kept: 'old', added: 'new' };
@@ -170,10 +169,12 @@ describe('basin', () => {
     });
 
     it('applies a key set and then deleted inside the basin as deleted', async () => {
-      const basin = new Basin().drawStream(new Step('temp', (h) => {
-        h.put('k', 'new');
-        h.del('k');
-      }));
+      const basin = new Basin().drawStream(
+        new Step('temp', (h) => {
+          h.put('k', 'new');
+          h.del('k');
+        }),
+      );
       const { outcome } = await run([basin], new Headwaters().put('k', 'old'));
       expect(outcome.headwaters).to.deep.equal({});
     });
@@ -181,11 +182,13 @@ describe('basin', () => {
     it('does not overwrite keys the basin left alone that changed outside meanwhile', async () => {
       const basinStarted = latch();
       const outsideDone = latch();
-      const basin = new Basin().drawStream(new Step('inside', async (h) => {
-        basinStarted.release();
-        h.put('inside', 'basin');
-        await within(outsideDone.promise, 500, 'the outside writes');
-      }));
+      const basin = new Basin().drawStream(
+        new Step('inside', async (h) => {
+          basinStarted.release();
+          h.put('inside', 'basin');
+          await within(outsideDone.promise, 500, 'the outside writes');
+        }),
+      );
       const sibling = new Step('outside', async (h) => {
         await within(basinStarted.promise, 500, 'the basin start');
         h.put('outside', 'sibling');
@@ -202,11 +205,13 @@ describe('basin', () => {
     it('overwrites, on its end, a key that it set and that a sibling changed meanwhile', async () => {
       const basinWrote = latch();
       const outsideDone = latch();
-      const basin = new Basin().drawStream(new Step('inside', async (h) => {
-        h.put('k', 'basin');
-        basinWrote.release();
-        await within(outsideDone.promise, 500, 'the outside write');
-      }));
+      const basin = new Basin().drawStream(
+        new Step('inside', async (h) => {
+          h.put('k', 'basin');
+          basinWrote.release();
+          await within(outsideDone.promise, 500, 'the outside write');
+        }),
+      );
       const sibling = new Step('outside', async (h) => {
         await within(basinWrote.promise, 500, 'the basin write');
         h.put('k', 'sibling');
@@ -219,11 +224,17 @@ describe('basin', () => {
     it('merges parallel basins in the order they finish (the one that finishes last wins)', async () => {
       // the early basin finishes first; the late one waits, through engine.get, for its end
       let flowId = '';
-      const late = new Basin('late').drawStream(new Step('late', async (h, ctx) => {
-        flowId = ctx.flowId;
-        h.put('k', 'late');
-        await until(async () => (await engine.get(flowId))?.streams.find((s) => s.kind === 'basin' && s.color === 'early')?.state === 'success', 1000, 'the early basin ending');
-      }));
+      const late = new Basin('late').drawStream(
+        new Step('late', async (h, ctx) => {
+          flowId = ctx.flowId;
+          h.put('k', 'late');
+          await until(
+            async () => (await engine.get(flowId))?.streams.find((s) => s.kind === 'basin' && s.color === 'early')?.state === 'success',
+            1000,
+            'the early basin ending',
+          );
+        }),
+      );
       const early = new Basin('early').drawStream(new Step('early', (h) => h.put('k', 'early')));
       const { outcome } = await run([new ParallelRiver().append(late).append(early)]);
       expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
@@ -298,10 +309,7 @@ describe('basin', () => {
   describe('color', () => {
     it("gives its color to its rivers' ctx.color", async () => {
       const colors: string[] = [];
-      const basin = new Basin('blue').drawStream(
-        new Step('a', (_h, ctx) => colors.push(ctx.color)),
-        new Step('b', (_h, ctx) => colors.push(ctx.color)),
-      );
+      const basin = new Basin('blue').drawStream(new Step('a', (_h, ctx) => colors.push(ctx.color)), new Step('b', (_h, ctx) => colors.push(ctx.color)));
       await run([basin]);
       expect(colors).to.deep.equal(['blue', 'blue']);
     });

@@ -2,10 +2,7 @@
 // both stores. Redrive rebuilds the flow's streams from the registry, so the rivers here keep their
 // state in module variables keyed by their config, not in instance fields.
 import { expect } from 'chai';
-import {
-  Andes, Atlantic, Basin, Headwaters, ParallelRiver, River,
-  type Engine, type FlowError, type RiverContext, type Stream,
-} from '../../lib/index.js';
+import { Andes, Atlantic, Basin, Headwaters, ParallelRiver, River, type Engine, type FlowError, type RiverContext, type Stream } from '../../lib/index.js';
 import { forEachStore, latch, rejects, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
 /** Calls of flow() by label. */

@@ -30,16 +30,16 @@ describe('close() right after Engine.open() on a store with flows mid-poll', () 
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const open = (options: { closeTimeout?: number } = {}) =>
-    Engine.open({ store: dir, logger: silent, classes: [SlowPoll], closeTimeout: 200, ...options });
+  const open = (options: { closeTimeout?: number } = {}) => Engine.open({ store: dir, logger: silent, classes: [SlowPoll], closeTimeout: 200, ...options });
 
   for (const shape of ['inside a ParallelRiver', 'at the top level'] as const) {
     it(`runs no poll after close() resolves, for a flow polling ${shape}`, async () => {
       const first = await open();
       for (let i = 0; i < 3; i++) {
-        const streams = shape === 'at the top level'
-          ? [new SlowPoll({ name: `${i}` })]
-          : [new ParallelRiver().append(new SlowPoll({ name: `${i}a` })).append(new SlowPoll({ name: `${i}b` }))];
+        const streams =
+          shape === 'at the top level'
+            ? [new SlowPoll({ name: `${i}` })]
+            : [new ParallelRiver().append(new SlowPoll({ name: `${i}a` })).append(new SlowPoll({ name: `${i}b` }))];
         await startFlow(first, streams, new Headwaters(`poll-${i}`));
       }
       await until(() => polls.length >= 6, 2000, 'a few polls');

@@ -8,10 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { RecordingStore, silent } from '../helpers/stores.js';
 import { pino } from 'pino';
-import {
-  Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, ParallelRiver, River,
-  type RiverAttr, type RiverContext,
-} from '../../lib/index.js';
+import { Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, ParallelRiver, River, type RiverAttr, type RiverContext } from '../../lib/index.js';
 
 const MIN = 60_000;
 
@@ -182,7 +179,10 @@ describe('durability within a process', () => {
     const engine = await open();
     const run = await new Andes(engine).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start();
     while (!calls.includes('settling start')) await new Promise((r) => setImmediate(r));
-    const outcome = run.result().then(() => undefined, (e: unknown) => e);
+    const outcome = run.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     let closed = false;
     const closing = engine.close().then(() => (closed = true));
     await new Promise((r) => setTimeout(r, 20));
@@ -291,7 +291,10 @@ describe('durability within a process', () => {
     expect((await second.get(goodId))!.status).to.equal('success');
     expect(logged.join('')).to.include(bad.id).and.to.include('unreadable');
     expect((await second.list()).map((f) => f.requestId)).to.deep.equal(['good']);
-    const err = await second.get(bad.id).then(() => undefined, (e: unknown) => e);
+    const err = await second.get(bad.id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.have.property('code', 'E_STORE_CORRUPT');
   });
 
@@ -300,7 +303,14 @@ describe('durability within a process', () => {
     const { writes } = store;
     const engine = await Engine.open({ store, logger: silent });
     engines.push(engine);
-    const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => new Andes(engine).drawHeadwaters(new Headwaters(`s-${i}`)).drawStream(new Quick(), new Quick()).start()));
+    const runs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        new Andes(engine)
+          .drawHeadwaters(new Headwaters(`s-${i}`))
+          .drawStream(new Quick(), new Quick())
+          .start(),
+      ),
+    );
     const outcomes = await Promise.all(runs.map((r) => r.result()));
     expect(outcomes.every((o) => o.status === 'success')).to.equal(true);
     const changes = writes.reduce((n, w) => n + w.length, 0);
@@ -315,7 +325,8 @@ describe('durability within a process', () => {
     const run = await new Andes(engine).drawStream(new ParallelRiver().append(new Quick()).append(new Quick())).drawStream(new Quick()).start();
     expect((await run.result()).status).to.equal('success');
     // the write in which stream `id` first reaches `state` (any state when omitted)
-    const when = (id: string, state?: string) => writes.findIndex((w) => w.some((c) => c.streams?.[id] !== undefined && (state === undefined || c.streams[id]!.state === state)));
+    const when = (id: string, state?: string) =>
+      writes.findIndex((w) => w.some((c) => c.streams?.[id] !== undefined && (state === undefined || c.streams[id]!.state === state)));
     // a record of the parallel river first appears in the write of its start (or of its start and end)
     const parallelStarts = when('0');
     expect(parallelStarts, 'the parallel river recorded its start').to.be.at.least(1);

@@ -5,12 +5,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Andes, Atlantic, Basin, Engine, Fork, Headwaters, ParallelRiver, River,
-  type FlowRun, type RiverAttr, type RiverContext, type Stream,
+  Andes,
+  Atlantic,
+  Basin,
+  Engine,
+  Fork,
+  Headwaters,
+  ParallelRiver,
+  River,
+  type FlowRun,
+  type RiverAttr,
+  type RiverContext,
+  type Stream,
 } from '../../lib/index.js';
-import {
-  forEachStore, latch, rejects, silent, sleep, STORE_KINDS, thrown, until, useEngines, within, type Latch,
-} from '../helpers/stores.js';
+import { forEachStore, latch, rejects, silent, sleep, STORE_KINDS, thrown, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
 class Plain extends River {}
 class Other extends River {}
@@ -112,8 +120,15 @@ forEachStore((kind) => {
         expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
         const streams = (await engine.get(run.id))!.streams;
         expect(streams.map((s) => `${s.kind}:${s.state}`)).to.deep.equal([
-          'river:success', 'river:success', 'parallel:success', 'river:success', 'basin:success', 'river:success',
-          'fork:success', 'river:success', 'river:skipped',
+          'river:success',
+          'river:success',
+          'parallel:success',
+          'river:success',
+          'basin:success',
+          'river:success',
+          'fork:success',
+          'river:success',
+          'river:skipped',
         ]);
         const rivers = streams.filter((s) => s.kind === 'river');
         expect(rivers.map((s) => s.name)).to.deep.equal(['Retrying', 'Polling', 'InParallel', 'InBasin', 'Chosen', 'NotChosen']);
@@ -558,7 +573,7 @@ describe('engine API', () => {
       expect(hw.get('json')).to.deep.equal(value);
     });
 
-    it('put stores a copy: later changes to the caller\'s object do not leak in', () => {
+    it("put stores a copy: later changes to the caller's object do not leak in", () => {
       const order = { items: [{ sku: 'a', qty: 1 }], note: 'first' };
       const hw = new Headwaters().put('order', order);
       order.items[0]!.qty = 99;

@@ -58,9 +58,7 @@ describe('engine events', () => {
     const events = recordEvents(engine);
     const run = await startFlow(engine, [new Flaky(), new Alpha()], new Headwaters('req-events'));
     await run.result();
-    expect(new Set(events.map((r) => r.event))).to.deep.equal(
-      new Set(['flow:start', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'flow:end']),
-    );
+    expect(new Set(events.map((r) => r.event))).to.deep.equal(new Set(['flow:start', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'flow:end']));
     for (const { event, payload } of events) {
       expect(payload.flowId, event).to.equal(run.id);
       expect(payload.requestId, event).to.equal('req-events');
@@ -69,10 +67,7 @@ describe('engine events', () => {
 
   it('keeps the events of concurrent flows apart by flowId', async () => {
     const events = recordEvents(engine);
-    const [a, b] = await Promise.all([
-      startFlow(engine, [new Alpha()], new Headwaters('req-a')),
-      startFlow(engine, [new Beta()], new Headwaters('req-b')),
-    ]);
+    const [a, b] = await Promise.all([startFlow(engine, [new Alpha()], new Headwaters('req-a')), startFlow(engine, [new Beta()], new Headwaters('req-b'))]);
     await Promise.all([a.result(), b.result()]);
     const ofA = events.filter((r) => r.payload.flowId === a.id);
     const ofB = events.filter((r) => r.payload.flowId === b.id);
@@ -141,7 +136,7 @@ describe('engine events', () => {
     expect(ends.map((p) => [p.river, p.state])).to.deep.equal([['Alpha', 'success']]);
   });
 
-  it("gives river:end state fail and flow:end status fail when a river fails", async () => {
+  it('gives river:end state fail and flow:end status fail when a river fails', async () => {
     const events = recordEvents(engine);
     const failing = new ScriptedRiver({
       flow: () => {

@@ -1,10 +1,7 @@
 // Fork: choose() names one branch at run time; that branch runs, the others are skipped, and the
 // choice is recorded. An unknown name fails the flow with E_NO_BRANCH.
 import { expect } from 'chai';
-import {
-  Andes, Atlantic, Fork, Headwaters, ParallelRiver, River,
-  type Engine, type Stream, type StreamSnapshot,
-} from '../../lib/index.js';
+import { Andes, Atlantic, Fork, Headwaters, ParallelRiver, River, type Engine, type Stream, type StreamSnapshot } from '../../lib/index.js';
 import { RecordingAtlantic, runToEnd, sleep, STORE_KINDS, useEngines } from '../helpers/stores.js';
 
 /** Which rivers ran, by label. */
@@ -67,10 +64,7 @@ describe('fork', () => {
 
   const run = (streams: Stream[], hw?: Headwaters<any>, atlantic?: Atlantic) => runToEnd(engine, streams, hw, atlantic);
 
-  const sized = () =>
-    new SizeFork()
-      .branch('big', new Big({ label: 'big' }))
-      .branch('small', new Small({ label: 'small' }));
+  const sized = () => new SizeFork().branch('big', new Big({ label: 'big' })).branch('small', new Small({ label: 'small' }));
 
   it('runs the branch choose() names and not the others', async () => {
     const { outcome } = await run([sized()], new Headwaters().put('size', 500));
@@ -96,9 +90,7 @@ describe('fork', () => {
       .branch('huge', new Huge({ label: 'huge' }));
     const { id } = await run([fork]);
     const snap = await engine.get(id);
-    expect(snap!.streams.map(brief)).to.deep.equal([
-      'fork:ConfigFork:success', 'river:Big:skipped', 'river:Small:success', 'river:Huge:skipped',
-    ]);
+    expect(snap!.streams.map(brief)).to.deep.equal(['fork:ConfigFork:success', 'river:Big:skipped', 'river:Small:success', 'river:Huge:skipped']);
   });
 
   it('skips every stream of a branch not chosen, also nested ones', async () => {
@@ -109,7 +101,12 @@ describe('fork', () => {
     const snap = await engine.get(id);
     expect(ran).to.deep.equal(['a']);
     expect(snap!.streams.map(brief)).to.deep.equal([
-      'fork:ConfigFork:success', 'river:Step:success', 'river:Big:skipped', 'parallel:ParallelRiver:skipped', 'river:Small:skipped', 'river:Huge:skipped',
+      'fork:ConfigFork:success',
+      'river:Step:success',
+      'river:Big:skipped',
+      'parallel:ParallelRiver:skipped',
+      'river:Small:skipped',
+      'river:Huge:skipped',
     ]);
   });
 
@@ -133,9 +130,7 @@ describe('fork', () => {
   });
 
   it('waits for an async choose()', async () => {
-    const fork = new AsyncFork()
-      .branch('gold', new Big({ label: 'gold' }))
-      .branch('silver', new Small({ label: 'silver' }));
+    const fork = new AsyncFork().branch('gold', new Big({ label: 'gold' })).branch('silver', new Small({ label: 'silver' }));
     const { id, outcome } = await run([fork], new Headwaters().put('tier', 'silver'));
     expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
     expect(ran).to.deep.equal(['silver']);
@@ -157,9 +152,7 @@ describe('fork', () => {
 
   it('reports the right branch states when branch names look like numbers', async () => {
     // a branch drawn first under the name '2', a second one under '1'
-    const fork = new ConfigFork({ branch: '2' })
-      .branch('2', new Big({ label: 'two' }))
-      .branch('1', new Small({ label: 'one' }));
+    const fork = new ConfigFork({ branch: '2' }).branch('2', new Big({ label: 'two' })).branch('1', new Small({ label: 'one' }));
     const { id, outcome } = await run([fork]);
     expect(outcome.status).to.equal('success');
     expect(ran).to.deep.equal(['two']);

@@ -37,7 +37,10 @@ describe('Poller', () => {
     clock.timers[0]!.fire(); // the timer for 1,010 fires while the clock still reads 1,009
     await turns(2);
     expect(fired).to.deep.equal([1_010, 1_010]);
-    expect(clock.timers.map((t) => t.ms), 'the next timer is armed for the next due time, not again for 1,010').to.deep.equal([10, 11]);
+    expect(
+      clock.timers.map((t) => t.ms),
+      'the next timer is armed for the next due time, not again for 1,010',
+    ).to.deep.equal([10, 11]);
     poller.clear();
   });
 

@@ -6,8 +6,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Engine, Headwaters, LevelStore, ParallelRiver, River,
-  type FlowChange, type FlowQuery, type RiverAttr, type RiverContext, type Store,
+  Engine,
+  Headwaters,
+  LevelStore,
+  ParallelRiver,
+  River,
+  type FlowChange,
+  type FlowQuery,
+  type RiverAttr,
+  type RiverContext,
+  type Store,
 } from '../../lib/index.js';
 import { RecordingAtlantic, rejects, silent, startFlow, until } from '../helpers/stores.js';
 
@@ -46,20 +54,38 @@ class Polls extends River {
 class EndlessStore implements Store {
   dropEnds = true;
   constructor(readonly inner: Store) {}
-  get status() { return this.inner.status; }
-  get supports() { return this.inner.supports; }
-  open() { return this.inner.open(); }
-  close() { return Promise.resolve(); } // the next engine opens the same data
+  get status() {
+    return this.inner.status;
+  }
+  get supports() {
+    return this.inner.supports;
+  }
+  open() {
+    return this.inner.open();
+  }
+  close() {
+    return Promise.resolve();
+  } // the next engine opens the same data
   write(changes: readonly FlowChange[]) {
     const ends = changes.some((c) => c.header !== undefined && c.header.status !== 'running' && c.header.status !== 'waiting');
     if (this.dropEnds && ends) return Promise.reject(new Error('killed before the end was written'));
     return this.inner.write(changes);
   }
-  getFlow(id: string) { return this.inner.getFlow(id); }
-  findFlowId(r: string) { return this.inner.findFlowId(r); }
-  listFlows(q?: FlowQuery) { return this.inner.listFlows(q); }
-  listUnfinished() { return this.inner.listUnfinished(); }
-  listWaiting() { return this.inner.listWaiting(); }
+  getFlow(id: string) {
+    return this.inner.getFlow(id);
+  }
+  findFlowId(r: string) {
+    return this.inner.findFlowId(r);
+  }
+  listFlows(q?: FlowQuery) {
+    return this.inner.listFlows(q);
+  }
+  listUnfinished() {
+    return this.inner.listUnfinished();
+  }
+  listWaiting() {
+    return this.inner.listWaiting();
+  }
 }
 
 const KINDS: Array<{ name: string; make(): { store: Store; dispose(): Promise<void> } }> = [
@@ -137,7 +163,10 @@ for (const kind of KINDS) {
       const outcome = await (await startFlow(second, drawing(), new Headwaters('order-2'), new RecordingAtlantic())).result();
       expect(outcome.status).to.equal('fail');
       expect(outcome.error).to.include({ river: 'Breaks' });
-      expect(calls.filter((c) => c === 'after' || c === 'breaks'), 'neither the failed river nor the next one runs').to.deep.equal([]);
+      expect(
+        calls.filter((c) => c === 'after' || c === 'breaks'),
+        'neither the failed river nor the next one runs',
+      ).to.deep.equal([]);
       const snap = await second.get(run.id);
       const byId = new Map(snap!.streams.map((s) => [s.id, s.state]));
       expect(byId.get('0')).to.equal('fail');

@@ -72,9 +72,7 @@ describe('river attrs', () => {
 
     it('rejects an invalid attr of a river nested in a parallel river or a basin', async () => {
       engine = await openEngine();
-      const nested = new ParallelRiver()
-        .append(new ScriptedRiver())
-        .append(new Basin('blue').drawStream(new Billing({ retryBackoff: 0 })));
+      const nested = new ParallelRiver().append(new ScriptedRiver()).append(new Basin('blue').drawStream(new Billing({ retryBackoff: 0 })));
       const err = await rejects(new Andes(engine).drawStream(nested).start());
       expect(err.code).to.equal('E_INVALID_ATTR');
       expect(err.message).to.contain('ChargeCard');

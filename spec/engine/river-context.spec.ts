@@ -2,10 +2,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import {
-  Andes, Atlantic, Basin, Engine, Headwaters, River,
-  type FlowError, type RiverAttr, type RiverContext,
-} from '../../lib/index.js';
+import { Andes, Atlantic, Basin, Engine, Headwaters, River, type FlowError, type RiverAttr, type RiverContext } from '../../lib/index.js';
 import { openEngine, runFlow, ScriptedRiver, startFlow } from '../helpers/river-helpers.js';
 
 describe('river context', () => {

@@ -247,8 +247,7 @@ describe('river cycles', () => {
       });
       const run = await startFlow(e, [river]);
       await run.result();
-      const writeWith = (state: string) =>
-        writes.find((batch) => batch.some((c) => c.flowId === run.id && c.streams?.['0']?.state === state));
+      const writeWith = (state: string) => writes.find((batch) => batch.some((c) => c.flowId === run.id && c.streams?.['0']?.state === state));
       const toCycling = writeWith('cycling');
       const toSuccess = writeWith('success');
       expect(toCycling, 'a write of the state change to cycling').to.not.equal(undefined);

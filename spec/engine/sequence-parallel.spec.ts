@@ -1,10 +1,7 @@
 // Composition: streams run in drawing order; a ParallelRiver runs its branches at the same time on
 // the flow's headwaters and ends once every branch has settled; any stream nests in any other.
 import { expect } from 'chai';
-import {
-  Atlantic, Basin, Fork, Headwaters, ParallelRiver, River,
-  type Engine, type RiverContext, type Stream,
-} from '../../lib/index.js';
+import { Atlantic, Basin, Fork, Headwaters, ParallelRiver, River, type Engine, type RiverContext, type Stream } from '../../lib/index.js';
 import { aborted, barrier, latch, RecordingAtlantic, runToEnd, sleep, STORE_KINDS, useEngines, within } from '../helpers/stores.js';
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;
@@ -117,10 +114,12 @@ describe('sequence and parallel composition', () => {
           }),
           new Step('b3', busy),
         )
-        .append(new Step('other', async () => {
-          await within(secondStarted.promise, 500, 'b2 starting');
-          otherDone.release();
-        }));
+        .append(
+          new Step('other', async () => {
+            await within(secondStarted.promise, 500, 'b2 starting');
+            otherDone.release();
+          }),
+        );
       const { outcome } = await run([pr]);
       expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
       const branch = log.filter((l) => / b\d$/.test(l));
@@ -132,9 +131,7 @@ describe('sequence and parallel composition', () => {
       const pr = new ParallelRiver().append(new Step('a'), new Step('b')).append(new Step('c'));
       const { id } = await run([pr]);
       const snap = await engine.get(id);
-      expect(snap!.streams.map((s) => `${s.kind}:${s.state}`)).to.deep.equal([
-        'parallel:success', 'river:success', 'river:success', 'river:success',
-      ]);
+      expect(snap!.streams.map((s) => `${s.kind}:${s.state}`)).to.deep.equal(['parallel:success', 'river:success', 'river:success', 'river:success']);
     });
 
     describe('headwaters', () => {
@@ -142,14 +139,18 @@ describe('sequence and parallel composition', () => {
         const written = latch();
         let seen: unknown;
         const pr = new ParallelRiver()
-          .append(new Step('writer', (hw) => {
-            hw.put('shared', 'from writer');
-            written.release();
-          }))
-          .append(new Step('reader', async (hw) => {
-            await within(written.promise, 500, 'the write');
-            seen = hw.get('shared');
-          }));
+          .append(
+            new Step('writer', (hw) => {
+              hw.put('shared', 'from writer');
+              written.release();
+            }),
+          )
+          .append(
+            new Step('reader', async (hw) => {
+              await within(written.promise, 500, 'the write');
+              seen = hw.get('shared');
+            }),
+          );
         const { outcome } = await run([pr]);
         expect(seen).to.equal('from writer');
         expect(outcome.headwaters).to.include({ shared: 'from writer' });
@@ -158,14 +159,18 @@ describe('sequence and parallel composition', () => {
       it('keeps the value of the last writer of a key (the second branch writes last)', async () => {
         const firstWrote = latch();
         const pr = new ParallelRiver()
-          .append(new Step('first', (hw) => {
-            hw.put('k', 'first');
-            firstWrote.release();
-          }))
-          .append(new Step('second', async (hw) => {
-            await within(firstWrote.promise, 500, 'the first write');
-            hw.put('k', 'second');
-          }));
+          .append(
+            new Step('first', (hw) => {
+              hw.put('k', 'first');
+              firstWrote.release();
+            }),
+          )
+          .append(
+            new Step('second', async (hw) => {
+              await within(firstWrote.promise, 500, 'the first write');
+              hw.put('k', 'second');
+            }),
+          );
         const { outcome } = await run([pr]);
         expect(outcome.headwaters['k']).to.equal('second');
       });
@@ -173,23 +178,25 @@ describe('sequence and parallel composition', () => {
       it('keeps the value of the last writer of a key (the first branch writes last)', async () => {
         const secondWrote = latch();
         const pr = new ParallelRiver()
-          .append(new Step('first', async (hw) => {
-            await within(secondWrote.promise, 500, 'the second write');
-            hw.put('k', 'first');
-          }))
-          .append(new Step('second', (hw) => {
-            hw.put('k', 'second');
-            secondWrote.release();
-          }));
+          .append(
+            new Step('first', async (hw) => {
+              await within(secondWrote.promise, 500, 'the second write');
+              hw.put('k', 'first');
+            }),
+          )
+          .append(
+            new Step('second', (hw) => {
+              hw.put('k', 'second');
+              secondWrote.release();
+            }),
+          );
         const { id, outcome } = await run([pr]);
         expect(outcome.headwaters['k']).to.equal('first');
         expect((await engine.get(id))!.headwaters['k']).to.equal('first');
       });
 
       it('keeps the keys each branch wrote', async () => {
-        const pr = new ParallelRiver()
-          .append(new Step('vm', (hw) => hw.put('vmId', 'vm-1')))
-          .append(new Step('vol', (hw) => hw.put('volId', 'vol-1')));
+        const pr = new ParallelRiver().append(new Step('vm', (hw) => hw.put('vmId', 'vm-1'))).append(new Step('vol', (hw) => hw.put('volId', 'vol-1')));
         const { outcome } = await run([pr, new Step('attach', (hw) => hw.put('attached', `${hw.getString('vmId')}+${hw.getString('volId')}`))]);
         expect(outcome.headwaters).to.deep.equal({ vmId: 'vm-1', volId: 'vol-1', attached: 'vm-1+vol-1' });
       });
@@ -199,13 +206,17 @@ describe('sequence and parallel composition', () => {
       it('aborts hw.signal for the sibling branches', async () => {
         let siblingSawAbort = false;
         const pr = new ParallelRiver()
-          .append(new Step('failing', () => {
-            throw new Error('boom');
-          }))
-          .append(new Step('sibling', async (hw) => {
-            await aborted(hw.signal, 500);
-            siblingSawAbort = hw.signal.aborted;
-          }));
+          .append(
+            new Step('failing', () => {
+              throw new Error('boom');
+            }),
+          )
+          .append(
+            new Step('sibling', async (hw) => {
+              await aborted(hw.signal, 500);
+              siblingSawAbort = hw.signal.aborted;
+            }),
+          );
         const { outcome } = await run([pr]);
         expect(siblingSawAbort).to.equal(true);
         expect(outcome.status).to.equal('fail');
@@ -214,13 +225,17 @@ describe('sequence and parallel composition', () => {
       it('ends the parallel river only when every branch has settled: the slow sibling ends before Atlantic.fail runs', async () => {
         const atlantic = new RecordingAtlantic(log);
         const pr = new ParallelRiver()
-          .append(new Step('failing', () => {
-            throw new Error('boom');
-          }))
-          .append(new Step('slow', async (hw) => {
-            await aborted(hw.signal, 500);
-            await sleep(20);
-          }));
+          .append(
+            new Step('failing', () => {
+              throw new Error('boom');
+            }),
+          )
+          .append(
+            new Step('slow', async (hw) => {
+              await aborted(hw.signal, 500);
+              await sleep(20);
+            }),
+          );
         const { outcome } = await run([pr], undefined, atlantic);
         expect(outcome.status).to.equal('fail');
         expect(log.indexOf('end slow')).to.be.at.least(0);
@@ -233,13 +248,17 @@ describe('sequence and parallel composition', () => {
         class FirstToFail extends Step {}
         class SecondToFail extends Step {}
         const pr = new ParallelRiver()
-          .append(new FirstToFail('first', () => {
-            throw new Error('first failure');
-          }))
-          .append(new SecondToFail('second', async (hw) => {
-            await aborted(hw.signal, 500);
-            throw new Error('second failure');
-          }));
+          .append(
+            new FirstToFail('first', () => {
+              throw new Error('first failure');
+            }),
+          )
+          .append(
+            new SecondToFail('second', async (hw) => {
+              await aborted(hw.signal, 500);
+              throw new Error('second failure');
+            }),
+          );
         const { outcome } = await run([pr], undefined, atlantic);
         expect(outcome.status).to.equal('fail');
         expect(outcome.error).to.include({ code: 'E_RIVER_FAILED', river: 'FirstToFail' });
@@ -251,10 +270,12 @@ describe('sequence and parallel composition', () => {
       it('skips the rest of the failed flow: later streams of a sibling branch and streams after the parallel river', async () => {
         const started = latch();
         const pr = new ParallelRiver()
-          .append(new Step('failing', async () => {
-            await within(started.promise, 500, 'the sibling starting');
-            throw new Error('boom');
-          }))
+          .append(
+            new Step('failing', async () => {
+              await within(started.promise, 500, 'the sibling starting');
+              throw new Error('boom');
+            }),
+          )
           .append(
             new Step('running', async (hw) => {
               started.release();
@@ -276,25 +297,38 @@ describe('sequence and parallel composition', () => {
     it('runs a parallel river inside a parallel river inside a basin, all branches at once', async () => {
       const meet = barrier(3, 500);
       const inner = new ParallelRiver()
-        .append(new Step('x', async (hw) => {
+        .append(
+          new Step('x', async (hw) => {
+            await meet.arrive();
+            hw.put('x', 1);
+          }),
+        )
+        .append(
+          new Step('y', async (hw) => {
+            await meet.arrive();
+            hw.put('y', 2);
+          }),
+        );
+      const outer = new ParallelRiver().append(inner).append(
+        new Step('z', async (hw) => {
           await meet.arrive();
-          hw.put('x', 1);
-        }))
-        .append(new Step('y', async (hw) => {
-          await meet.arrive();
-          hw.put('y', 2);
-        }));
-      const outer = new ParallelRiver().append(inner).append(new Step('z', async (hw) => {
-        await meet.arrive();
-        hw.put('z', 3);
-      }));
+          hw.put('z', 3);
+        }),
+      );
       const basin = new Basin('deep').drawStream(outer, new Step('sum', (hw) => hw.put('sum', hw.getNumber('x')! + hw.getNumber('y')! + hw.getNumber('z')!)));
       const { id, outcome } = await run([basin, new Step('after', (hw) => hw.put('seenSum', hw.get('sum') ?? null))]);
       expect(outcome.status, JSON.stringify(outcome.error)).to.equal('success');
       expect(outcome.headwaters).to.deep.equal({ x: 1, y: 2, z: 3, sum: 6, seenSum: 6 });
       const snap = await engine.get(id);
       expect(snap!.streams.map((s) => `${s.kind}:${s.state}`)).to.deep.equal([
-        'basin:success', 'parallel:success', 'parallel:success', 'river:success', 'river:success', 'river:success', 'river:success', 'river:success',
+        'basin:success',
+        'parallel:success',
+        'parallel:success',
+        'river:success',
+        'river:success',
+        'river:success',
+        'river:success',
+        'river:success',
       ]);
     });
 
@@ -320,9 +354,15 @@ describe('sequence and parallel composition', () => {
     it('fails the whole flow when a river three levels down fails, and skips what follows', async () => {
       const atlantic = new RecordingAtlantic(log);
       class DeepFailure extends Step {}
-      const deep = new Basin().drawStream(new ParallelRiver().append(new ParallelRiver().append(new DeepFailure('deep', () => {
-        throw new Error('deep boom');
-      }))));
+      const deep = new Basin().drawStream(
+        new ParallelRiver().append(
+          new ParallelRiver().append(
+            new DeepFailure('deep', () => {
+              throw new Error('deep boom');
+            }),
+          ),
+        ),
+      );
       const { outcome } = await run([deep, new Step('after')], undefined, atlantic);
       expect(outcome.status).to.equal('fail');
       expect(outcome.error).to.include({ river: 'DeepFailure' });

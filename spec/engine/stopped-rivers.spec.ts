@@ -75,7 +75,12 @@ forEachStore((kind) => {
       const engine = await engines.open();
       const { id } = await runToEnd(engine, [new Polls()]);
       const river = (await engine.get(id))!.streams[0]!;
-      expect(river.history.map((h) => [h.phase, h.attempt])).to.deep.equal([['flow', 1], ['cycle', 1], ['cycle', 2], ['cycle', 3]]);
+      expect(river.history.map((h) => [h.phase, h.attempt])).to.deep.equal([
+        ['flow', 1],
+        ['cycle', 1],
+        ['cycle', 2],
+        ['cycle', 3],
+      ]);
       for (const h of river.history) {
         expect(h.endedAt).to.be.a('number');
         expect(h.endedAt! >= h.startedAt).to.equal(true);

@@ -62,9 +62,17 @@ describe('a store write that fails on a full disk', function () {
       Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           try {
-            const run = await new Andes(engine).drawHeadwaters(new Headwaters(`${prefix}${round}-${i}`)).drawStream(new Pad(), new Pad(), new Pad()).start();
+            const run = await new Andes(engine)
+              .drawHeadwaters(new Headwaters(`${prefix}${round}-${i}`))
+              .drawStream(new Pad(), new Pad(), new Pad())
+              .start();
             started.push(run.id);
-            results.push(run.result().then((o) => outcomes.set(run.id, o), (e: Error & { code?: string }) => e));
+            results.push(
+              run.result().then(
+                (o) => outcomes.set(run.id, o),
+                (e: Error & { code?: string }) => e,
+              ),
+            );
           } catch (err) {
             failure ??= err as Error;
           }
@@ -96,7 +104,10 @@ describe('a store write that fails on a full disk', function () {
     expect((await rejects(engine.redrive(started[0]!))).code).to.equal('E_STORE_UNAVAILABLE');
     expect((await rejects(engine.list())).code).to.equal('E_STORE_UNAVAILABLE');
     const errors = entries.filter((e) => e.level >= 50);
-    expect(errors.map((e) => e.msg), 'logged once').to.have.length(1);
+    expect(
+      errors.map((e) => e.msg),
+      'logged once',
+    ).to.have.length(1);
     expect(errors[0]!.msg).to.match(/store failed a write/);
 
     await within(engine.close(), 3000, 'close()');

@@ -20,9 +20,19 @@ const STREAM_TABLE: Array<[string, StreamEvent, StreamState[], (r: StreamRecord)
   ['cycle', { type: 'cycle', dueAt: T + 10 }, ['running'], () => ({ state: 'cycling', phase: 'cycle', dueAt: T + 10 })],
   ['polled, more to come', { type: 'polled', poll: 3, nextAt: T + 20 }, ['cycling'], () => ({ state: 'cycling', cycles: 3, dueAt: T + 20 })],
   ['polled, failed', { type: 'polled', poll: 1, error: boom }, ['cycling'], () => ({ state: 'cycling', cycles: 1 })],
-  ['end, success', { type: 'end', at: T }, ['init', 'running', 'cycling'], () => ({ state: 'success', endedAt: T, error: undefined, phase: undefined, dueAt: undefined })],
+  [
+    'end, success',
+    { type: 'end', at: T },
+    ['init', 'running', 'cycling'],
+    () => ({ state: 'success', endedAt: T, error: undefined, phase: undefined, dueAt: undefined }),
+  ],
   ['end, failure', { type: 'end', error: boom, at: T }, ['init', 'running', 'cycling'], () => ({ state: 'fail', endedAt: T, error: boom })],
-  ['stop', { type: 'stop', error: stopped, at: T }, ['running', 'cycling'], () => ({ state: 'fail', error: stopped, endedAt: T, phase: undefined, dueAt: undefined })],
+  [
+    'stop',
+    { type: 'stop', error: stopped, at: T },
+    ['running', 'cycling'],
+    () => ({ state: 'fail', error: stopped, endedAt: T, phase: undefined, dueAt: undefined }),
+  ],
   ['skip', { type: 'skip' }, ['init'], () => ({ state: 'skipped' })],
   ['open', { type: 'open', at: T }, ['init', 'running'], (r) => ({ state: 'running', startedAt: r.startedAt ?? T })],
   ['close, ok', { type: 'close', ok: true, at: T }, ['running'], () => ({ state: 'success', endedAt: T })],
@@ -62,7 +72,8 @@ describe('the state machine', () => {
       r = nextStream(r, { type: 'called', at: 2, error: boom });
       expect(r.history).to.deep.equal([{ attempt: 1, phase: 'flow', startedAt: 1, endedAt: 2, error: boom }]);
       expect(nextStream(r, { type: 'called', at: 3 }), 'an ended entry is not ended again').to.equal(r);
-      for (let i = 1; i <= HISTORY_LIMIT + 10; i++) r = nextStream(nextStream(r, { type: 'call', attempt: i, phase: 'cycle', at: 10 + i }), { type: 'called', at: 11 + i });
+      for (let i = 1; i <= HISTORY_LIMIT + 10; i++)
+        r = nextStream(nextStream(r, { type: 'call', attempt: i, phase: 'cycle', at: 10 + i }), { type: 'called', at: 11 + i });
       expect(r.history).to.have.length(HISTORY_LIMIT);
       expect(r.history![0]).to.include({ phase: 'flow', attempt: 1 });
       expect(r.history!.at(-1)).to.include({ phase: 'cycle', attempt: HISTORY_LIMIT + 10 });
@@ -71,7 +82,14 @@ describe('the state machine', () => {
     it('redrives: a river that did not succeed starts over with its errors and calls; a container resumes; a skipped fork chooses anew', () => {
       const history = [{ attempt: 1, phase: 'flow' as const, startedAt: 1, endedAt: 2 }];
       const failed = rec('fail', { attempts: 3, errors: [boom], error: boom, history, startedAt: 1, endedAt: 2 });
-      expect(nextStream(failed, { type: 'redrive', kind: 'river' })).to.deep.include({ state: 'init', attempts: 0, cycles: 0, errors: [boom], history, startedAt: 1 });
+      expect(nextStream(failed, { type: 'redrive', kind: 'river' })).to.deep.include({
+        state: 'init',
+        attempts: 0,
+        cycles: 0,
+        errors: [boom],
+        history,
+        startedAt: 1,
+      });
       expect(nextStream(rec('success'), { type: 'redrive', kind: 'river' }).state).to.equal('success');
       expect(nextStream(rec('fail', { endedAt: 9 }), { type: 'redrive', kind: 'parallel' })).to.include({ state: 'running', endedAt: undefined });
       expect(nextStream(rec('skipped', { choice: 'a' }), { type: 'redrive', kind: 'fork' })).to.include({ state: 'init', choice: undefined });
@@ -88,9 +106,24 @@ describe('the state machine', () => {
       ['failing', { type: 'failing', error: boom }, ['running'], { status: 'running', error: boom }],
       ['cancel', { type: 'cancel', reason: 'no', at: T }, ['waiting', 'running'], { cancelReason: 'no', updatedAt: T }],
       ['cancel, taken to run', { type: 'cancel', reason: 'no', at: T, run: true }, ['waiting', 'running'], { status: 'running', cancelReason: 'no' }],
-      ['end with hooks', { type: 'end', status: 'fail', error: boom, hooks: true, at: T }, ['running'], { status: 'fail', error: boom, atlantic: { outcome: 'fail', done: false } }],
-      ['end without hooks', { type: 'end', status: 'success', hooks: false, at: T }, ['running'], { status: 'success', error: undefined, atlantic: { outcome: 'success', done: true } }],
-      ['redrive', { type: 'redrive', waiting: true, seq: 7, at: T }, ['fail'], { status: 'waiting', seq: 7, error: undefined, atlantic: undefined, cancelReason: undefined }],
+      [
+        'end with hooks',
+        { type: 'end', status: 'fail', error: boom, hooks: true, at: T },
+        ['running'],
+        { status: 'fail', error: boom, atlantic: { outcome: 'fail', done: false } },
+      ],
+      [
+        'end without hooks',
+        { type: 'end', status: 'success', hooks: false, at: T },
+        ['running'],
+        { status: 'success', error: undefined, atlantic: { outcome: 'success', done: true } },
+      ],
+      [
+        'redrive',
+        { type: 'redrive', waiting: true, seq: 7, at: T },
+        ['fail'],
+        { status: 'waiting', seq: 7, error: undefined, atlantic: undefined, cancelReason: undefined },
+      ],
     ];
     for (const [name, event, from, expected] of FLOW_TABLE) {
       for (const status of STATUSES) {

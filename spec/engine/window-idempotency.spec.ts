@@ -141,7 +141,10 @@ forEachStore((kind) => {
     });
 
     it('returns the running flow for a requestId started again while it runs, and runs it once', async () => {
-      const first = await new Andes(engine).drawHeadwaters(new Headwaters('order-1')).drawStream(new Held({ label: 'first' })).start();
+      const first = await new Andes(engine)
+        .drawHeadwaters(new Headwaters('order-1'))
+        .drawStream(new Held({ label: 'first' }))
+        .start();
       await until(() => starts.length === 1, 1000, 'the first flow starting');
       const second = await quick('order-1', 'second');
       expect(second.id).to.equal(first.id);

@@ -4,7 +4,14 @@ import { LevelStore } from '../../lib/store/level-store.js';
 import type { FlowChange, FlowHeader } from '../../lib/store/records.js';
 import { RecordingStore } from '../helpers/stores.js';
 
-const header = (id: string, status: FlowHeader['status'] = 'running'): FlowHeader => ({ id, requestId: `req-${id}`, status, seq: 1, createdAt: 1, updatedAt: 1 });
+const header = (id: string, status: FlowHeader['status'] = 'running'): FlowHeader => ({
+  id,
+  requestId: `req-${id}`,
+  status,
+  seq: 1,
+  createdAt: 1,
+  updatedAt: 1,
+});
 
 const create = (id: string): FlowChange => ({ flowId: id, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(id) });
 /** A real memory store that records the writes it is given. */
@@ -18,7 +25,9 @@ describe('WriteQueue', () => {
     const { store, writes } = countingStore();
     await store.open();
     const q = new WriteQueue(store);
-    await Promise.all(Array.from({ length: 50 }, (_, i) => q.push({ flowId: `f${i}`, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(`f${i}`) })));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => q.push({ flowId: `f${i}`, create: { blueprint: { vastflow: 1, streams: [] } }, header: header(`f${i}`) })),
+    );
     expect(writes).to.have.length(1);
     expect(writes[0]).to.have.length(50);
     expect((await store.getFlow('f49'))?.header.requestId).to.equal('req-f49');
@@ -41,7 +50,12 @@ describe('WriteQueue', () => {
     const { store, writes } = countingStore();
     await store.open();
     const q = new WriteQueue(store);
-    void q.push({ flowId: 'a', create: { blueprint: { vastflow: 1, streams: [{ river: 'R' }] } }, header: header('a'), headwaters: { main: { set: { x: 1, y: 1 }, del: [] } } });
+    void q.push({
+      flowId: 'a',
+      create: { blueprint: { vastflow: 1, streams: [{ river: 'R' }] } },
+      header: header('a'),
+      headwaters: { main: { set: { x: 1, y: 1 }, del: [] } },
+    });
     void q.push({ flowId: 'a', streams: { '0': { state: 'running', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { z: 1 }, del: ['x'] } } });
     await q.push({ flowId: 'a', streams: { '0': { state: 'success', attempts: 1, cycles: 0 } }, headwaters: { main: { set: { x: 2 }, del: ['y'] } } });
     expect(writes).to.have.length(1);
@@ -58,13 +72,19 @@ describe('WriteQueue', () => {
     store.failWith = disk;
     const failures: Error[] = [];
     const q = new WriteQueue(store, 2, (err) => failures.push(err));
-    const err = await q.push(create('a')).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await q.push(create('a')).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     expect(err).to.have.property('code', 'E_STORE_UNAVAILABLE');
     expect(err?.cause).to.equal(disk);
     expect(failures, 'told once, with the same error').to.deep.equal([err]);
     // the store would take writes again, but a change pushed after a lost one must not land without it
     store.failWith = undefined;
-    const later = await q.push(create('b')).then(() => undefined, (e: Error) => e);
+    const later = await q.push(create('b')).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(later).to.equal(err);
     await q.flush();
     expect(writes, 'nothing written after the failure').to.have.length(0);
@@ -73,7 +93,7 @@ describe('WriteQueue', () => {
     await store.close();
   });
 
-  it('with two lanes, writes the batches of different flows at the same time and each flow\'s in order', async () => {
+  it("with two lanes, writes the batches of different flows at the same time and each flow's in order", async () => {
     const { store, writes } = countingStore();
     await store.open();
     const q = new WriteQueue(store, 2);
@@ -82,7 +102,10 @@ describe('WriteQueue', () => {
     const a1 = q.push(create('a'));
     const b1 = q.push(create('b'));
     await new Promise((r) => setImmediate(r));
-    expect(writes.map((w) => w.map((c) => c.flowId)), 'both lanes write while neither has landed').to.deep.equal([['a'], ['b']]);
+    expect(
+      writes.map((w) => w.map((c) => c.flowId)),
+      'both lanes write while neither has landed',
+    ).to.deep.equal([['a'], ['b']]);
     const a2 = q.push({ flowId: 'a', header: header('a', 'success') });
     await new Promise((r) => setImmediate(r));
     expect(writes, "a's next change waits for its lane's write in flight").to.have.length(2);

@@ -24,7 +24,7 @@ forEachStore((kind) => {
   describe('errors from another realm', () => {
     const engines = useEngines(kind);
 
-    it('fails a river whose flow() throws a vm-made Error with that error\'s message', async () => {
+    it("fails a river whose flow() throws a vm-made Error with that error's message", async () => {
       const engine = await engines.open();
       const made = vm.runInNewContext('new Error("boom")') as unknown;
       expect(made instanceof Error).to.equal(false); // the premise: another realm

@@ -1,8 +1,15 @@
 // Shared by the specs of one river's semantics (spec/engine/river-*.spec.ts, events.spec.ts).
 // Everything here goes through the public API only.
 import {
-  Engine, Headwaters, River,
-  type EngineEventName, type EngineEvents, type EngineOptions, type RiverAttr, type RiverContext, type Stream,
+  Engine,
+  Headwaters,
+  River,
+  type EngineEventName,
+  type EngineEvents,
+  type EngineOptions,
+  type RiverAttr,
+  type RiverContext,
+  type Stream,
 } from '../../lib/index.js';
 import { runToEnd, silent } from './stores.js';
 

@@ -5,8 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import {
-  Andes, Atlantic, Engine,
-  type EngineOptions, type FlowChange, type FlowError, type FlowQuery, type FlowRun, type Headwaters, type Store, type Stream,
+  Andes,
+  Atlantic,
+  Engine,
+  type EngineOptions,
+  type FlowChange,
+  type FlowError,
+  type FlowQuery,
+  type FlowRun,
+  type Headwaters,
+  type Store,
+  type Stream,
 } from '../../lib/index.js';
 
 /** A logger that prints nothing. */
@@ -198,21 +207,39 @@ export class RecordingStore implements Store {
   release(): void {
     for (const go of this.#held.splice(0)) go();
   }
-  get status() { return this.inner.status; }
-  get supports() { return this.inner.supports; }
-  open() { return this.inner.open(); }
-  close() { return this.inner.close(); }
+  get status() {
+    return this.inner.status;
+  }
+  get supports() {
+    return this.inner.supports;
+  }
+  open() {
+    return this.inner.open();
+  }
+  close() {
+    return this.inner.close();
+  }
   write(changes: readonly FlowChange[]) {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     this.writes.push(structuredClone([...changes]));
     if (!this.holding) return this.inner.write(changes);
     return new Promise<void>((go) => this.#held.push(go)).then(() => this.inner.write(changes));
   }
-  getFlow(id: string) { return this.inner.getFlow(id); }
-  findFlowId(r: string) { return this.inner.findFlowId(r); }
-  listFlows(q?: FlowQuery) { return this.inner.listFlows(q); }
-  listUnfinished() { return this.inner.listUnfinished(); }
-  listWaiting() { return this.inner.listWaiting(); }
+  getFlow(id: string) {
+    return this.inner.getFlow(id);
+  }
+  findFlowId(r: string) {
+    return this.inner.findFlowId(r);
+  }
+  listFlows(q?: FlowQuery) {
+    return this.inner.listFlows(q);
+  }
+  listUnfinished() {
+    return this.inner.listUnfinished();
+  }
+  listWaiting() {
+    return this.inner.listWaiting();
+  }
 }
 
 /**

@@ -33,7 +33,16 @@ const every: Blueprint = {
   headwaters: { start: { nested: [1, 'two', null, true] } },
   reqInfo: { user: 'u1' },
   streams: [
-    { parallel: [[{ river: 'A' }], [{ river: 'B', config: { n: 2 } }, { river: 'A', color: 'red' }]], color: 'teal' },
+    {
+      parallel: [
+        [{ river: 'A' }],
+        [
+          { river: 'B', config: { n: 2 } },
+          { river: 'A', color: 'red' },
+        ],
+      ],
+      color: 'teal',
+    },
     { basin: { color: 'blue', streams: [{ river: 'B', config: { n: 3 } }] } },
     { fork: 'Pick', config: { branch: 'left' }, branches: { left: [{ river: 'A' }], right: [{ basin: { streams: [{ river: 'A' }] } }] } },
     { river: 'B', config: { n: 4 }, color: 'red' },
@@ -53,7 +62,7 @@ describe('blueprints', () => {
     expect(Andes.fromJSON(JSON.stringify(every), engine).toJSON()).to.deep.equal(every);
   });
 
-  it('draws an equal flow from a drawing\'s own JSON', () => {
+  it("draws an equal flow from a drawing's own JSON", () => {
     const drawn = new Andes(engine)
       .drawHeadwaters(new Headwaters('bp-2').put('x', 1))
       .drawStream(new ParallelRiver().append(new A()).append(new B({ n: 1 })), new Basin('blue').drawStream(new A()))
@@ -80,13 +89,19 @@ describe('blueprints', () => {
     ['an unknown top-level field', { vastflow: 1, streams: [], stream: [] }, /stream/],
     ['a stream of no known kind', { vastflow: 1, streams: [{ rivr: 'A' }] }, /at streams\.0/],
     ['an empty river name', { vastflow: 1, streams: [{ river: 'A' }, { river: '' }] }, /at streams\.1\.river/],
-    ['a non-JSON-able config deep inside', { vastflow: 1, streams: [{ parallel: [[{ river: 'A', config: { f: 1n } }]] }] }, /at streams\.0\.parallel\.0\.0\.config/],
+    [
+      'a non-JSON-able config deep inside',
+      { vastflow: 1, streams: [{ parallel: [[{ river: 'A', config: { f: 1n } }]] }] },
+      /at streams\.0\.parallel\.0\.0\.config/,
+    ],
     ['a branch that is not a list', { vastflow: 1, streams: [{ fork: 'Pick', branches: { left: { river: 'A' } } }] }, /at streams\.0\.branches\.left/],
     ['text that is not JSON', '{"vastflow": 1,', /not JSON/],
   ];
   for (const [what, input, where] of bad) {
     it(`rejects ${what} with E_BLUEPRINT and the path of the problem`, () => {
-      expect(() => Andes.fromJSON(input, engine)).to.throw(where).with.property('code', 'E_BLUEPRINT');
+      expect(() => Andes.fromJSON(input, engine))
+        .to.throw(where)
+        .with.property('code', 'E_BLUEPRINT');
     });
   }
 
@@ -104,7 +119,9 @@ describe('blueprints', () => {
   });
 
   it('rejects a fork name that names a river', () => {
-    expect(() => Andes.fromJSON({ vastflow: 1, streams: [{ fork: 'A', branches: { x: [{ river: 'A' }] } }] }, engine)).to.throw().with.property('code', 'E_UNKNOWN_CLASS');
+    expect(() => Andes.fromJSON({ vastflow: 1, streams: [{ fork: 'A', branches: { x: [{ river: 'A' }] } }] }, engine))
+      .to.throw()
+      .with.property('code', 'E_UNKNOWN_CLASS');
   });
 
   it('exports the zod schema, and docs/blueprint.schema.json is generated from it', () => {

@@ -41,7 +41,9 @@ forEachStore((kind) => {
       const engine = await engines.open({ classes: [Leaf] });
       const err = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [deepBasins(1000)] }, engine));
       expect(err.code).to.equal('E_BLUEPRINT');
-      expect(err.message).to.contain('streams nested more than 64 deep').and.to.match(/at streams\.0(\.basin\.streams\.0)+:/);
+      expect(err.message)
+        .to.contain('streams nested more than 64 deep')
+        .and.to.match(/at streams\.0(\.basin\.streams\.0)+:/);
       // as text (written by hand: JSON.stringify itself overflows on this), in a parallel branch
       const n = 5000;
       const text = `{"vastflow":1,"streams":[{"parallel":[[${'{"basin":{"streams":['.repeat(n)}{"river":"Leaf"}${']}}'.repeat(n)}]]}]}`;
@@ -66,7 +68,8 @@ forEachStore((kind) => {
       for (const bp of [
         { vastflow: 1, streams: [{ river: 'Leaf' }], headwaters: { order: deepObject(257) } },
         { vastflow: 1, streams: [{ river: 'Leaf' }], reqInfo: [deepObject(300)] },
-      ]) expect(thrown(() => Andes.fromJSON(bp, engine)).code).to.equal('E_BLUEPRINT');
+      ])
+        expect(thrown(() => Andes.fromJSON(bp, engine)).code).to.equal('E_BLUEPRINT');
     });
 
     it('rejects values nested past 256 levels with E_NOT_SERIALIZABLE naming the key, for hw.put, configs and reqInfo', () => {

@@ -5,8 +5,14 @@ import { engineOptionsSchema } from '../../lib/engine/engine-options.js';
 describe('riverAttrSchema', () => {
   it('parse({}) gives the documented defaults', () => {
     expect(riverAttrSchema.parse({})).to.deep.equal({
-      retryTimes: 0, retryInterval: 1000, retryBackoff: 1, retryJitter: 0,
-      cycleTimes: 0, cycleInterval: 1000, durable: false, atomic: false,
+      retryTimes: 0,
+      retryInterval: 1000,
+      retryBackoff: 1,
+      retryJitter: 0,
+      cycleTimes: 0,
+      cycleInterval: 1000,
+      durable: false,
+      atomic: false,
     });
   });
 
@@ -16,7 +22,9 @@ describe('riverAttrSchema', () => {
   });
 
   it('names the river and the field of a bad attr', () => {
-    expect(() => resolveRiverAttr({ cycleInterval: 'soon' }, 'PollVm')).to.throw(/river PollVm.*cycleInterval/).with.property('code', 'E_INVALID_ATTR');
+    expect(() => resolveRiverAttr({ cycleInterval: 'soon' }, 'PollVm'))
+      .to.throw(/river PollVm.*cycleInterval/)
+      .with.property('code', 'E_INVALID_ATTR');
     expect(() => resolveRiverAttr({ retryTime: 3 } as never, 'PollVm')).to.throw(/unknown field retryTime/);
   });
 
@@ -33,7 +41,12 @@ describe('engineOptionsSchema', () => {
     delete process.env['VASTFLOW_DB'];
     try {
       expect(engineOptionsSchema.parse({})).to.deep.equal({
-        store: '.vastflow', concurrency: 500, recover: true, classes: [], sync: false, closeTimeout: 10_000,
+        store: '.vastflow',
+        concurrency: 500,
+        recover: true,
+        classes: [],
+        sync: false,
+        closeTimeout: 10_000,
       });
     } finally {
       if (saved !== undefined) process.env['VASTFLOW_DB'] = saved;

@@ -7,9 +7,7 @@ import { header, rec } from './conformance/types.js';
 const flow = (status: FlowStatus, streams: BlueprintStream[], states: Record<string, StreamState | [StreamState, string]>): StoredFlow => ({
   header: header('f', { status }),
   blueprint: { vastflow: 1, streams },
-  streams: Object.fromEntries(
-    Object.entries(states).map(([id, s]) => [id, Array.isArray(s) ? rec({ state: s[0], choice: s[1] }) : rec({ state: s })]),
-  ),
+  streams: Object.fromEntries(Object.entries(states).map(([id, s]) => [id, Array.isArray(s) ? rec({ state: s[0], choice: s[1] }) : rec({ state: s })])),
   headwaters: {},
 });
 
@@ -18,7 +16,7 @@ const three = [r, r, r];
 const par = [{ parallel: [[r, r], [r]] }, r];
 const fork = [{ fork: 'F', branches: { big: [r], small: [r, r] } }, r];
 
-describe('inconsistency(flow): whether a flow\'s records agree', () => {
+describe("inconsistency(flow): whether a flow's records agree", () => {
   const legit: Array<[string, StoredFlow]> = [
     ['a flow not yet started', flow('running', three, {})],
     ['a river running after one that succeeded', flow('running', three, { 0: 'success', 1: 'running' })],
@@ -27,21 +25,46 @@ describe('inconsistency(flow): whether a flow\'s records agree', () => {
     ['an atomic river that ran after a skipped one', flow('fail', three, { 0: 'success', 1: 'skipped', 2: 'success' })],
     ['the same after a redrive put the skipped river back to init', flow('running', three, { 0: 'success', 2: 'success' })],
     ['parallel branches running at once', flow('running', par, { 0: 'running', '0.0.0': 'success', '0.0.1': 'running', '0.1.0': 'cycling' })],
-    ['a parallel that succeeded with branches skipped while the flow failed', flow('fail', par, { 0: 'success', '0.0.0': 'success', '0.0.1': 'skipped', '0.1.0': 'success', 1: 'skipped' })],
-    ['a fork that chose, its other branch skipped', flow('success', fork, { 0: ['success', 'small'], '0.0.0': 'skipped', '0.1.0': 'success', '0.1.1': 'success', 1: 'success' })],
+    [
+      'a parallel that succeeded with branches skipped while the flow failed',
+      flow('fail', par, { 0: 'success', '0.0.0': 'success', '0.0.1': 'skipped', '0.1.0': 'success', 1: 'skipped' }),
+    ],
+    [
+      'a fork that chose, its other branch skipped',
+      flow('success', fork, { 0: ['success', 'small'], '0.0.0': 'skipped', '0.1.0': 'success', '0.1.1': 'success', 1: 'success' }),
+    ],
     ['a fork whose choose() threw: its branches never started', flow('fail', fork, { 0: 'fail', 1: 'skipped' })],
-    ['a cancelled flow that never started', flow('cancelled', fork, { 0: 'skipped', '0.0.0': 'skipped', '0.1.0': 'skipped', '0.1.1': 'skipped', 1: 'skipped' })],
+    [
+      'a cancelled flow that never started',
+      flow('cancelled', fork, { 0: 'skipped', '0.0.0': 'skipped', '0.1.0': 'skipped', '0.1.1': 'skipped', 1: 'skipped' }),
+    ],
   ];
   for (const [what, f] of legit) it(`accepts ${what}`, () => expect(inconsistency(f)).to.equal(undefined));
 
   const broken: Array<[string, StoredFlow, RegExp]> = [
     ['a successful flow with a river still init', flow('success', three, { 0: 'success', 2: 'success' }), /success while stream 1/],
-    ['an ended flow with a river running', flow('fail', three, { 0: 'fail', 1: 'running' }), /stream 1 is running while stream 0 before it is fail|the flow is fail while stream 1 is running/],
-    ['a river that started before the one ahead of it ended', flow('running', three, { 0: 'running', 1: 'running' }), /stream 1 is running while stream 0 before it is running/],
+    [
+      'an ended flow with a river running',
+      flow('fail', three, { 0: 'fail', 1: 'running' }),
+      /stream 1 is running while stream 0 before it is fail|the flow is fail while stream 1 is running/,
+    ],
+    [
+      'a river that started before the one ahead of it ended',
+      flow('running', three, { 0: 'running', 1: 'running' }),
+      /stream 1 is running while stream 0 before it is running/,
+    ],
     ['a branch record under a parallel without one', flow('running', par, { '0.0.0': 'running' }), /inside parallel 0, which has no record/],
-    ['a parallel that succeeded while a branch failed', flow('running', par, { 0: 'success', '0.0.0': 'success', '0.0.1': 'fail', '0.1.0': 'success' }), /parallel 0 succeeded while stream 0.0.1/],
+    [
+      'a parallel that succeeded while a branch failed',
+      flow('running', par, { 0: 'success', '0.0.0': 'success', '0.0.1': 'fail', '0.1.0': 'success' }),
+      /parallel 0 succeeded while stream 0.0.1/,
+    ],
     ['a fork whose choice is not a branch', flow('running', fork, { 0: ['running', 'medium'] }), /not one of its branches/],
-    ['a river run in a branch the fork did not choose', flow('running', fork, { 0: ['running', 'big'], '0.0.0': 'running', '0.1.0': 'success' }), /branch small that fork 0 did not choose/],
+    [
+      'a river run in a branch the fork did not choose',
+      flow('running', fork, { 0: ['running', 'big'], '0.0.0': 'running', '0.1.0': 'success' }),
+      /branch small that fork 0 did not choose/,
+    ],
     ['a record of a stream the drawing lacks', flow('running', three, { 7: 'success' }), /drawing does not have/],
   ];
   for (const [what, f, why] of broken) it(`finds ${what}`, () => expect(inconsistency(f)).to.match(why));

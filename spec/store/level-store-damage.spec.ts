@@ -19,7 +19,12 @@ class Step extends River {
   }
 }
 
-const drawing = (id: string) => ({ vastflow: 1 as const, requestId: `req-${id}`, headwaters: {}, streams: [{ river: 'Step' }, { river: 'Step' }, { river: 'Step' }] });
+const drawing = (id: string) => ({
+  vastflow: 1 as const,
+  requestId: `req-${id}`,
+  headwaters: {},
+  streams: [{ river: 'Step' }, { river: 'Step' }, { river: 'Step' }],
+});
 const create = (id: string): FlowChange => ({ flowId: id, create: { blueprint: drawing(id) }, header: header(id), headwaters: { main: { set: {}, del: [] } } });
 /** The three rivers' successes, with a checkpoint large enough to give the write blocks of its own. */
 const rivers = (id: string, pad: number): FlowChange => ({
@@ -29,7 +34,11 @@ const rivers = (id: string, pad: number): FlowChange => ({
 });
 const ended = (id: string): FlowChange => ({ flowId: id, header: header(id, { status: 'success', atlantic: { outcome: 'success', done: true } }) });
 
-const files = (dir: string, ext: string) => fs.readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f));
+const files = (dir: string, ext: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .map((f) => path.join(dir, f));
 
 function errorLog(): { logger: ReturnType<typeof pino>; messages: string[] } {
   const messages: string[] = [];
@@ -141,7 +150,9 @@ describe('LevelStore on damaged files', () => {
     for (const id of ids) {
       const err = await rejects(engine.get(id));
       expect(err).to.have.property('code', 'E_STORE_CORRUPT');
-      expect(err.message).to.include(`flow ${id}`).and.to.match(/the flow is success while stream 0 has not started|is success while stream 0 is init/);
+      expect(err.message)
+        .to.include(`flow ${id}`)
+        .and.to.match(/the flow is success while stream 0 has not started|is success while stream 0 is init/);
     }
     expect((await engine.list()).map((f) => f.id).sort(), 'the listing goes on').to.deep.equal(['f0', 'f1', 'f2', 'g']);
     // the flow the damage missed is recovered and runs to the end

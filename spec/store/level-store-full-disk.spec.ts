@@ -47,7 +47,9 @@ describe('LevelStore on a full disk', () => {
     fsys!.makeRoom();
     const later = await rejects(store.write([big('late')]));
     expect(later).to.equal(first);
-    expect(first!.cause).to.have.property('message').that.matches(/No space left on device/);
+    expect(first!.cause)
+      .to.have.property('message')
+      .that.matches(/No space left on device/);
 
     await store.close();
     store = LevelStore.at(dir);

@@ -1,8 +1,21 @@
 // Compile-time tests of the public generics: `npm run typecheck` (part of `npm test`) compiles this
 // file, and every `@ts-expect-error` line must be an error, or the build fails. Nothing here runs.
 import {
-  Andes, Atlantic, Basin, Engine, Fork, Headwaters, ParallelRiver, River,
-  type FlowError, type FlowOutcome, type FlowRun, type FlowSnapshot, type Json, type RiverAttr, type RiverContext,
+  Andes,
+  Atlantic,
+  Basin,
+  Engine,
+  Fork,
+  Headwaters,
+  ParallelRiver,
+  River,
+  type FlowError,
+  type FlowOutcome,
+  type FlowRun,
+  type FlowSnapshot,
+  type Json,
+  type RiverAttr,
+  type RiverContext,
 } from '../../lib/index.js';
 
 interface Order {

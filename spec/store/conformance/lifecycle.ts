@@ -16,8 +16,20 @@ export function lifecycle(factory: StoreFactory, persistent: boolean): void {
     it('rejects every call after close() with E_CLOSED', async () => {
       const { store } = fx();
       await store.close();
-      for (const call of <Array<() => Promise<unknown>>>[() => store.write([created('a')]), () => store.getFlow('a'), () => store.findFlowId('r'), () => store.listFlows(), () => store.listUnfinished(), () => store.listWaiting()]) {
-        const err = await Promise.resolve().then(call).then(() => undefined, (e: unknown) => e);
+      for (const call of <Array<() => Promise<unknown>>>[
+        () => store.write([created('a')]),
+        () => store.getFlow('a'),
+        () => store.findFlowId('r'),
+        () => store.listFlows(),
+        () => store.listUnfinished(),
+        () => store.listWaiting(),
+      ]) {
+        const err = await Promise.resolve()
+          .then(call)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(err).to.have.property('code', 'E_CLOSED');
       }
     });
@@ -44,7 +56,10 @@ export function lifecycle(factory: StoreFactory, persistent: boolean): void {
       const { reopen } = fx();
       if (reopen === undefined) throw new Error('a persistent store fixture must give reopen()');
       const second = reopen();
-      const err = await second.open().then(() => undefined, (e: unknown) => e);
+      const err = await second.open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.have.property('code', 'E_STORE_LOCKED');
     });
   });

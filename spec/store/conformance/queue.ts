@@ -7,7 +7,11 @@ export function queue(factory: StoreFactory): void {
 
     it('lists waiting flows in seq order, whatever order they were written in', async () => {
       const { store } = fx();
-      await store.write([created('c', { status: 'waiting', seq: 30 }), created('a', { status: 'waiting', seq: 10_000_000_000_000 }), created('b', { status: 'waiting', seq: 20 })]);
+      await store.write([
+        created('c', { status: 'waiting', seq: 30 }),
+        created('a', { status: 'waiting', seq: 10_000_000_000_000 }),
+        created('b', { status: 'waiting', seq: 20 }),
+      ]);
       expect(await store.listWaiting()).to.deep.equal(['b', 'c', 'a']);
     });
 

@@ -21,13 +21,16 @@ export function transitions(factory: StoreFactory): void {
       const { store } = fx();
       await store.write([created('a')]);
       const bad = { flowId: 'b', header: header('b', { reqInfo: { n: 1n } as never }) };
-      const err = await store.write([{ flowId: 'a', streams: { '0': rec({ state: 'success' }) } }, bad]).then(() => undefined, (e: Error) => e);
+      const err = await store.write([{ flowId: 'a', streams: { '0': rec({ state: 'success' }) } }, bad]).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).to.be.instanceOf(Error);
       expect((await store.getFlow('a'))?.streams['0']).to.equal(undefined);
       expect(await store.getFlow('b')).to.equal(undefined);
     });
 
-    it('keeps each flow\'s later write over its earlier one', async () => {
+    it("keeps each flow's later write over its earlier one", async () => {
       const { store } = fx();
       await store.write([created('a')]);
       for (const state of ['running', 'cycling', 'success'] as const) await store.write([{ flowId: 'a', streams: { '0': rec({ state }) } }]);
