@@ -485,13 +485,7 @@ export class Engine {
       const held = this.#waiting.get(id);
       this.#waiting.delete(id); // before the load: the window must not start it meanwhile
       const prepared = held ?? (await this.#load(id));
-      if (prepared !== undefined) {
-        prepared.header = nextFlow(prepared.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
-        await this.#queue.push({ flowId: id, header: prepared.header, claimed: true });
-        this.#active++;
-        this.#launch(prepared);
-        await this.#runners.get(id)?.done();
-      }
+      if (prepared !== undefined) await this.#cancelHere(prepared, reason);
       return;
     }
     const stored = await this.#store.getFlow(id);
@@ -505,16 +499,24 @@ export class Engine {
     }
     if (flow !== undefined && !this.#holds(id)) {
       // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
-      flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
-      await this.#queue.push({ flowId: id, header: flow.header, claimed: true });
-      this.#active++;
-      this.#launch(flow);
-      await this.#runners.get(id)?.done();
+      await this.#cancelHere(flow, reason);
       return;
     }
     // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
     // resumes it; get() shows it as a pending cancel meanwhile
     await this.#queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#clock.now() }) });
+  }
+
+  /**
+   * Runs a flow this engine holds but does not run (waiting, or unowned in the store) to its
+   * cancelled end: outside the window, since it runs no river, only its Atlantic.fail.
+   */
+  async #cancelHere(flow: PreparedFlow, reason: string): Promise<void> {
+    flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
+    await this.#queue.push({ flowId: flow.header.id, header: flow.header, claimed: true });
+    this.#active++;
+    this.#launch(flow);
+    await this.#runners.get(flow.header.id)?.done();
   }
 
   /**

@@ -99,6 +99,16 @@ function copy(r: StreamRecord): StreamRecord {
   };
 }
 
+/** A river's record at its end: failed with `error`, or succeeded; it waits for nothing any more. */
+function ended(n: StreamRecord, error: FlowError | undefined, at: number): StreamRecord {
+  n.state = error === undefined ? 'success' : 'fail';
+  n.error = error;
+  n.endedAt = at;
+  n.phase = undefined;
+  n.dueAt = undefined;
+  return n;
+}
+
 const appended = <T>(list: readonly T[] | undefined, item: T): T[] => (list === undefined ? [item] : [...list, item]);
 
 /** A stream's record after `event`. */
@@ -138,20 +148,10 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
       return n;
     case 'end':
       need(rec, UNENDED, event);
-      n.state = event.error === undefined ? 'success' : 'fail';
-      n.error = event.error;
-      n.endedAt = event.at;
-      n.phase = undefined;
-      n.dueAt = undefined;
-      return n;
+      return ended(n, event.error, event.at);
     case 'stop':
       need(rec, LIVE, event);
-      n.state = 'fail';
-      n.error = event.error;
-      n.endedAt = event.at;
-      n.phase = undefined;
-      n.dueAt = undefined;
-      return n;
+      return ended(n, event.error, event.at);
     case 'skip':
       need(rec, 'init', event);
       n.state = 'skipped';

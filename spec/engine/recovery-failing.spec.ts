@@ -17,7 +17,7 @@ import {
   type RiverContext,
   type Store,
 } from '../../lib/index.js';
-import { RecordingAtlantic, rejects, silent, startFlow, until } from '../helpers/stores.js';
+import { RecordingAtlantic, RecordingStore, rejects, silent, startFlow, until } from '../helpers/stores.js';
 
 let calls: string[] = [];
 
@@ -51,40 +51,15 @@ class Polls extends River {
  * Passes writes to a store that outlives the engines, and drops (rejects) every change that
  * records a flow's end: the engine that wrote the failure dies before the end is written.
  */
-class EndlessStore implements Store {
+class EndlessStore extends RecordingStore {
   dropEnds = true;
-  constructor(readonly inner: Store) {}
-  get status() {
-    return this.inner.status;
+  override close() {
+    return Promise.resolve(); // the next engine opens the same data
   }
-  get supports() {
-    return this.inner.supports;
-  }
-  open() {
-    return this.inner.open();
-  }
-  close() {
-    return Promise.resolve();
-  } // the next engine opens the same data
-  write(changes: readonly FlowChange[]) {
+  override write(changes: readonly FlowChange[]) {
     const ends = changes.some((c) => c.header !== undefined && c.header.status !== 'running' && c.header.status !== 'waiting');
     if (this.dropEnds && ends) return Promise.reject(new Error('killed before the end was written'));
-    return this.inner.write(changes);
-  }
-  getFlow(id: string) {
-    return this.inner.getFlow(id);
-  }
-  findFlowId(r: string) {
-    return this.inner.findFlowId(r);
-  }
-  listFlows(q?: FlowQuery) {
-    return this.inner.listFlows(q);
-  }
-  listUnfinished() {
-    return this.inner.listUnfinished();
-  }
-  listWaiting() {
-    return this.inner.listWaiting();
+    return super.write(changes);
   }
 }
 
