@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { childEnv } from '../helpers/child.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -14,7 +13,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 async function example(file: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'example', file)], {
     cwd: root,
-    env: childEnv(env),
+    env: { ...process.env, ...env },
     timeout: 30_000,
   });
   return stdout;

@@ -17,7 +17,7 @@ export interface ChildRun {
  */
 export function startProgram(args: object, env: Record<string, string>, options: { program?: string; held?: boolean } = {}): ChildRun {
   const child = spawn(process.execPath, ['--import', 'tsx', options.program ?? PROGRAM, JSON.stringify(args)], {
-    env: childEnv(env),
+    env: { ...process.env, ...env },
     stdio: [options.held === true ? 'pipe' : 'ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -57,16 +57,4 @@ export async function kill(run: ChildRun): Promise<void> {
 /** Lets a `held` child go on: it reads one line from its stdin. */
 export function release(run: ChildRun): void {
   run.child.stdin!.end('go\n');
-}
-
-/**
- * The environment of a child process the specs start: this one's plus `extra`, without the
- * coverage collection of `npm test` (c8 merges the V8 counts of processes that loaded a file but
- * ran different parts of it wrongly, reporting code the suite runs as uncovered; the test process
- * runs every path the children do).
- */
-export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  delete env['NODE_V8_COVERAGE'];
-  return env;
 }
