@@ -355,13 +355,9 @@ describe('engine API', () => {
     });
 
     it('is the engine a bare Andes runs on, with its store in VASTFLOW_DB', async () => {
-      // A bare Andes finds the default engine through a dynamic import of the package. Under the
-      // mocha + tsx loader a spec's static imports may be a second copy of the modules, so this
-      // test takes the package the same way: every class below comes from that one copy.
-      const vf = await import('../../lib/index.js');
-      class OnDefault extends vf.River {}
-      const run = await new vf.Andes().drawHeadwaters(new vf.Headwaters('on-default')).drawStream(new OnDefault()).start();
-      opened = await vf.Engine.default();
+      class OnDefault extends River {}
+      const run = await new Andes().drawHeadwaters(new Headwaters('on-default')).drawStream(new OnDefault()).start();
+      opened = await Engine.default();
       expect((await run.result()).status).to.equal('success');
       expect(await opened.get(run.id)).to.include({ requestId: 'on-default' });
       await opened.close();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { childEnv } from '../helpers/child.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -13,7 +14,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 async function example(file: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'example', file)], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     timeout: 30_000,
   });
   return stdout;
