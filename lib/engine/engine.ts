@@ -14,7 +14,9 @@ import { FlowStatus, isFinal, isUnfinished, type FlowChange, type FlowHeader, ty
 import type { Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
-import type { EngineEventName, EngineEvents } from './events.js';
+import type { EngineEventName } from './events.js';
+import { Admission } from './admission.js';
+import { EventBus, type Listener } from './event-bus.js';
 import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
@@ -29,8 +31,6 @@ import { deferred, type Deferred } from '../util/deferred.js';
 const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
-
-type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
 
 /**
  * Runs flows: owns the store, the logger, the registry of classes and the concurrency window.
@@ -53,13 +53,11 @@ export class Engine {
   readonly #poller: Poller;
   readonly #runners = new Map<string, FlowRunner>();
   /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
-  readonly #waiting = new Map<string, PreparedFlow | undefined>();
   readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
   readonly #starting = new Map<string, Promise<FlowRun>>();
-  readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
-  /** Waiting flows being loaded to run, by id: close() waits for them, so none starts after it. */
-  readonly #claims = new Map<string, Promise<void>>();
-  #active = 0;
+  readonly #events: EventBus;
+  /** The window and the queue: close() waits for the flows it is loading, so none starts after it. */
+  readonly #admission: Admission;
   #lastSeq = 0;
   #idMs = -1;
   #idCount = 0;
@@ -77,6 +75,12 @@ export class Engine {
     this.#options = options;
     this.#store = store;
     this.#logger = logger;
+    this.#events = new EventBus(logger);
+    this.#admission = new Admission(
+      options.concurrency,
+      (id, prepared) => this.#claim(id, prepared),
+      () => this.#state === 'open' && this.#failure === undefined,
+    );
     this.#clock = options.clock ?? new SystemClock();
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
     this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err));
@@ -90,8 +94,8 @@ export class Engine {
       logger,
       graceMs: options.closeTimeout,
       push: (change) => this.#queue.push(change),
-      listens: (event) => (this.#listeners.get(event)?.size ?? 0) > 0,
-      emit: (event, payload) => this.#emit(event, payload),
+      listens: (event) => this.#events.listens(event),
+      emit: (event, payload) => this.#events.emit(event, payload),
       settled: (runner, outcome, err) => this.#settled(runner, outcome, err),
     };
   }
@@ -155,28 +159,14 @@ export class Engine {
 
   /** Subscribes to an engine event. Every payload has flowId and requestId. */
   on<E extends EngineEventName>(event: E, listener: Listener<E>): this {
-    let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
-    set.add(listener);
+    this.#events.on(event, listener);
     return this;
   }
 
   /** Unsubscribes a listener added with {@link on}. */
   off<E extends EngineEventName>(event: E, listener: Listener<E>): this {
-    this.#listeners.get(event)?.delete(listener);
+    this.#events.off(event, listener);
     return this;
-  }
-
-  #emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined || set.size === 0) return;
-    for (const listener of set) {
-      try {
-        listener(payload);
-      } catch (err) {
-        this.#logger.error({ err, event }, 'event listener threw');
-      }
-    }
   }
 
   /** Starts a drawn flow (Andes.start calls it through the engine's port). */
@@ -206,8 +196,7 @@ export class Engine {
     if (hw.reqInfo !== undefined) blueprint.reqInfo = hw.reqInfo;
     if (atlantic.constructor !== Atlantic) blueprint.atlantic = nameOf(atlantic);
     const now = this.#clock.now();
-    const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
-    if (runNow) this.#active++;
+    const runNow = this.#admission.admit();
     const header: FlowHeader = {
       id: this.#newId(now),
       requestId: hw.requestId,
@@ -223,18 +212,18 @@ export class Engine {
     try {
       await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: internals.full(hw) } });
     } catch (err) {
-      if (runNow) this.#active--;
+      if (runNow) this.#admission.release();
       throw err;
     }
     if (runNow) this.#launch(flow);
-    else this.#waiting.set(header.id, flow);
-    this.#drain();
+    else this.#admission.enqueue(header.id, flow);
+    this.#admission.drain();
     return new FlowRun(this.#runHost, header.id, header.requestId);
   }
 
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
   #holds(id: string): boolean {
-    return this.#runners.has(id) || this.#waiting.has(id) || this.#claims.has(id);
+    return this.#runners.has(id) || this.#admission.holds(id);
   }
 
   /**
@@ -244,15 +233,15 @@ export class Engine {
    * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
    */
   async #existing(id: string, requestId: string): Promise<FlowRun> {
-    const loading = this.#claims.get(id);
+    const loading = this.#admission.loading(id);
     if (loading !== undefined) await loading; // recovery is loading it: see whether it could
     if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
         const flow = prepareStored(stored, this.#registry);
         if (!this.#holds(id)) {
-          this.#waiting.set(id, flow);
-          this.#drain();
+          this.#admission.enqueue(id, flow);
+          this.#admission.drain();
         }
       }
     }
@@ -282,7 +271,7 @@ export class Engine {
     return this.#lastSeq;
   }
 
-  /** Runs a flow whose slot is taken (#active counts it). */
+  /** Runs a flow whose slot is taken. */
   #launch(flow: PreparedFlow): void {
     const runner = new FlowRunner(this.#host, flow);
     this.#runners.set(flow.header.id, runner);
@@ -293,7 +282,6 @@ export class Engine {
   #settled(runner: FlowRunner, outcome: FlowOutcome | undefined, err: unknown): void {
     const id = runner.id;
     this.#runners.delete(id);
-    this.#active--;
     // a write that failed because the engine closed under an abandoned attempt: left for recovery
     const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
     if (!(err instanceof Interrupted) && !closing) {
@@ -307,19 +295,7 @@ export class Engine {
         d?.reject(err);
       }
     }
-    this.#drain();
-  }
-
-  /** Starts waiting flows while the window has room, oldest first. */
-  #drain(): void {
-    while (this.#state === 'open' && this.#failure === undefined && this.#active < this.#options.concurrency && this.#waiting.size > 0) {
-      const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
-      this.#waiting.delete(id);
-      this.#active++;
-      const claim = this.#claim(id, prepared);
-      this.#claims.set(id, claim);
-      void claim.finally(() => this.#claims.delete(id));
-    }
+    this.#admission.release();
   }
 
   async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
@@ -327,8 +303,7 @@ export class Engine {
       const flow = prepared ?? (await this.#load(id));
       if (flow === undefined || this.#state !== 'open' || this.#failure !== undefined) {
         // not loadable, or the engine began closing (or its store failed) while it loaded: it stays for recovery
-        this.#active--;
-        this.#drain();
+        this.#admission.release();
         return;
       }
       if (flow.header.status === 'waiting') {
@@ -337,9 +312,8 @@ export class Engine {
       }
       this.#launch(flow);
     } catch (err) {
-      this.#active--;
       this.#logger.error({ err, flowId: id }, 'could not start a waiting flow');
-      this.#drain();
+      this.#admission.release();
     }
   }
 
@@ -382,10 +356,10 @@ export class Engine {
     const waiting = await scan(() => this.#store.listWaiting(), 'the waiting queue');
     const queued = new Set(waiting);
     for (const id of await scan(() => this.#store.listUnfinished(), 'the unfinished flows')) {
-      if (!queued.has(id) && !this.#runners.has(id)) this.#waiting.set(id, undefined);
+      if (!queued.has(id) && !this.#runners.has(id)) this.#admission.enqueue(id);
     }
-    for (const id of waiting) this.#waiting.set(id, undefined);
-    this.#drain();
+    for (const id of waiting) this.#admission.enqueue(id);
+    this.#admission.drain();
   }
 
   /**
@@ -405,7 +379,7 @@ export class Engine {
     this.#poller.clear();
     for (const d of this.#outcomes.values()) d.reject(this.#failure);
     this.#outcomes.clear();
-    this.#waiting.clear();
+    this.#admission.clear();
   }
 
   /**
@@ -473,7 +447,7 @@ export class Engine {
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     this.#assertOpen('cancel');
-    const loading = this.#claims.get(id);
+    const loading = this.#admission.loading(id);
     if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
     const running = this.#runners.get(id);
     if (running !== undefined) {
@@ -481,9 +455,8 @@ export class Engine {
       await running.done();
       return;
     }
-    if (this.#waiting.has(id)) {
-      const held = this.#waiting.get(id);
-      this.#waiting.delete(id); // before the load: the window must not start it meanwhile
+    if (this.#admission.queued(id)) {
+      const held = this.#admission.dequeue(id); // before the load: the window must not start it meanwhile
       const prepared = held ?? (await this.#load(id));
       if (prepared !== undefined) await this.#cancelHere(prepared, reason);
       return;
@@ -514,7 +487,7 @@ export class Engine {
   async #cancelHere(flow: PreparedFlow, reason: string): Promise<void> {
     flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
     await this.#queue.push({ flowId: flow.header.id, header: flow.header, claimed: true });
-    this.#active++;
+    this.#admission.force();
     this.#launch(flow);
     await this.#runners.get(flow.header.id)?.done();
   }
@@ -535,14 +508,15 @@ export class Engine {
     }
     const flow = prepareStored(stored, this.#registry);
     const streams = resetForRedrive(flow);
-    const runNow = this.#active < this.#options.concurrency && this.#waiting.size === 0;
+    const runNow = this.#admission.admit();
     const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#nextSeq(), at: this.#clock.now() }));
     const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#queue.push(change);
-    if (runNow) {
-      this.#active++;
-      this.#launch(flow);
-    } else this.#waiting.set(id, flow);
+    if (runNow) this.#launch(flow);
+    else {
+      this.#admission.enqueue(id, flow);
+      this.#admission.drain();
+    }
     return new FlowRun(this.#runHost, id, h.requestId);
   }
 
@@ -554,7 +528,7 @@ export class Engine {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     // flows being loaded to run see the closing state and stay in the store
-    await Promise.all(this.#claims.values());
+    await this.#admission.loaded();
     const running = [...this.#runners.values()];
     const settled = Promise.all(running.map((r) => r.done()));
     for (const r of running) r.interrupt();
@@ -568,7 +542,7 @@ export class Engine {
     const closed = new VastflowError('E_CLOSED', 'the engine closed before the flow ended; it resumes when an engine opens the store again');
     for (const d of this.#outcomes.values()) d.reject(closed);
     this.#outcomes.clear();
-    this.#waiting.clear();
+    this.#admission.clear();
     await this.#store.close();
     this.#state = 'closed';
     clearDefaultEngine(this);

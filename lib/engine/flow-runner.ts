@@ -15,6 +15,7 @@ import type { FlowOutcome } from '../model/flow-run.js';
 import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
+import type { Branch, ParkedRiver, Scope, StepPort } from './runner-port.js';
 import { StreamAddress } from '../model/stream-tree.js';
 
 /** What a runner needs from its engine. */
@@ -54,11 +55,6 @@ export class Interrupted extends Error {
   }
 }
 
-/** A river parked by {@link FlowRunner.park}: ended as stopped when the flow stops meanwhile. */
-export interface ParkedRiver {
-  stop(): void;
-}
-
 /**
  * Thrown by a top-level river that waits for its next attempt or poll: the flow unwinds its whole
  * stack, waits as one RunnerWait in the Poller, then runs its sequence again from its records (as
@@ -91,22 +87,11 @@ class RunnerWait implements Wait {
   }
 }
 
-/** Whose headwaters a sequence runs on: the flow's (`main`) or a basin's isolated copy. */
-export type Scope = 'main' | BasinNode;
-
-/** A sequence being run: a flow's top level, a parallel branch, a basin, a fork branch. */
-export interface Branch {
-  /** An atomic river of this sequence has started: the later atomic ones run even when the flow stops. */
-  atomicStarted: boolean;
-  /** A stream of this sequence failed. */
-  failed: boolean;
-}
-
 /**
  * Runs one flow: its streams in order, the Atlantic hook, and every transition through the write
  * queue. Rebuilt from the store, it continues where the records say the flow was.
  */
-export class FlowRunner implements SignalSource {
+export class FlowRunner implements SignalSource, StepPort {
   readonly host: RunnerHost;
   /** The flow's header as it stands (replaced on each transition, never changed). */
   #header: FlowHeader;
@@ -193,11 +178,40 @@ export class FlowRunner implements SignalSource {
   }
 
   /**
-   * Waits until `due` on the engine's clock. Ends early when the engine closes, and, unless the
-   * river is atomic, when the flow fails or is cancelled: the caller checks which.
+   * Waits until `due` on the engine's clock. A non-atomic river of the top-level sequence (no
+   * parallel branch, basin copy or fork on the stack) of a flow that is not stopping parks: this
+   * throws, the flow's stack unwinds, and the flow runs again from its records when the wait is
+   * due. Other waits end early when the engine closes, and, unless the river is atomic, when the
+   * flow fails or is cancelled: the caller checks which.
    */
-  sleepUntil(due: number, atomic: boolean): Promise<void> {
+  waitUntil(river: ParkedRiver, streamId: string, due: number, atomic: boolean): Promise<void> {
+    if (!atomic && this.#error === undefined && !this.#interrupted && StreamAddress.isTopLevel(streamId)) throw new Parked(river, due);
     return new Promise((resolve) => this.#wait(new RunnerWait(due, this, atomic, resolve)));
+  }
+
+  get requestId(): string {
+    return this.#header.requestId;
+  }
+
+  get clock(): Clock {
+    return this.host.clock;
+  }
+
+  get random(): () => number {
+    return this.host.random;
+  }
+
+  /** A stream's record as it stands. */
+  record(node: PlanNode): StreamRecord {
+    return this.records[node.index]!;
+  }
+
+  listens(event: EngineEventName): boolean {
+    return this.host.listens(event);
+  }
+
+  emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
+    this.host.emit(event, payload);
   }
 
   /** Parks a wait of this flow in the poller; woken at once if the flow has stopped already. */
@@ -218,19 +232,6 @@ export class FlowRunner implements SignalSource {
     const next = wait.next;
     if (typeof next === 'function') next();
     else queueMicrotask(() => this.#unpark(next));
-  }
-
-  /**
-   * Whether a river may wait by unwinding the flow's stack: a non-atomic river of the top-level
-   * sequence (no parallel branch, basin copy or fork on the stack) of a flow that is not stopping.
-   */
-  mayPark(streamId: string, atomic: boolean): boolean {
-    return !atomic && this.#error === undefined && !this.#interrupted && StreamAddress.isTopLevel(streamId);
-  }
-
-  /** Unwinds the flow to wait until `due` with nothing on the stack; see {@link mayPark}. */
-  park(river: ParkedRiver, due: number): never {
-    throw new Parked(river, due);
   }
 
   /** Runs the flow from where its records say it is, until it ends or a river parks. */

@@ -5,11 +5,11 @@ import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, HistoryEntry, StreamRecord } from '../store/records.js';
 import { AttemptHeadwaters } from './attempt-headwaters.js';
 import { Call } from './call.js';
-import type { Branch, FlowRunner, ParkedRiver, Scope } from './flow-runner.js';
+import type { Branch, ParkedRiver, Scope, StepPort } from './runner-port.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
-import { nextStream, type StreamEvent } from './transitions.js';
+import type { StreamEvent } from './transitions.js';
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 
@@ -23,7 +23,7 @@ class TimedOut extends VastflowError {
  * Runs one river where its record says it is: `flow()` with retries, then the cycle. Returns
  * false when the river failed (the flow is then failing). Throws Interrupted when the engine closes.
  */
-export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, scope: Scope, branch: Branch): Promise<boolean> {
+export function runRiver(run: StepPort, node: RiverNode, hw: Headwaters<any>, scope: Scope, branch: Branch): Promise<boolean> {
   if (node.attr.atomic) branch.atomicStarted = true;
   return new RiverStep(run, node, hw, scope).execute();
 }
@@ -31,7 +31,7 @@ export function runRiver(run: FlowRunner, node: RiverNode, hw: Headwaters<any>, 
 /** One river's run: a small object rather than closures, as many flows may be parked in one. */
 class RiverStep implements ParkedRiver {
   constructor(
-    readonly run: FlowRunner,
+    readonly run: StepPort,
     readonly node: RiverNode,
     readonly hw: Headwaters<any>,
     readonly scope: Scope,
@@ -39,12 +39,12 @@ class RiverStep implements ParkedRiver {
 
   /** The river's record as it stands (records are replaced on each transition, never changed). */
   get rec(): StreamRecord {
-    return this.run.records[this.node.index]!;
+    return this.run.record(this.node);
   }
 
   /** Moves the river's record through the state machine; returns the new record. */
   #apply(event: StreamEvent): StreamRecord {
-    return (this.run.records[this.node.index] = nextStream(this.rec, event));
+    return this.run.apply(this.node, event);
   }
 
   /** Queues the river's record as it stands. */
@@ -54,7 +54,7 @@ class RiverStep implements ParkedRiver {
 
   async execute(): Promise<boolean> {
     const { node, run } = this;
-    const clock = run.host.clock;
+    const clock = run.clock;
     if (this.rec.state === 'init') {
       this.#apply({ type: 'begin', at: clock.now() });
       if (node.input !== undefined) {
@@ -90,7 +90,6 @@ class RiverStep implements ParkedRiver {
   /** flow(), retried as the attrs allow; the error that ends the river, or undefined. */
   async #flowWithRetries(): Promise<FlowError | undefined> {
     const { node, run } = this;
-    const { host } = run;
     const attr = node.attr;
     const found = this.rec;
     // a river found in flow() by recovery runs that attempt again; one found waiting resumes the wait
@@ -100,7 +99,7 @@ class RiverStep implements ParkedRiver {
       run.checkInterrupt();
       this.#apply({ type: 'attempt', attempt });
       this.#write();
-      if (host.listens('river:start')) host.emit('river:start', { ...this.#event(), attempt });
+      if (run.listens('river:start')) run.emit('river:start', { ...this.#event(), attempt });
       let error: Error | undefined;
       try {
         await this.#call(attempt, 0);
@@ -131,11 +130,11 @@ class RiverStep implements ParkedRiver {
           cause: error.message,
         };
       }
-      const delayMs = nextDelayMs(attr, attempt, host.random);
-      const waiting = this.#apply({ type: 'attemptFailed', error: fe, retryAt: host.clock.now() + delayMs });
+      const delayMs = nextDelayMs(attr, attempt, run.random);
+      const waiting = this.#apply({ type: 'attemptFailed', error: fe, retryAt: run.clock.now() + delayMs });
       this.#write();
-      if (host.listens('river:retry')) host.emit('river:retry', { ...this.#event(), attempt, delayMs, error: fe });
-      if (host.logger.isLevelEnabled?.('debug') === true) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
+      if (run.listens('river:retry')) run.emit('river:retry', { ...this.#event(), attempt, delayMs, error: fe });
+      if (run.log.isLevelEnabled?.('debug') === true) run.log.debug({ river: node.name, attempt, delayMs, err: error.message }, 'attempt failed; retrying');
       if (!(await this.#waitUntil(waiting.dueAt!))) return this.#stopped();
       attempt++;
     }
@@ -144,10 +143,9 @@ class RiverStep implements ParkedRiver {
   /** The polls; the error that ends the river, or undefined when cycle() returned true. */
   async #cycle(): Promise<FlowError | undefined> {
     const { node, run } = this;
-    const { host } = run;
     const attr = node.attr;
     while (this.rec.cycles < attr.cycleTimes) {
-      if (!(await this.#waitUntil(this.rec.dueAt ?? host.clock.now()))) return this.#stopped();
+      if (!(await this.#waitUntil(this.rec.dueAt ?? run.clock.now()))) return this.#stopped();
       const poll = this.rec.cycles + 1;
       let done: boolean;
       try {
@@ -170,8 +168,8 @@ class RiverStep implements ParkedRiver {
       }
       this.#ended(undefined);
       const more = !done && poll < attr.cycleTimes;
-      this.#apply(more ? { type: 'polled', poll, nextAt: host.clock.now() + attr.cycleIntervalMs } : { type: 'polled', poll });
-      if (host.listens('river:cycle')) host.emit('river:cycle', { ...this.#event(), cycle: poll, done });
+      this.#apply(more ? { type: 'polled', poll, nextAt: run.clock.now() + attr.cycleIntervalMs } : { type: 'polled', poll });
+      if (run.listens('river:cycle')) run.emit('river:cycle', { ...this.#event(), cycle: poll, done });
       if (done) return undefined;
       if (more) this.#write();
     }
@@ -186,14 +184,14 @@ class RiverStep implements ParkedRiver {
   /** Records the river's end (with its checkpoint when durable); true on success. */
   end(error: FlowError | undefined): boolean {
     const { node, run } = this;
-    const rec = this.#apply({ type: 'end', error, at: run.host.clock.now() });
+    const rec = this.#apply({ type: 'end', error, at: run.clock.now() });
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: rec } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
     if (error !== undefined) run.fail(error, change);
     void run.write(change);
-    if (run.host.listens('river:end')) {
+    if (run.listens('river:end')) {
       const payload = { ...this.#event(), state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
-      run.host.emit('river:end', error === undefined ? payload : { ...payload, error });
+      run.emit('river:end', error === undefined ? payload : { ...payload, error });
     }
     return error === undefined;
   }
@@ -210,16 +208,16 @@ class RiverStep implements ParkedRiver {
 
   /** Starts a history entry for a call. */
   #began(attempt: number, phase: HistoryEntry['phase']): void {
-    this.#apply({ type: 'call', attempt, phase, at: this.run.host.clock.now() });
+    this.#apply({ type: 'call', attempt, phase, at: this.run.clock.now() });
   }
 
   /** Ends the latest history entry, with its error. */
   #ended(error: FlowError | undefined): void {
-    this.#apply(error === undefined ? { type: 'called', at: this.run.host.clock.now() } : { type: 'called', at: this.run.host.clock.now(), error });
+    this.#apply(error === undefined ? { type: 'called', at: this.run.clock.now() } : { type: 'called', at: this.run.clock.now(), error });
   }
 
   #event(): { flowId: string; requestId: string; river: string; streamId: string } {
-    return { flowId: this.run.id, requestId: this.run.header.requestId, river: this.node.name, streamId: this.node.id };
+    return { flowId: this.run.id, requestId: this.run.requestId, river: this.node.name, streamId: this.node.id };
   }
 
   /**
@@ -229,9 +227,8 @@ class RiverStep implements ParkedRiver {
   #waitUntil(dueAt: number): Promise<boolean> | boolean {
     const { run } = this;
     const atomic = this.node.attr.atomic;
-    if (dueAt <= run.host.clock.now()) return this.#goOn();
-    if (run.mayPark(this.node.id, atomic)) run.park(this, dueAt);
-    return run.sleepUntil(dueAt, atomic).then(() => this.#goOn());
+    if (dueAt <= run.clock.now()) return this.#goOn();
+    return run.waitUntil(this, this.node.id, dueAt, atomic).then(() => this.#goOn());
   }
 
   /** After a wait: throws Interrupted when the engine closes; false when the river must stop. */
@@ -251,7 +248,7 @@ class RiverStep implements ParkedRiver {
     const call = new Call(node.name, attempt, cycle, attr.atomic);
     this.#began(cycle === 0 ? attempt : cycle, cycle === 0 ? 'flow' : 'cycle');
     const view = new AttemptHeadwaters(hw, call);
-    const ctx = new CallContext(run, run.id, run.header.requestId, node.name, node.color, attempt, cycle, call);
+    const ctx = new CallContext(run, run.id, run.requestId, node.name, node.color, attempt, cycle, call);
     run.began(call);
     try {
       if (attr.timeoutMs === undefined) {
@@ -260,7 +257,7 @@ class RiverStep implements ParkedRiver {
       }
       const ms = attr.timeoutMs;
       const timer = new AbortController();
-      void run.host.clock.sleep(ms, timer.signal).then(
+      void run.clock.sleep(ms, timer.signal).then(
         () => call.abandon(new TimedOut(node.name, cycle === 0 ? 'flow()' : 'cycle()', ms)),
         () => undefined,
       );

@@ -1,0 +1,45 @@
+import type { Logger } from '../logging/logger.js';
+import type { EngineEventName, EngineEvents } from './events.js';
+
+/** A listener of one engine event. */
+export type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
+
+/**
+ * The engine's events: listeners by event name. A listener that throws is logged and does not stop
+ * the others or the flow; payloads are built only when someone listens (see {@link listens}).
+ */
+export class EventBus {
+  readonly #listeners = new Map<EngineEventName, Set<Listener<any>>>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  on<E extends EngineEventName>(event: E, listener: Listener<E>): void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+  }
+
+  off<E extends EngineEventName>(event: E, listener: Listener<E>): void {
+    this.#listeners.get(event)?.delete(listener);
+  }
+
+  /** True when someone listens to `event`. */
+  listens(event: EngineEventName): boolean {
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined || set.size === 0) return;
+    for (const listener of set) {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.#logger.error({ err, event }, 'event listener threw');
+      }
+    }
+  }
+}
