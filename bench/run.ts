@@ -11,10 +11,10 @@ import { w1f } from './scenarios/w1f-fsync.js';
 import { w1s } from './scenarios/w1s-single.js';
 import { w2 } from './scenarios/w2-memory.js';
 import { w3 } from './scenarios/w3-poll.js';
-import { w4 } from './scenarios/w4-parked.js';
+import { w4, w4n } from './scenarios/w4-parked.js';
 import { w5 } from './scenarios/w5-recovery.js';
 
-const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w5];
+const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
@@ -97,6 +97,7 @@ const rows: Array<[string, string, number | undefined, (v: number) => boolean, s
   ['W1 CPU per flow', '<= 0.2 ms', f('W1', 'cpu_ms_per_flow'), (v) => v <= 0.2, ' ms'],
   ['W3 wall ÷ ideal', '<= 1.15', f('W3', 'wall_over_ideal'), (v) => v <= 1.15, 'x'],
   ['W4 RSS per parked flow', '<= 2 KB', f('W4', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
+  ['W4n RSS per flow parked in a ParallelRiver', '<= 2 KB', f('W4n', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
   ['W4 start time', quick ? '<= 0.5 s (10k)' : '<= 5 s (100k)', f('W4', 'start_ms'), (v) => v <= (quick ? 500 : 5000), ' ms'],
   ['W5 recovery (resume all)', '<= 1 s', f('W5', 'recover_ms'), (v) => v <= 1000, ' ms'],
 ];

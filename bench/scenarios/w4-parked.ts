@@ -3,7 +3,7 @@
 // of the flows park, divided by their number: the first 10 % pay what a process pays once (the JIT's
 // code, V8's young generation grown to its working size, LevelDB's memtable), which the total growth
 // divided by all the flows (also printed) would spread over them.
-import { Andes, Engine, Headwaters } from 'vastflow';
+import { Andes, Engine, Headwaters, ParallelRiver, type Stream } from 'vastflow';
 import { countingLevelStore, ParkedRiver, round, silent, tempDir, windowed, type Scenario } from '../common.js';
 
 function rssAtRest(): number {
@@ -11,12 +11,24 @@ function rssAtRest(): number {
   return process.memoryUsage.rss();
 }
 
-export const w4: Scenario = {
-  id: 'W4',
-  title: 'parked: flows waiting in a 1-minute cycle',
-  repeats: 1,
-  ownProcess: true,
-  async run({ quick }) {
+/** W4 and W4n: flows parked at the top level, or inside a two-branch ParallelRiver whose branches both poll. */
+function parked(id: string, title: string, streams: () => Stream[]): Scenario {
+  return {
+    id,
+    title,
+    repeats: 1,
+    ownProcess: true,
+    run: ({ quick }) => runParked(quick, streams),
+  };
+}
+
+export const w4 = parked('W4', 'parked: flows waiting in a 1-minute cycle', () => [new ParkedRiver()]);
+export const w4n = parked('W4n', 'parked inside a ParallelRiver: both branches waiting in a 1-minute cycle', () => [
+  new ParallelRiver().append(new ParkedRiver()).append(new ParkedRiver()),
+]);
+
+async function runParked(quick: boolean, streams: () => Stream[]) {
+  {
     const flows = quick ? 10_000 : 100_000;
     const first = flows / 10;
     const { store } = countingLevelStore(tempDir('w4'));
@@ -30,7 +42,7 @@ export const w4: Scenario = {
     const park = async (i: number): Promise<void> => {
       const run = await new Andes(engine)
         .drawHeadwaters(new Headwaters(`w4-${i}`))
-        .drawStream(new ParkedRiver())
+        .drawStream(...streams())
         .start();
       ids[i] = run.id;
     };
@@ -49,7 +61,7 @@ export const w4: Scenario = {
     const cancelMs = performance.now() - t1;
     await engine.close();
     return {
-      primary: 'start_ms',
+      primary: 'start_ms' as const,
       figures: {
         flows,
         start_ms: round(startMs, 0),
@@ -58,5 +70,5 @@ export const w4: Scenario = {
         cancel_ms: round(cancelMs, 0),
       },
     };
-  },
-};
+  }
+}
