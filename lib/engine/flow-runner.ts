@@ -16,7 +16,6 @@ import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import type { Branch, ParkedRiver, Scope, StepPort } from './runner-port.js';
-import { StreamAddress } from '../model/stream-tree.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -62,7 +61,8 @@ export class Interrupted extends Error {
  */
 class Parked {
   constructor(
-    readonly river: ParkedRiver,
+    /** The river that parked; none when several branches parked together (re-entry stops them). */
+    readonly river: ParkedRiver | undefined,
     readonly due: number,
   ) {}
 }
@@ -74,12 +74,17 @@ class RunnerWait implements Wait {
   /** Neighbours in the runner's list of waits. */
   before: RunnerWait | undefined;
   after: RunnerWait | undefined;
+  /** A river's sleep that may turn into parking, once every branch of the flow waits (see FlowRunner.#unwind). */
+  parkable = false;
+  /** Set when the sleep is ended to park the whole flow: it rejects with Parked instead of resolving. */
+  unwind: ((parked: Parked) => void) | undefined;
+  river: ParkedRiver | undefined;
   constructor(
     readonly due: number,
     readonly runner: FlowRunner,
     readonly atomic: boolean,
-    /** What follows: resolving a sleepUntil, or running a parked flow again. */
-    readonly next: (() => void) | ParkedRiver,
+    /** What follows: resolving a river's sleep, or running a parked flow again (undefined: several parked together). */
+    readonly next: (() => void) | ParkedRiver | undefined,
   ) {}
 
   onDue(): void {
@@ -121,6 +126,12 @@ export class FlowRunner implements SignalSource, StepPort {
   #calls: Set<Call> | undefined;
   /** The grace after which calls the flow stopped are abandoned, while it runs. */
   #grace: AbortController | undefined;
+  /** Sequences of the flow running now (a parallel river's branches count one each). */
+  #leaves = 1;
+  /** Of those, the ones sleeping in a wait that may turn into parking. */
+  #sleeping = 0;
+  /** Basin copies of the headwaters while their basins run, by node index: a flow that parks keeps them. */
+  #copies: Map<number, Headwaters<any>> | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
@@ -184,9 +195,39 @@ export class FlowRunner implements SignalSource, StepPort {
    * due. Other waits end early when the engine closes, and, unless the river is atomic, when the
    * flow fails or is cancelled: the caller checks which.
    */
-  waitUntil(river: ParkedRiver, streamId: string, due: number, atomic: boolean): Promise<void> {
-    if (!atomic && this.#error === undefined && !this.#interrupted && StreamAddress.isTopLevel(streamId)) throw new Parked(river, due);
-    return new Promise((resolve) => this.#wait(new RunnerWait(due, this, atomic, resolve)));
+  waitUntil(river: ParkedRiver, _streamId: string, due: number, atomic: boolean): Promise<void> {
+    const parkable = !atomic && this.#error === undefined && !this.#interrupted;
+    // the only sequence running: the flow parks at once
+    if (parkable && this.#leaves === 1) throw new Parked(river, due);
+    return new Promise((resolve, reject) => {
+      const wait = new RunnerWait(due, this, atomic, resolve);
+      if (parkable) {
+        wait.parkable = true;
+        wait.river = river;
+        wait.unwind = reject;
+        this.#sleeping++;
+      }
+      this.#wait(wait);
+      this.#unwind();
+    });
+  }
+
+  /**
+   * When every sequence of the flow that runs now is asleep in a wait that may park (branches of
+   * parallel rivers, rivers in basins and forks), their sleeps end by throwing Parked: each branch
+   * unwinds, each parallel river throws the earliest due time on, and the whole flow parks as one
+   * wait, with no call suspended. When it is due, the flow runs again from its records, and the
+   * rivers not yet due sleep (or park) again.
+   */
+  #unwind(): void {
+    if (this.#sleeping === 0 || this.#sleeping < this.#leaves) return;
+    const sleepers: RunnerWait[] = [];
+    for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (w.parkable) sleepers.push(w);
+    for (const w of sleepers) {
+      w.unwind!(new Parked(w.river, w.due));
+      w.unwind = undefined;
+      this.host.poller.wake(w);
+    }
   }
 
   get requestId(): string {
@@ -229,7 +270,12 @@ export class FlowRunner implements SignalSource, StepPort {
     else this.#waits = wait.after;
     if (wait.after !== undefined) wait.after.before = wait.before;
     wait.before = wait.after = undefined;
+    if (wait.parkable) {
+      wait.parkable = false;
+      this.#sleeping--;
+    }
     const next = wait.next;
+    // (a sleep that #unwind turned into parking was rejected first: resolving it does nothing)
     if (typeof next === 'function') next();
     else queueMicrotask(() => this.#unpark(next));
   }
@@ -258,9 +304,10 @@ export class FlowRunner implements SignalSource, StepPort {
     return (this.#done ??= deferred<void>()).promise;
   }
 
-  #unpark(river: ParkedRiver): void {
+  #unpark(river: ParkedRiver | undefined): void {
     if (this.#interrupted) return this.#settled(undefined, new Interrupted());
-    if (this.#error !== undefined) river.stop(); // stopped while it waited: it ends as it would have
+    // stopped while it waited: it ends as it would have (rivers parked together are stopped by the run again)
+    if (this.#error !== undefined) river?.stop();
     this.#drive();
   }
 
@@ -446,6 +493,8 @@ export class FlowRunner implements SignalSource, StepPort {
     for (const node of nodes) {
       this.checkInterrupt();
       const rec = this.records[node.index]!;
+      // run again from its records (after parking, on recovery), a sequence knows its atomic river had started
+      if (node.kind === 'river' && node.attr.atomic && rec.state !== 'init' && rec.state !== 'skipped') branch.atomicStarted = true;
       if (rec.state === 'success' || rec.state === 'skipped') continue;
       // the rule of durability: whatever came before is in the store before the next stream starts
       await this.#barrier;
@@ -545,9 +594,26 @@ export class FlowRunner implements SignalSource, StepPort {
 
   async #parallel(node: ParallelNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
     // its branches need not wait for this record: any of their records that lands implies it has
-    void this.write(this.#container(node, 'running'), false);
-    const settled = await Promise.allSettled(node.branches.map((b) => this.sequence(b, hw, scope, { atomicStarted: false, failed: false })));
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    if (this.records[node.index]!.state === 'init') void this.write(this.#container(node, 'running'), false);
+    // the sequence that reached this parallel river waits for it: its branches run in its place
+    this.#leaves += node.branches.length - 1;
+    const settled = await Promise.allSettled(
+      node.branches.map((b) =>
+        this.sequence(b, hw, scope, { atomicStarted: false, failed: false }).finally(() => {
+          this.#leaves--;
+          this.#unwind();
+        }),
+      ),
+    );
+    this.#leaves++;
+    // branches that parked: the parallel river parks until the earliest of them is due
+    let parked: Parked | undefined;
+    for (const s of settled) {
+      if (s.status === 'fulfilled') continue;
+      if (!(s.reason instanceof Parked)) throw s.reason;
+      parked = parked === undefined ? s.reason : new Parked(undefined, Math.min(parked.due, s.reason.due));
+    }
+    if (parked !== undefined) throw parked;
     const ok = settled.every((s) => s.status === 'fulfilled' && s.value);
     void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;
@@ -556,7 +622,10 @@ export class FlowRunner implements SignalSource, StepPort {
   async #basin(node: BasinNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
     const rec = this.records[node.index]!;
     let copy: Headwaters<any>;
-    if (rec.state === 'init') {
+    const live = this.#copies?.get(node.index);
+    if (live !== undefined)
+      copy = live; // the basin ran before the flow parked
+    else if (rec.state === 'init') {
       copy = internals.isolatedCopy(hw);
       const start = this.#container(node, 'running');
       (start.headwaters ??= {})[node.id] = internals.full(copy);
@@ -564,7 +633,9 @@ export class FlowRunner implements SignalSource, StepPort {
     } else {
       copy = internals.restoredCopy(hw, this.#scopes?.[node.id] ?? {}, rec.touched ?? []);
     }
+    (this.#copies ??= new Map()).set(node.index, copy);
     const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
+    this.#copies.delete(node.index);
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
       const fail = this.#container(node, 'fail');
