@@ -84,7 +84,7 @@ class RunnerWait implements Wait {
     readonly runner: FlowRunner,
     readonly atomic: boolean,
     /** What follows: resolving a river's sleep, or running a parked flow again (undefined: several parked together). */
-    readonly next: (() => void) | ParkedRiver | undefined,
+    public next: (() => void) | ParkedRiver | undefined,
   ) {}
 
   onDue(): void {
@@ -275,6 +275,8 @@ export class FlowRunner implements SignalSource, StepPort {
       this.#sleeping--;
     }
     const next = wait.next;
+    // a woken wait stays in the poller's heap until its due time: it must hold nothing of the flow's run
+    wait.next = wait.river = wait.unwind = undefined;
     // (a sleep that #unwind turned into parking was rejected first: resolving it does nothing)
     if (typeof next === 'function') next();
     else queueMicrotask(() => this.#unpark(next));

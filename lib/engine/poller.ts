@@ -52,8 +52,8 @@ export class Poller {
     if (wait.done) return;
     wait.done = true;
     wait.onDue();
-    // woken waits stay in the heap until their due time; drop them once they are most of it
-    if (++this.#woken > 1024 && this.#woken * 2 > this.#heap.length) this.#compact();
+    // woken waits stay in the heap until their due time; drop them once they are a quarter of it (a dead wait still costs its object)
+    if (++this.#woken > 1024 && this.#woken * 4 > this.#heap.length) this.#compact();
   }
 
   #compact(): void {
