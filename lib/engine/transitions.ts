@@ -79,11 +79,13 @@ function need(rec: StreamRecord, states: readonly StreamState[] | StreamState, e
 }
 
 /**
- * A copy of a record with every field in one order: records of one shape keep the engine's hot
- * path monomorphic (an object spread of records of many shapes is several times slower).
+ * A copy of a record: the fields every record has in one order, so that the engine's hot path
+ * stays monomorphic (an object spread of records of many shapes is several times slower); the
+ * fields few records carry (errors, a fork's choice, a basin's keys) only where they are set, so
+ * that a parked flow does not pay for them.
  */
 function copy(r: StreamRecord): StreamRecord {
-  return {
+  const n: StreamRecord = {
     state: r.state,
     attempts: r.attempts,
     cycles: r.cycles,
@@ -91,18 +93,19 @@ function copy(r: StreamRecord): StreamRecord {
     phase: r.phase,
     startedAt: r.startedAt,
     endedAt: r.endedAt,
-    errors: r.errors,
-    error: r.error,
     history: r.history,
-    choice: r.choice,
-    touched: r.touched,
   };
+  if (r.errors !== undefined) n.errors = r.errors;
+  if (r.error !== undefined) n.error = r.error;
+  if (r.choice !== undefined) n.choice = r.choice;
+  if (r.touched !== undefined) n.touched = r.touched;
+  return n;
 }
 
 /** A river's record at its end: failed with `error`, or succeeded; it waits for nothing any more. */
 function ended(n: StreamRecord, error: FlowError | undefined, at: number): StreamRecord {
   n.state = error === undefined ? 'success' : 'fail';
-  n.error = error;
+  if (error !== undefined || n.error !== undefined) n.error = error;
   n.endedAt = at;
   n.phase = undefined;
   n.dueAt = undefined;
