@@ -20,12 +20,7 @@ const STREAM_TABLE: Array<[string, StreamEvent, StreamState[], (r: StreamRecord)
   ['cycle', { type: 'cycle', dueAt: T + 10 }, ['running'], () => ({ state: 'cycling', phase: 'cycle', dueAt: T + 10 })],
   ['polled, more to come', { type: 'polled', poll: 3, nextAt: T + 20 }, ['cycling'], () => ({ state: 'cycling', cycles: 3, dueAt: T + 20 })],
   ['polled, failed', { type: 'polled', poll: 1, error: boom }, ['cycling'], () => ({ state: 'cycling', cycles: 1 })],
-  [
-    'end, success',
-    { type: 'end', at: T },
-    ['init', 'running', 'cycling'],
-    () => ({ state: 'success', endedAt: T, error: undefined, phase: undefined, dueAt: undefined }),
-  ],
+  ['end, success', { type: 'end', at: T }, ['init', 'running', 'cycling'], () => ({ state: 'success', endedAt: T, phase: undefined, dueAt: undefined })],
   ['end, failure', { type: 'end', error: boom, at: T }, ['init', 'running', 'cycling'], () => ({ state: 'fail', endedAt: T, error: boom })],
   [
     'stop',
@@ -58,6 +53,12 @@ describe('the state machine', () => {
         }
       }
     }
+
+    it('a river that succeeds carries no error, one that failed before and is redriven neither', () => {
+      expect(nextStream(rec('running'), { type: 'end', at: T }).error).to.equal(undefined);
+      const again = nextStream(nextStream(rec('fail', { error: boom }), { type: 'redrive', kind: 'river' }), { type: 'end', at: T });
+      expect(again.error).to.equal(undefined);
+    });
 
     it('keeps every failed attempt and poll error, oldest first', () => {
       let r = nextStream(rec('running'), { type: 'attemptFailed', error: boom, retryAt: 1 });
