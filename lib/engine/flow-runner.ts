@@ -15,7 +15,7 @@ import type { FlowOutcome } from '../model/flow-run.js';
 import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
-import type { Branch, ParkedRiver, Scope, StepPort } from './runner-port.js';
+import type { Branch, Scope, StepPort } from './runner-port.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -55,16 +55,13 @@ export class Interrupted extends Error {
 }
 
 /**
- * Thrown by a top-level river that waits for its next attempt or poll: the flow unwinds its whole
- * stack, waits as one RunnerWait in the Poller, then runs its sequence again from its records (as
- * recovery would). Not an Error: no stack trace is captured.
+ * Thrown by the rivers of a flow that all wait for their next attempt or poll: the flow unwinds its
+ * whole stack, waits as one RunnerWait in the Poller until the earliest is due, then runs again
+ * from its records (as recovery would; a river the flow stopped meanwhile ends there). Not an
+ * Error: no stack trace is captured.
  */
 class Parked {
-  constructor(
-    /** The river that parked; none when several branches parked together (re-entry stops them). */
-    readonly river: ParkedRiver | undefined,
-    readonly due: number,
-  ) {}
+  constructor(readonly due: number) {}
 }
 
 /** A wait of one flow in the poller: a small object that knows what follows it, rather than closures. */
@@ -78,13 +75,12 @@ class RunnerWait implements Wait {
   parkable = false;
   /** Set when the sleep is ended to park the whole flow: it rejects with Parked instead of resolving. */
   unwind: ((parked: Parked) => void) | undefined;
-  river: ParkedRiver | undefined;
   constructor(
     readonly due: number,
     readonly runner: FlowRunner,
     readonly atomic: boolean,
-    /** What follows: resolving a river's sleep, or running a parked flow again (undefined: several parked together). */
-    public next: (() => void) | ParkedRiver | undefined,
+    /** What follows: resolving a river's sleep; undefined for the wait of a parked flow, which runs it again. */
+    public next: (() => void) | undefined,
   ) {}
 
   onDue(): void {
@@ -195,15 +191,14 @@ export class FlowRunner implements SignalSource, StepPort {
    * due. Other waits end early when the engine closes, and, unless the river is atomic, when the
    * flow fails or is cancelled: the caller checks which.
    */
-  waitUntil(river: ParkedRiver, _streamId: string, due: number, atomic: boolean): Promise<void> {
+  waitUntil(due: number, atomic: boolean): Promise<void> {
     const parkable = !atomic && this.#error === undefined && !this.#interrupted;
     // the only sequence running: the flow parks at once
-    if (parkable && this.#leaves === 1) throw new Parked(river, due);
+    if (parkable && this.#leaves === 1) throw new Parked(due);
     return new Promise((resolve, reject) => {
       const wait = new RunnerWait(due, this, atomic, resolve);
       if (parkable) {
         wait.parkable = true;
-        wait.river = river;
         wait.unwind = reject;
         this.#sleeping++;
       }
@@ -224,7 +219,7 @@ export class FlowRunner implements SignalSource, StepPort {
     const sleepers: RunnerWait[] = [];
     for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (w.parkable) sleepers.push(w);
     for (const w of sleepers) {
-      w.unwind!(new Parked(w.river, w.due));
+      w.unwind!(new Parked(w.due));
       w.unwind = undefined;
       this.host.poller.wake(w);
     }
@@ -276,10 +271,10 @@ export class FlowRunner implements SignalSource, StepPort {
     }
     const next = wait.next;
     // a woken wait stays in the poller's heap until its due time: it must hold nothing of the flow's run
-    wait.next = wait.river = wait.unwind = undefined;
+    wait.next = wait.unwind = undefined;
     // (a sleep that #unwind turned into parking was rejected first: resolving it does nothing)
-    if (typeof next === 'function') next();
-    else queueMicrotask(() => this.#unpark(next));
+    if (next !== undefined) next();
+    else queueMicrotask(() => this.#unpark());
   }
 
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
@@ -289,7 +284,7 @@ export class FlowRunner implements SignalSource, StepPort {
       (err: unknown) => {
         if (!(err instanceof Parked)) return this.#settled(undefined, err);
         // a parked flow is this wait and its objects: no suspended calls, no closures
-        this.#wait(new RunnerWait(err.due, this, false, err.river));
+        this.#wait(new RunnerWait(err.due, this, false, undefined));
       },
     );
   }
@@ -306,10 +301,8 @@ export class FlowRunner implements SignalSource, StepPort {
     return (this.#done ??= deferred<void>()).promise;
   }
 
-  #unpark(river: ParkedRiver | undefined): void {
+  #unpark(): void {
     if (this.#interrupted) return this.#settled(undefined, new Interrupted());
-    // stopped while it waited: it ends as it would have (rivers parked together are stopped by the run again)
-    if (this.#error !== undefined) river?.stop();
     this.#drive();
   }
 
@@ -514,7 +507,11 @@ export class FlowRunner implements SignalSource, StepPort {
           const resumingAtomic = node.attr.atomic && rec.state !== 'init';
           const atomicNext = node.attr.atomic && branch.atomicStarted && !branch.failed;
           if (!resumingAtomic && !atomicNext) {
-            this.#skip(node);
+            // a river the flow stopped while it waited (parked, or found running on recovery) fails its branch
+            if (this.#skip(node)) {
+              ok = false;
+              branch.failed = true;
+            }
             continue;
           }
         } else if (rec.state === 'init') {
@@ -547,20 +544,29 @@ export class FlowRunner implements SignalSource, StepPort {
   }
 
   /**
-   * Marks a stream not yet started, and everything in it, skipped; a river found started (by
-   * recovery, in a flow that was failing) ends as stopped.
+   * Marks a stream not yet started, and everything in it, skipped; a river found started (it was
+   * parked when the flow stopped, or recovery found it running in a flow that was failing) ends as
+   * stopped, with its river:end. True when a river was stopped: its sequence has failed.
    */
-  #skip(node: PlanNode): void {
+  #skip(node: PlanNode): boolean {
     const streams: Record<string, StreamRecord> = {};
     const now = this.host.clock.now();
+    let stopped = false;
     for (const n of [node, ...descendants(node)]) {
       const rec = this.records[n.index]!;
       if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
       else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
-        streams[n.id] = this.apply(n, { type: 'stop', error: this.stoppedError(n.name, rec.attempts), at: now });
+        const error = this.stoppedError(n.name, rec.attempts);
+        const ended = (streams[n.id] = this.apply(n, { type: 'stop', error, at: now }));
+        stopped = true;
+        if (this.host.listens('river:end')) {
+          const payload = { flowId: this.id, requestId: this.requestId, river: n.name, streamId: n.id };
+          this.host.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error });
+        }
       }
     }
     void this.write({ flowId: this.id, streams });
+    return stopped;
   }
 
   /**
@@ -613,7 +619,7 @@ export class FlowRunner implements SignalSource, StepPort {
     for (const s of settled) {
       if (s.status === 'fulfilled') continue;
       if (!(s.reason instanceof Parked)) throw s.reason;
-      parked = parked === undefined ? s.reason : new Parked(undefined, Math.min(parked.due, s.reason.due));
+      if (parked === undefined || s.reason.due < parked.due) parked = s.reason;
     }
     if (parked !== undefined) throw parked;
     const ok = settled.every((s) => s.status === 'fulfilled' && s.value);

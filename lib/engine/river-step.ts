@@ -5,7 +5,7 @@ import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, HistoryEntry, StreamRecord } from '../store/records.js';
 import { AttemptHeadwaters } from './attempt-headwaters.js';
 import { Call } from './call.js';
-import type { Branch, ParkedRiver, Scope, StepPort } from './runner-port.js';
+import type { Branch, Scope, StepPort } from './runner-port.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
@@ -29,7 +29,7 @@ export function runRiver(run: StepPort, node: RiverNode, hw: Headwaters<any>, sc
 }
 
 /** One river's run: a small object rather than closures, as many flows may be parked in one. */
-class RiverStep implements ParkedRiver {
+class RiverStep {
   constructor(
     readonly run: StepPort,
     readonly node: RiverNode,
@@ -196,11 +196,6 @@ class RiverStep implements ParkedRiver {
     return error === undefined;
   }
 
-  /** Ends the river as stopped (the flow failed or was cancelled while it was parked). */
-  stop(): void {
-    this.end(this.#stopped());
-  }
-
   /** The error of this river stopped by the flow (it failed or was cancelled meanwhile). */
   #stopped(): FlowError {
     return this.run.stoppedError(this.node.name, this.rec.attempts);
@@ -228,7 +223,7 @@ class RiverStep implements ParkedRiver {
     const { run } = this;
     const atomic = this.node.attr.atomic;
     if (dueAt <= run.clock.now()) return this.#goOn();
-    return run.waitUntil(this, this.node.id, dueAt, atomic).then(() => this.#goOn());
+    return run.waitUntil(dueAt, atomic).then(() => this.#goOn());
   }
 
   /** After a wait: throws Interrupted when the engine closes; false when the river must stop. */

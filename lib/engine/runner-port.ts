@@ -19,11 +19,6 @@ export interface Branch {
   failed: boolean;
 }
 
-/** A river that waits parked: ended as stopped when the flow stops meanwhile. */
-export interface ParkedRiver {
-  stop(): void;
-}
-
 /**
  * What a river's run may ask of the flow it runs in: the one seam between a RiverStep and the
  * FlowRunner, which implements it.
@@ -57,11 +52,12 @@ export interface StepPort {
   began(call: Call): void;
   ended(call: Call): void;
   /**
-   * Waits until `due` on the engine's clock: a river of the top-level sequence parks instead (this
-   * throws, the flow unwinds, and the river runs again when due). Ends early when the engine
-   * closes, and, unless `atomic`, when the flow stops.
+   * Waits until `due` on the engine's clock, or parks: when nothing else of the flow runs, this
+   * throws, the flow unwinds, and the river runs again from its record when due. Ends early when the engine
+   * closes, and, unless `atomic`, when the flow stops. A river that parked is stopped, if the flow
+   * stopped meanwhile, when the flow runs again from its records.
    */
-  waitUntil(river: ParkedRiver, streamId: string, due: number, atomic: boolean): Promise<void>;
+  waitUntil(due: number, atomic: boolean): Promise<void>;
   /** True when someone listens to `event`: payloads are built only then. */
   listens(event: EngineEventName): boolean;
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void;

@@ -3,7 +3,7 @@
 // sees must not change: each poll and retry at its own due time, a basin's unsaved writes kept.
 import { expect } from 'chai';
 import { Basin, Fork, ManualClock, ParallelRiver, River, type Headwaters, type RiverAttr, type RiverContext } from '../../lib/index.js';
-import { startFlow, STORE_KINDS, until, useEngines } from '../helpers/stores.js';
+import { forEachStore, startFlow, STORE_KINDS, until, useEngines } from '../helpers/stores.js';
 
 let log: string[] = [];
 let clock: ManualClock;
@@ -88,5 +88,45 @@ describe('rivers that wait inside parallel rivers, basins and forks', () => {
     expect(outcome.status).to.equal('success');
     expect(outcome.headwaters).to.deep.include({ deep: 3, note: 'kept across the park', seen: 'kept across the park' });
     expect(log).to.deep.equal(['deep attempt 1 at 0', 'side 1 at 30', 'deep attempt 2 at 40', 'side 2 at 60', 'deep attempt 3 at 80', 'side 3 at 90']);
+  });
+});
+
+class Retrying extends River {
+  static calls = 0;
+  update(attr: RiverAttr) {
+    attr.retryTimes = 3;
+    attr.retryInterval = '1h';
+  }
+  flow(): void {
+    Retrying.calls++;
+    throw new Error('not yet');
+  }
+}
+
+forEachStore((kind) => {
+  describe('a flow cancelled while parked inside a parallel river', () => {
+    const engines = useEngines(kind);
+    beforeEach(() => (Retrying.calls = 0));
+
+    it('ends its parked rivers stopped, with their river:end, and records the parallel river failed', async () => {
+      const engine = await engines.open();
+      const ends: Array<{ streamId: string; code?: string }> = [];
+      engine.on('river:end', (e) => ends.push({ streamId: e.streamId, code: e.error?.code }));
+      const run = await startFlow(engine, [new ParallelRiver().append(new Retrying()).append(new Retrying())]);
+      await until(async () => (await engine.get(run.id))!.streams.filter((s) => s.dueAt !== undefined).length === 2, 2000, 'both branches waiting');
+      await run.cancel('no longer needed');
+      const snap = await engine.get(run.id);
+      expect(snap!.status).to.equal('cancelled');
+      expect(snap!.streams.map((s) => [s.id, s.state, s.error?.code])).to.deep.equal([
+        ['0', 'fail', undefined],
+        ['0.0.0', 'fail', 'E_CANCELLED'],
+        ['0.1.0', 'fail', 'E_CANCELLED'],
+      ]);
+      expect(ends.sort((a, b) => a.streamId.localeCompare(b.streamId))).to.deep.equal([
+        { streamId: '0.0.0', code: 'E_CANCELLED' },
+        { streamId: '0.1.0', code: 'E_CANCELLED' },
+      ]);
+      expect(Retrying.calls, 'no attempt after the cancel').to.equal(2);
+    });
   });
 });
