@@ -52,8 +52,8 @@ export class LevelStore implements Store {
   #status: StoreStatus = 'new';
   /** Set by the first failed write: every later write is refused with it. */
   #failure: VastflowError | undefined;
-  /** Writes issued and not yet settled, in a set replaced at each write (so a write sees those before it). */
-  #inFlight = new Set<Promise<void>>();
+  /** Settles once the latest write has (each write's settling waits for the one before it). */
+  #settled: Promise<void> = Promise.resolve();
   #lookups = new Map<string, Deferred<string | undefined>>();
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
@@ -128,17 +128,14 @@ export class LevelStore implements Store {
     }
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (ops.length === 0) return Promise.resolve();
-    // every write still in flight that was issued before this one: it must not fail after this
-    // one is acknowledged (LevelDB logs them in issue order, but may report them out of it)
-    const before = this.#inFlight;
+    // a write is acknowledged once every write issued before it has settled: LevelDB logs them in
+    // issue order but may report them out of it, and one logged after a failed write is lost
+    const before = this.#settled;
     const written = this.#db.batch(ops, this.#sync ? { sync: true } : undefined).then(
-      () => {
-        if (this.#failure !== undefined) throw this.#failure;
-        if (before.size === 0) return;
-        return Promise.allSettled([...before]).then(() => {
+      () =>
+        before.then(() => {
           if (this.#failure !== undefined) throw this.#failure;
-        });
-      },
+        }),
       (err: unknown) => {
         // LevelDB does not remember a failed log write (unless sync): the next write appends after a
         // torn record and "succeeds", and the next open drops it. So the first failure is final here.
@@ -146,12 +143,10 @@ export class LevelStore implements Store {
         throw this.#failure;
       },
     );
-    const tracked = written.then(
+    this.#settled = written.then(
       () => undefined,
       () => undefined,
     );
-    this.#inFlight = new Set(before).add(tracked);
-    void tracked.then(() => this.#inFlight.delete(tracked));
     return written;
   }
 
