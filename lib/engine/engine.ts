@@ -79,7 +79,7 @@ export class Engine {
     this.#admission = new Admission(
       options.concurrency,
       (id, prepared) => this.#claim(id, prepared),
-      () => this.#state === 'open' && this.#failure === undefined,
+      () => this.#takesWork(),
     );
     this.#clock = options.clock ?? new SystemClock();
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
@@ -221,6 +221,11 @@ export class Engine {
     return new FlowRun(this.#runHost, header.id, header.requestId);
   }
 
+  /** False once the engine closes or its store has failed: it starts no more flows. */
+  #takesWork(): boolean {
+    return this.#state === 'open' && this.#failure === undefined;
+  }
+
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
   #holds(id: string): boolean {
     return this.#runners.has(id) || this.#admission.holds(id);
@@ -301,7 +306,7 @@ export class Engine {
   async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
     try {
       const flow = prepared ?? (await this.#load(id));
-      if (flow === undefined || this.#state !== 'open' || this.#failure !== undefined) {
+      if (flow === undefined || !this.#takesWork()) {
         // not loadable, or the engine began closing (or its store failed) while it loaded: it stays for recovery
         this.#admission.release();
         return;
