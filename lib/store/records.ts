@@ -53,6 +53,11 @@ export interface FlowHeader {
   atlantic?: { outcome: 'success' | 'fail'; done: boolean; error?: FlowError };
   /** A cancel asked for while the flow was running, kept so that recovery honours it. */
   cancelReason?: string;
+  /**
+   * While every river the flow runs waits (a retry, a poll, a Dam), the earliest time one of them
+   * is due (ms since the epoch): no engine need hold the flow before then. Absent while it runs.
+   */
+  dueAt?: number;
 }
 
 /** One stream's progress, keyed by its position in the drawing (e.g. `0`, `1.0.2`). */
@@ -102,8 +107,19 @@ export interface HeadwatersChange {
  */
 export interface FlowChange {
   flowId: string;
-  /** Present once, when the flow is created: indexes its requestId and keeps its blueprint. */
-  create?: { blueprint: Blueprint };
+  /**
+   * Present once, when the flow is created: indexes its requestId and keeps its blueprint, and the
+   * names of the classes it needs (an engine that lacks one never claims the flow).
+   */
+  create?: { blueprint: Blueprint; classes?: string[] };
+  /**
+   * The writer's claim on the flow. On a shared store the change is applied only while this is
+   * still the flow's claim (otherwise it is fenced: dropped whole, and named in the write's result).
+   * On a create, the new flow is claimed by it at once. Stores with one engine ignore it.
+   */
+  fence?: Fence;
+  /** Commands of the flow carried out by this change (their seqs): removed from its inbox with it. */
+  consumed?: number[];
   header?: FlowHeader;
   /** The flow left the waiting queue (it was claimed to run, or cancelled while waiting). */
   claimed?: true;
@@ -122,8 +138,105 @@ export interface StoredFlow {
   headwaters: Record<string, JsonObject>;
 }
 
-/** Which flows to list. */
+/**
+ * Which flows to list. Flows are listed in descending order of id: the engine's ids begin with
+ * their creation time, so this is newest first.
+ */
 export interface FlowQuery {
   status?: FlowStatus;
   limit?: number;
+  /** Only flows listed after this id (the last id of the page before). */
+  before?: string;
+}
+
+/** An engine's claim on a flow: its owner and the claim's epoch (one more at each new claim). */
+export interface Fence {
+  owner: string;
+  epoch: number;
+}
+
+/** What a write did not apply. */
+export interface WriteResult {
+  /** Flows whose changes were dropped because the writer's claim on them was lost. */
+  fenced: string[];
+  /** Flows not created because their requestId already names another flow (a concurrent start). */
+  duplicates: string[];
+}
+
+/** A flow claimed by an engine. */
+export interface Claim {
+  flowId: string;
+  epoch: number;
+}
+
+/** Which flows an engine claims, and for how long. */
+export interface ClaimQuery {
+  /** The claiming engine's worker id. */
+  owner: string;
+  /** The engine's clock (ms since the epoch): due times and leases are compared with it. */
+  now: number;
+  /** At most this many flows. */
+  limit: number;
+  /**
+   * The classes the engine has registered: a flow that needs another is not claimed. Omitted: any.
+   */
+  classes?: ReadonlySet<string>;
+  /**
+   * Only these flows (recovery of known ids, or a flow a command woke). Omitted: unfinished flows
+   * held by no live engine and due (no `dueAt`, or `dueAt <= now`), oldest first, then waiting
+   * flows in queue order.
+   */
+  ids?: readonly string[];
+}
+
+/** An engine's heartbeat: it keeps the engine's claims alive until `now + leaseMs`. */
+export interface WorkerBeat {
+  id: string;
+  now: number;
+  leaseMs: number;
+  /** Flows the engine runs now. */
+  running: number;
+  /** Flows the engine believes it holds: the answer names those it no longer does. */
+  held: readonly string[];
+}
+
+/** A live engine on a store. */
+export interface WorkerInfo {
+  id: string;
+  heartbeatAt: number;
+  running: number;
+}
+
+/** What an operator or another engine asks of the engine that runs a flow. */
+export type CommandBody = { kind: 'cancel'; reason?: string } | { kind: 'redrive' } | { kind: 'message'; name: string; payload: Json };
+
+/** A command in a flow's inbox, until a change of the flow consumes it. */
+export interface StoredCommand {
+  /** Increasing across the store: commands are carried out in seq order. */
+  seq: number;
+  flowId: string;
+  at: number;
+  body: CommandBody;
+}
+
+/** Which commands to list. */
+export interface CommandQuery {
+  flowId?: string;
+  /** Only commands of flows this worker holds. */
+  owner?: string;
+  /** Only commands with a seq above this. */
+  after?: number;
+}
+
+/** A flow's header changed (the change feed). */
+export interface ChangeEntry {
+  flowId: string;
+  status: FlowStatus;
+  updatedAt: number;
+}
+
+/** A page of the change feed, and the cursor to read the next one from. */
+export interface ChangePage {
+  cursor: string;
+  entries: ChangeEntry[];
 }

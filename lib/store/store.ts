@@ -1,4 +1,18 @@
-import type { FlowChange, FlowHeader, FlowQuery, StoredFlow } from './records.js';
+import type {
+  ChangePage,
+  Claim,
+  ClaimQuery,
+  CommandBody,
+  CommandQuery,
+  FlowChange,
+  FlowHeader,
+  FlowQuery,
+  StoredCommand,
+  StoredFlow,
+  WorkerBeat,
+  WorkerInfo,
+  WriteResult,
+} from './records.js';
 
 /** A store's lifecycle state. */
 export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
@@ -15,6 +29,14 @@ export interface StoreSupports {
    * then writes in two lanes; otherwise it waits for each write before the next. @default false
    */
   readonly concurrentWrites?: boolean;
+  /**
+   * Several engines may open the store at once (PostgreSQL): claims expire with their lease and
+   * writes are fenced. Otherwise the one engine that opened the store owns every flow, claims are
+   * only bookkeeping and no write is fenced. @default false
+   */
+  readonly shared?: boolean;
+  /** `changes()` reads a change feed that other processes' writes show up in. @default false */
+  readonly changes?: boolean;
 }
 
 /**
@@ -35,7 +57,7 @@ export interface Store {
    * a failed write as final (it takes no more work); a store may refuse every write after one failed
    * (LevelStore does, with E_STORE_UNAVAILABLE).
    */
-  write(changes: readonly FlowChange[]): Promise<void>;
+  write(changes: readonly FlowChange[]): Promise<WriteResult>;
   /**
    * The flow's full record. @throws VastflowError E_STORE_CORRUPT when it cannot be read, or (a
    * store that checks, as LevelStore does) when its records disagree with each other.
@@ -43,17 +65,73 @@ export interface Store {
   getFlow(id: string): Promise<StoredFlow | undefined>;
   /** The id of the flow started with this requestId. */
   findFlowId(requestId: string): Promise<string | undefined>;
-  /** Flow headers, newest first. */
+  /** Flow headers in descending id order (newest first), by status and in pages of `limit`. */
   listFlows(query?: FlowQuery): Promise<FlowHeader[]>;
   /** Ids of flows not yet ended (running, waiting, or with an Atlantic hook still to run). */
   listUnfinished(): Promise<string[]>;
   /** Ids of waiting flows, in queue order. */
   listWaiting(): Promise<string[]>;
+  /**
+   * Ids of unfinished flows that are due by `now` (no `dueAt`, or `dueAt <= now`) and held by no
+   * live engine, earliest due first, at most `limit`.
+   */
+  listDue(now: number, limit: number): Promise<string[]>;
+
+  /**
+   * Claims flows for `query.owner` (see {@link ClaimQuery}): each claim gets a new epoch, which the
+   * owner's writes carry as their fence. A flow already held by a live engine other than the owner
+   * is not claimed; one the owner holds already keeps its epoch.
+   */
+  claim(query: ClaimQuery): Promise<Claim[]>;
+  /** Gives up the owner's claims on these flows at once (another engine may take them). */
+  release(owner: string, flowIds: readonly string[]): Promise<void>;
+  /**
+   * Records the engine's heartbeat, which keeps all its claims alive until `now + leaseMs`, and
+   * answers which of the flows it believes it holds it has lost.
+   */
+  heartbeat(beat: WorkerBeat): Promise<{ lost: string[] }>;
+  /** The engines whose heartbeat is still alive at `now`. */
+  workers(now: number): Promise<WorkerInfo[]>;
+  /** Removes the worker's heartbeat and releases every flow it holds (a clean close). */
+  leave(owner: string): Promise<void>;
+
+  /**
+   * Appends a command to a flow's inbox (durably, before it resolves). Resolves with the stored
+   * command, or undefined when the store holds no such flow.
+   */
+  addCommand(flowId: string, body: CommandBody, at: number): Promise<StoredCommand | undefined>;
+  /** Commands not yet consumed, in seq order. */
+  listCommands(query?: CommandQuery): Promise<StoredCommand[]>;
+
+  /**
+   * Headers changed after `cursor` (from the start when omitted), in the order they changed, at
+   * most `limit`. Only on stores with `supports.changes`.
+   */
+  changes?(cursor: string | undefined, limit: number): Promise<ChangePage>;
 }
+
+const STORE_METHODS = [
+  'open',
+  'close',
+  'write',
+  'getFlow',
+  'findFlowId',
+  'listFlows',
+  'listUnfinished',
+  'listWaiting',
+  'listDue',
+  'claim',
+  'release',
+  'heartbeat',
+  'workers',
+  'leave',
+  'addCommand',
+  'listCommands',
+] as const;
 
 /** True for an object that implements {@link Store}. */
 export function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return ['open', 'close', 'write', 'getFlow', 'findFlowId', 'listFlows', 'listUnfinished', 'listWaiting'].every((m) => typeof v[m] === 'function');
+  return STORE_METHODS.every((m) => typeof v[m] === 'function');
 }
