@@ -108,7 +108,17 @@ export interface Store {
    * most `limit`. Only on stores with `supports.changes`.
    */
   changes?(cursor: string | undefined, limit: number): Promise<ChangePage>;
+  /**
+   * Tells `onNotice` of other processes' writes as they land (a command added, a flow become
+   * runnable by another engine's release or a client's start), so that engines need not poll
+   * fast. Resolves with a function that stops it. Only on shared stores; optional there too (the
+   * engine then polls at its heartbeat).
+   */
+  watch?(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
 }
+
+/** What {@link Store.watch} reports. */
+export type StoreNotice = { kind: 'command'; flowId: string } | { kind: 'runnable' };
 
 const STORE_METHODS = [
   'open',
