@@ -39,15 +39,26 @@ export { LevelStore, type LevelDatabase, type LevelStoreOptions } from './store/
 export {
   FlowStatus,
   StreamState,
+  type ChangeEntry,
+  type ChangePage,
+  type Claim,
+  type ClaimQuery,
+  type CommandBody,
+  type CommandQuery,
+  type Fence,
   type FlowChange,
   type FlowHeader,
   type FlowQuery,
   type HeadwatersChange,
   type HistoryEntry,
+  type StoredCommand,
   type StoredFlow,
   type StreamRecord,
+  type WorkerBeat,
+  type WorkerInfo,
+  type WriteResult,
 } from './store/records.js';
-export type { Store, StoreStatus, StoreSupports } from './store/store.js';
+export type { Store, StoreNotice, StoreStatus, StoreSupports } from './store/store.js';
 
 export { ErrorCode } from './errors/codes.js';
 export { FatalError } from './errors/fatal-error.js';

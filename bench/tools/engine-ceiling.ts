@@ -35,12 +35,20 @@ function nullStore(): Store {
     supports: { sync: false, persistent: false },
     open: async () => void (status = 'open'),
     close: async () => void (status = 'closed'),
-    write: () => Promise.resolve(),
+    write: () => Promise.resolve({ fenced: [], duplicates: [] }),
     getFlow: async () => undefined,
     findFlowId: async () => undefined,
     listFlows: async () => [],
     listUnfinished: async () => [],
     listWaiting: async () => [],
+    listDue: async () => [],
+    claim: async () => [],
+    release: async () => {},
+    heartbeat: async () => ({ lost: [] }),
+    workers: async () => [],
+    leave: async () => {},
+    addCommand: async () => undefined,
+    listCommands: async () => [],
   };
 }
 

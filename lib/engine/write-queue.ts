@@ -116,7 +116,7 @@ class Lane {
     this.#next = undefined;
     const failure = this.#queue.failure;
     if (failure !== undefined) return batch.reject(failure);
-    let written: Promise<void>;
+    let written: Promise<unknown>;
     try {
       written = this.#store.write([...batch.changes.values()]);
     } catch (err) {

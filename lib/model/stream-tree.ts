@@ -78,3 +78,13 @@ export function walkBlueprint(streams: readonly BlueprintStream[], visit: (node:
   };
   walk(blueprintSequence(streams));
 }
+
+/** The registered names a blueprint needs: its rivers', its forks' and its Atlantic's, sorted. */
+export function blueprintClasses(bp: { streams: readonly BlueprintStream[]; atlantic?: string }): string[] {
+  const names = new Set<string>();
+  walkBlueprint(bp.streams, (n) => {
+    if (n.kind === 'river' || n.kind === 'fork') names.add(n.name);
+  });
+  if (bp.atlantic !== undefined) names.add(bp.atlantic);
+  return [...names].sort();
+}

@@ -110,7 +110,7 @@ describe('WriteQueue', () => {
     await new Promise((r) => setImmediate(r));
     expect(writes, "a's next change waits for its lane's write in flight").to.have.length(2);
     store.holding = false;
-    store.release();
+    store.letGo();
     await Promise.all([a1, b1, a2]);
     expect(writes.map((w) => w.map((c) => c.flowId))).to.deep.equal([['a'], ['b'], ['a']]);
     expect((await store.getFlow('a'))?.header.status).to.equal('success');

