@@ -9,6 +9,7 @@ import { created, rec } from './conformance/types.js';
 storeConformance({
   name: 'LevelStore on LevelDB',
   persistent: true,
+  shared: false,
   factory: async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-store-'));
     const store = LevelStore.at(dir);
@@ -20,6 +21,7 @@ storeConformance({
 storeConformance({
   name: 'LevelStore in memory',
   persistent: false,
+  shared: false,
   factory: async () => {
     const store = LevelStore.memory();
     await store.open();

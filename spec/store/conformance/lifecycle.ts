@@ -23,6 +23,14 @@ export function lifecycle(factory: StoreFactory, persistent: boolean): void {
         () => store.listFlows(),
         () => store.listUnfinished(),
         () => store.listWaiting(),
+        () => store.listDue(0, 10),
+        () => store.claim({ owner: 'A', now: 0, limit: 10 }),
+        () => store.release('A', ['a']),
+        () => store.heartbeat({ id: 'A', now: 0, leaseMs: 1000, running: 0, held: [] }),
+        () => store.workers(0),
+        () => store.leave('A'),
+        () => store.addCommand('a', { kind: 'redrive' }, 0),
+        () => store.listCommands(),
       ]) {
         const err = await Promise.resolve()
           .then(call)
