@@ -31,6 +31,11 @@ export class Admission {
     return true;
   }
 
+  /** Free places: the window's size less the flows running, loading and waiting. */
+  room(): number {
+    return this.#concurrency - this.#active - this.#waiting.size;
+  }
+
   /** Takes a slot past the window (a cancelled flow, which runs no river, only its hook). */
   force(): void {
     this.#active++;

@@ -7,6 +7,24 @@ import { isLogger, type Logger } from '../logging/logger.js';
 import { isStore, type Store } from '../store/store.js';
 import { isRegistrable, type RegistrableClass } from './registry.js';
 
+const duration = (name: string, fallback: number) =>
+  z
+    .custom<Duration>((v) => durationMs(v) !== undefined, `${name} must be ${DURATION_FORMS}`)
+    .transform((v) => durationMs(v)!)
+    .refine((ms) => ms <= MAX_DURATION_MS, `${name} must be ${DURATION_MAX}`)
+    .default(fallback);
+
+const workerSchema = z
+  .strictObject({
+    id: z.string().min(1, 'worker.id must be a non-empty string').optional(),
+    leaseTime: duration('worker.leaseTime', 30_000),
+    heartbeat: duration('worker.heartbeat', 5_000),
+    reconnectFor: duration('worker.reconnectFor', 60_000),
+    connectTimeout: duration('worker.connectTimeout', 10_000),
+  })
+  .refine((w) => w.leaseTime > 0 && w.heartbeat > 0, 'worker.leaseTime and worker.heartbeat must be more than 0')
+  .refine((w) => w.heartbeat < w.leaseTime, 'worker.heartbeat must be shorter than worker.leaseTime, or every claim would lapse between two heartbeats');
+
 const isClock = (v: unknown): v is Clock =>
   typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function' && typeof (v as Clock).sleep === 'function';
 
@@ -19,28 +37,32 @@ export const engineOptionsSchema = z.strictObject({
     ])
     .default(() => process.env['VASTFLOW_DB'] || '.vastflow'),
   logger: z.union([z.custom<Logger>(isLogger), z.custom<LoggerOptions>((v) => typeof v === 'object' && v !== null && !isLogger(v))]).optional(),
-  concurrency: z.number().int().positive().default(500),
+  concurrency: z.number().int().nonnegative().default(500),
   recover: z.boolean().default(true),
   classes: z.array(z.custom<RegistrableClass>(isRegistrable, 'classes must be River, Fork or Atlantic subclasses')).default([]),
   sync: z.boolean().default(false),
   clock: z.custom<Clock>(isClock, 'clock must have now() and sleep()').optional(),
   random: z.custom<() => number>((v) => typeof v === 'function', 'random must be a function').optional(),
-  closeTimeout: z
-    .custom<Duration>((v) => durationMs(v) !== undefined, `closeTimeout must be ${DURATION_FORMS}`)
-    .transform((v) => durationMs(v)!)
-    .refine((ms) => ms <= MAX_DURATION_MS, `closeTimeout must be ${DURATION_MAX}`)
-    .default(10_000),
+  closeTimeout: duration('closeTimeout', 10_000),
+  worker: workerSchema.default(() => workerSchema.parse({})),
 });
 
 /**
  * Options of {@link Engine.open}.
  */
 export interface EngineOptions {
-  /** A LevelDB directory, `'memory'`, or a Store. @default env VASTFLOW_DB, else '.vastflow' */
+  /**
+   * A LevelDB directory, `'memory'`, a `postgres://` or `postgresql://` URL, or a Store.
+   * @default env VASTFLOW_DB, else '.vastflow'
+   */
   store?: string | Store;
   /** A pino logger, or pino options. @default pino at env VASTFLOW_LOG_LEVEL, else 'warn' */
   logger?: Logger | LoggerOptions;
-  /** Most flows running at once; the rest wait in a durable FIFO queue. @default 500 */
+  /**
+   * Most flows running at once; the rest wait in a durable FIFO queue. `0` opens a client engine
+   * on a shared store (PostgreSQL): it starts, queries, cancels and redrives, and runs no flow.
+   * @default 500
+   */
   concurrency?: number;
   /** Resume the unfinished flows found in the store. @default true */
   recover?: boolean;
@@ -54,6 +76,22 @@ export interface EngineOptions {
   random?: () => number;
   /** How long close() lets running attempts settle, up to '3650d'. @default '10s' */
   closeTimeout?: Duration;
+  /** This engine as one of many on a shared store (see {@link WorkerOptions}). */
+  worker?: WorkerOptions;
+}
+
+/** How an engine shares a store (PostgreSQL) with other engines. */
+export interface WorkerOptions {
+  /** The engine's name among the store's engines. @default host:pid:random */
+  id?: string;
+  /** How long the engine's claims outlive its last heartbeat. @default '30s' */
+  leaseTime?: Duration;
+  /** How often the engine renews its claims, and checks for commands and runnable flows. @default '5s' */
+  heartbeat?: Duration;
+  /** How long the engine retries a lost database connection before it closes. @default '1m' */
+  reconnectFor?: Duration;
+  /** How long Engine.open waits for the database. @default '10s' */
+  connectTimeout?: Duration;
 }
 
 /** Engine options after defaults. */

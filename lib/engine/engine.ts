@@ -26,11 +26,27 @@ import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
+import { Worker, defaultWorkerId } from './worker.js';
+import { RemoteOutcomes } from './remote-outcomes.js';
+import { blueprintClasses } from '../model/stream-tree.js';
+import type { Claim, StoredCommand, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 
 const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
+
+/** The store the options name: a LevelDB directory, memory, a PostgreSQL URL, or the Store given. */
+async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
+  if (typeof o.store !== 'string') return o.store;
+  if (o.store === 'memory') return LevelStore.memory();
+  if (/^postgres(ql)?:\/\//i.test(o.store)) {
+    // loaded only when asked for: an engine on LevelDB never loads pg
+    const { PostgresStore } = await import('../store/postgres-store.js');
+    return new PostgresStore({ connectionString: o.store, connectTimeoutMs: o.worker.connectTimeout });
+  }
+  return LevelStore.at(o.store, { sync: o.sync });
+}
 
 /**
  * Runs flows: owns the store, the logger, the registry of classes and the concurrency window.
@@ -64,6 +80,12 @@ export class Engine {
   #state: 'open' | 'closing' | 'closed' = 'open';
   /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
   #failure: VastflowError | undefined;
+  /** Its heartbeat, claims and commands: this engine as one of the store's engines. */
+  readonly #worker: Worker;
+  /** Outcomes awaited here of flows another engine runs. */
+  readonly #remote: RemoteOutcomes;
+  /** Creates another engine's concurrent start won: the requestId's flow is that one. */
+  readonly #duplicates = new Set<string>();
 
   static {
     // a bare `new Andes()` finds the default engine through the model's port, without importing this module
@@ -82,8 +104,27 @@ export class Engine {
       () => this.#takesWork(),
     );
     this.#clock = options.clock ?? new SystemClock();
+    this.#worker = new Worker(
+      {
+        store,
+        logger,
+        now: () => this.#clock.now(),
+        running: () => this.#runners.size,
+        room: () => (this.#takesWork() ? this.#admission.room() : 0),
+        classes: () => this.#registry.nameSet(),
+        take: (claims) => this.#take(claims),
+        lost: (ids) => this.#lost(ids),
+        command: (c) => this.#command(c),
+        tick: () => this.#remote.poll(),
+      },
+      { id: options.worker.id ?? defaultWorkerId(), leaseMs: options.worker.leaseTime, heartbeatMs: options.worker.heartbeat },
+    );
+    this.#remote = new RemoteOutcomes(store, logger);
+    const claims = store.supports.shared
+      ? { fence: (id: string) => this.#worker.fence(id), dropped: (result: WriteResult) => this.#dropped(result) }
+      : undefined;
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
-    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err));
+    this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err), claims);
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
     this.#poller = new Poller(this.#clock);
@@ -109,12 +150,13 @@ export class Engine {
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const resolved = resolveEngineOptions(options);
     const logger = isLogger(resolved.logger) ? resolved.logger : createLogger(resolved.logger);
-    const store =
-      typeof resolved.store !== 'string'
-        ? resolved.store
-        : resolved.store === 'memory'
-          ? LevelStore.memory()
-          : LevelStore.at(resolved.store, { sync: resolved.sync });
+    const store = await storeOf(resolved);
+    if (resolved.concurrency === 0 && store.supports.shared !== true) {
+      throw new VastflowError(
+        'E_INVALID_ARGUMENT',
+        'Engine.open: concurrency: 0 opens a client engine, which runs no flow: it needs a store other engines share (PostgreSQL); on this store no flow would ever run',
+      );
+    }
     if (resolved.sync && typeof resolved.store !== 'string') {
       logger.warn('sync: true applies to a LevelDB path; a Store object chooses its own durability, e.g. LevelStore.at(path, { sync: true })');
     } else if (resolved.sync && !store.supports.sync) {
@@ -123,7 +165,10 @@ export class Engine {
     await store.open();
     try {
       const engine = new Engine(resolved, store, logger);
-      if (resolved.recover) await engine.#recover();
+      await engine.#worker.start();
+      if (!resolved.recover) return engine;
+      if (store.supports.shared) await engine.#worker.claimRoom();
+      else await engine.#recover();
       return engine;
     } catch (err) {
       await store.close().catch(() => undefined); // never leave the directory locked behind a failed open
@@ -209,14 +254,26 @@ export class Engine {
     internals.drainDirty(hw);
     const records = plan.nodes.map(initRecord);
     const flow: PreparedFlow = { header, plan, records, hw, scopes: undefined, atlantic };
+    const shared = this.#store.supports.shared === true;
+    if (runNow) this.#worker.own(header.id, 1);
     try {
-      await this.#queue.push({ flowId: header.id, create: { blueprint }, header: { ...header }, headwaters: { main: internals.full(hw) } });
+      await this.#queue.push({ flowId: header.id, create: { blueprint, classes: blueprintClasses(blueprint) }, header: { ...header }, headwaters: { main: internals.full(hw) } });
     } catch (err) {
+      this.#worker.disown(header.id);
       if (runNow) this.#admission.release();
       throw err;
     }
+    if (this.#duplicates.delete(header.id)) {
+      // another engine started this requestId at the same moment, and its flow is the one
+      this.#worker.disown(header.id);
+      if (runNow) this.#admission.release();
+      const winner = await this.#store.findFlowId(hw.requestId);
+      if (winner === undefined) throw new VastflowError('E_STORE_UNAVAILABLE', `start: requestId ${hw.requestId} is taken, yet no flow holds it`);
+      return this.#existing(winner, hw.requestId);
+    }
     if (runNow) this.#launch(flow);
-    else this.#admission.enqueue(header.id, flow);
+    else if (!shared) this.#admission.enqueue(header.id, flow);
+    // on a shared store a waiting flow waits in the store, for whichever engine has room first
     this.#admission.drain();
     return new FlowRun(this.#runHost, header.id, header.requestId);
   }
@@ -240,7 +297,10 @@ export class Engine {
   async #existing(id: string, requestId: string): Promise<FlowRun> {
     const loading = this.#admission.loading(id);
     if (loading !== undefined) await loading; // recovery is loading it: see whether it could
-    if (!this.#holds(id)) {
+    if (this.#store.supports.shared) {
+      // whichever engine holds it runs it, or the first with room takes it
+      this.#worker.poke();
+    } else if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
         const flow = prepareStored(stored, this.#registry);
@@ -287,6 +347,8 @@ export class Engine {
   #settled(runner: FlowRunner, outcome: FlowOutcome | undefined, err: unknown): void {
     const id = runner.id;
     this.#runners.delete(id);
+    this.#worker.disown(id);
+    if (this.#store.supports.shared) this.#worker.poke();
     // a write that failed because the engine closed under an abandoned attempt: left for recovery
     const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
     if (!(err instanceof Interrupted) && !closing) {
@@ -320,6 +382,48 @@ export class Engine {
       this.#logger.error({ err, flowId: id }, 'could not start a waiting flow');
       this.#admission.release();
     }
+  }
+
+  /** Runs flows the worker claimed (their previous engine's lease ran out, or they wait or are due). */
+  #take(claims: Claim[]): void {
+    for (const c of claims) if (!this.#holds(c.flowId)) this.#admission.enqueue(c.flowId);
+    this.#admission.drain();
+  }
+
+  /** Claims another engine took (this one was paused or cut off past its lease): stopped, unwritten. */
+  #lost(ids: string[]): void {
+    for (const id of ids) {
+      const runner = this.#runners.get(id);
+      this.#admission.dequeue(id);
+      const d = this.#outcomes.get(id);
+      if (d !== undefined) {
+        // the engine that took it over reports its end through the store
+        this.#outcomes.delete(id);
+        this.#remote.await(id, d);
+      }
+      if (runner === undefined) continue;
+      runner.log.warn('flow taken over by another engine (this engine missed its lease): stopped here, nothing more of it is written');
+      runner.interrupt();
+      runner.abandon();
+    }
+  }
+
+  /** What a write dropped: fenced flows are lost; a duplicate create is resolved by #create. */
+  #dropped(result: WriteResult): void {
+    for (const id of result.duplicates) this.#duplicates.add(id);
+    if (result.fenced.length > 0) {
+      for (const id of result.fenced) this.#worker.disown(id);
+      this.#lost(result.fenced);
+    }
+  }
+
+  /** A command another process left for a flow this engine runs. */
+  #command(c: StoredCommand): void {
+    const runner = this.#runners.get(c.flowId);
+    if (runner === undefined) return; // being loaded: its inbox is read once it runs
+    if (c.body.kind !== 'cancel') return; // messages are for Dams; a redrive is of an ended flow
+    runner.cancel(c.body.reason ?? 'cancelled');
+    void this.#queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
   }
 
   /** Loads a stored flow for running; undefined (and an error logged) when it cannot be. */
@@ -428,7 +532,7 @@ export class Engine {
       d = deferred<FlowOutcome>(true);
       this.#outcomes.set(id, d);
     }
-    if (this.#holds(id)) return d.promise;
+    if (this.#holds(id) || this.#remote.has(id)) return d.promise;
     const stored = await this.#store.getFlow(id);
     if (stored === undefined) {
       this.#outcomes.delete(id);
@@ -440,6 +544,10 @@ export class Engine {
       const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
       if (h.error !== undefined) out.error = h.error;
       d.resolve(out);
+    } else if (this.#store.supports.shared && !this.#holds(id) && this.#outcomes.get(id) === d) {
+      // another engine runs it (or will): its end shows in the store
+      this.#outcomes.delete(id);
+      this.#remote.await(id, d);
     }
     return d.promise;
   }
@@ -469,12 +577,8 @@ export class Engine {
     const stored = await this.#store.getFlow(id);
     if (stored === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `cancel: no flow with id ${id}`);
     if (isFinal(stored.header.status)) return;
-    let flow: PreparedFlow | undefined;
-    try {
-      flow = prepareStored(stored, this.#registry);
-    } catch {
-      flow = undefined;
-    }
+    if (this.#store.supports.shared) return this.#cancelShared(id, reason);
+    const flow = this.#prepareOrUndefined(stored);
     if (flow !== undefined && !this.#holds(id)) {
       // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
       await this.#cancelHere(flow, reason);
@@ -483,6 +587,38 @@ export class Engine {
     // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
     // resumes it; get() shows it as a pending cancel meanwhile
     await this.#queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#clock.now() }) });
+  }
+
+  /**
+   * Cancels a flow on a shared store that this engine does not run: claimed here when no live
+   * engine holds it (it waits, or its engine died), else left as a command for the engine that
+   * runs it, which carries it out within a heartbeat. Resolves once the flow has ended.
+   */
+  async #cancelShared(id: string, reason: string): Promise<void> {
+    const [claim] = this.#takesWork() ? await this.#worker.claimIds([id]) : [];
+    if (claim !== undefined) {
+      const stored = await this.#store.getFlow(id);
+      if (stored !== undefined && !isFinal(stored.header.status)) {
+        const flow = this.#prepareOrUndefined(stored);
+        if (flow !== undefined) return this.#cancelHere(flow, reason);
+      }
+      // it ended meanwhile, or its classes are not here: give it back
+      this.#worker.disown(id);
+      await this.#store.release(this.#worker.id, [id]);
+      if (stored === undefined || isFinal(stored.header.status)) return;
+    }
+    await this.#store.addCommand(id, { kind: 'cancel', reason }, this.#clock.now());
+    const d = deferred<FlowOutcome>(true);
+    this.#remote.await(id, d);
+    await d.promise;
+  }
+
+  #prepareOrUndefined(stored: Parameters<typeof prepareStored>[0]): PreparedFlow | undefined {
+    try {
+      return prepareStored(stored, this.#registry);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -499,30 +635,43 @@ export class Engine {
 
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
-   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow or it has not failed.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
+   * failed (it runs, waits, succeeded or was cancelled).
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
     const stored = this.#holds(id) ? undefined : await this.#store.getFlow(id);
     if (stored === undefined) {
-      const why = this.#holds(id) ? 'it is still running' : 'there is no such flow';
-      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: ${why}`);
+      if (this.#holds(id)) throw new VastflowError('E_CONFLICT', `redrive: cannot redrive flow ${id}: it is still running`);
+      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: there is no such flow`);
     }
     if (stored.header.status !== 'fail') {
-      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
+      throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
     }
     const flow = prepareStored(stored, this.#registry);
     const streams = resetForRedrive(flow);
-    const runNow = this.#admission.admit();
+    // on a shared store the redriven flow waits in the store for the first engine with room
+    const runNow = !this.#store.supports.shared && this.#admission.admit();
     const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#nextSeq(), at: this.#clock.now() }));
     const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#queue.push(change);
     if (runNow) this.#launch(flow);
+    else if (this.#store.supports.shared) this.#worker.poke();
     else {
       this.#admission.enqueue(id, flow);
       this.#admission.drain();
     }
     return new FlowRun(this.#runHost, id, h.requestId);
+  }
+
+  /**
+   * The engines alive on the store, with when each last renewed its claims and how many flows it
+   * runs. On LevelDB and memory: this engine only.
+   */
+  async workers(): Promise<Array<{ id: string; heartbeatAt: number; running: number }>> {
+    this.#assertOpen('workers');
+    const live: WorkerInfo[] = await this.#worker.workers();
+    return live.map((w) => (w.id === this.#worker.id ? { ...w, running: this.#runners.size } : w));
   }
 
   /**
@@ -547,7 +696,9 @@ export class Engine {
     const closed = new VastflowError('E_CLOSED', 'the engine closed before the flow ended; it resumes when an engine opens the store again');
     for (const d of this.#outcomes.values()) d.reject(closed);
     this.#outcomes.clear();
+    this.#remote.clear(closed);
     this.#admission.clear();
+    await this.#worker.stop();
     await this.#store.close();
     this.#state = 'closed';
     clearDefaultEngine(this);

@@ -25,6 +25,7 @@ export function isRegistrable(value: unknown): value is RegistrableClass {
 /** Classes by registered name: how recovery and blueprints find the code of a drawn stream. */
 export class Registry implements ClassResolver {
   readonly #classes = new Map<string, { cls: RegistrableClass; kind: Kind }>();
+  #nameSet: Set<string> | undefined;
 
   /**
    * Registers a class under `static riverName`, else its class name. Registering it again is a no-op.
@@ -35,8 +36,10 @@ export class Registry implements ClassResolver {
     if (kind === undefined) throw new TypeError(`register: ${String(cls?.name ?? cls)} is not a River, Fork or Atlantic subclass`);
     const name = registeredName(cls);
     const held = this.#classes.get(name);
-    if (held === undefined) this.#classes.set(name, { cls, kind });
-    else if (held.cls !== cls) {
+    if (held === undefined) {
+      this.#classes.set(name, { cls, kind });
+      this.#nameSet = undefined;
+    } else if (held.cls !== cls) {
       throw new VastflowError('E_DUPLICATE_NAME', `register: the name "${name}" is held by another class; give one of them a distinct static riverName`);
     }
   }
@@ -44,6 +47,11 @@ export class Registry implements ClassResolver {
   /** True when `name` is registered. */
   has(name: string): boolean {
     return this.#classes.has(name);
+  }
+
+  /** The registered names, as a set (kept until the next add). */
+  nameSet(): ReadonlySet<string> {
+    return (this.#nameSet ??= new Set(this.#classes.keys()));
   }
 
   /** The registered names, sorted. */

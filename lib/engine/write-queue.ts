@@ -1,5 +1,5 @@
 import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
-import type { FlowChange } from '../store/records.js';
+import type { Fence, FlowChange, WriteResult } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 
@@ -33,9 +33,12 @@ export class WriteQueue {
   readonly #lanes: Lane[];
   #failure: VastflowError | undefined;
   readonly #onFailure: (err: VastflowError) => void;
+  /** @internal the claims that fence each flow's writes, and who hears of what a write dropped */
+  readonly claims: WriteClaims | undefined;
 
-  constructor(store: Store, lanes = 1, onFailure: (err: VastflowError) => void = () => {}) {
+  constructor(store: Store, lanes = 1, onFailure: (err: VastflowError) => void = () => {}, claims?: WriteClaims) {
     this.#onFailure = onFailure;
+    this.claims = claims;
     this.#lanes = Array.from({ length: lanes }, () => new Lane(store, this));
   }
 
@@ -68,6 +71,13 @@ export class WriteQueue {
   async flush(): Promise<void> {
     await Promise.all(this.#lanes.map((l) => l.flush()));
   }
+}
+
+/** On a shared store: each change carries its flow's fence, and the writer hears what was dropped. */
+export interface WriteClaims {
+  fence(flowId: string): Fence | undefined;
+  /** Called before the write's pushers continue. */
+  dropped(result: WriteResult): void;
 }
 
 /** One ordered sequence of batches. */
@@ -116,14 +126,26 @@ class Lane {
     this.#next = undefined;
     const failure = this.#queue.failure;
     if (failure !== undefined) return batch.reject(failure);
-    let written: Promise<unknown>;
+    const claims = this.#queue.claims;
+    const changes = [...batch.changes.values()];
+    if (claims !== undefined) {
+      for (const c of changes) {
+        const fence = claims.fence(c.flowId);
+        if (fence !== undefined) c.fence = fence;
+      }
+    }
+    let written: Promise<WriteResult>;
     try {
-      written = this.#store.write([...batch.changes.values()]);
+      written = this.#store.write(changes);
     } catch (err) {
       written = Promise.reject(err);
     }
     this.#inFlight = written.then(
-      () => (this.#queue.failure === undefined ? batch.resolve() : batch.reject(this.#queue.failure)),
+      (result) => {
+        if (claims !== undefined && result !== undefined && (result.fenced.length > 0 || result.duplicates.length > 0)) claims.dropped(result);
+        if (this.#queue.failure === undefined) batch.resolve();
+        else batch.reject(this.#queue.failure);
+      },
       (err: unknown) => batch.reject(this.#queue.failed(err)),
     );
     void this.#inFlight.then(() => {
@@ -135,6 +157,9 @@ class Lane {
 
 function merge(into: FlowChange, c: FlowChange): void {
   if (c.create !== undefined) into.create = c.create;
+  if (c.consumed !== undefined) into.consumed = [...(into.consumed ?? []), ...c.consumed];
+  if (c.claimed) into.claimed = true;
+  if (c.reopened) into.reopened = true;
   if (c.header !== undefined) into.header = c.header;
   if (c.streams !== undefined) into.streams = into.streams === undefined ? c.streams : Object.assign(into.streams, c.streams);
   if (c.headwaters !== undefined) {

@@ -21,6 +21,8 @@ export const ErrorCode = Object.freeze({
   E_STORE_CORRUPT: 'E_STORE_CORRUPT',
   E_CLOSED: 'E_CLOSED',
   E_STORE_UNAVAILABLE: 'E_STORE_UNAVAILABLE',
+  E_NOT_FOUND: 'E_NOT_FOUND',
+  E_CONFLICT: 'E_CONFLICT',
 } as const);
 
 /** One of the contract's error codes. */

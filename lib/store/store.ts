@@ -73,7 +73,7 @@ export interface Store {
   listWaiting(): Promise<string[]>;
   /**
    * Ids of unfinished flows that are due by `now` (no `dueAt`, or `dueAt <= now`) and held by no
-   * live engine, earliest due first, at most `limit`.
+   * live engine, at most `limit`: those without `dueAt` first (they were running), then earliest due.
    */
   listDue(now: number, limit: number): Promise<string[]>;
 

@@ -279,21 +279,21 @@ forEachStore((kind) => {
         expect(hooks).to.deep.equal(['fail E_RIVER_FAILED', 'fail E_RIVER_FAILED']);
       });
 
-      it('rejects the redrive of a flow that succeeded with E_INVALID_ARGUMENT', async () => {
+      it('rejects the redrive of a flow that succeeded with E_CONFLICT (Part 2; was E_INVALID_ARGUMENT)', async () => {
         const run = await start([unit('a')]);
         await run.result();
         const err = await rejects(engine.redrive(run.id));
-        expect(err).to.have.property('code', 'E_INVALID_ARGUMENT');
+        expect(err).to.have.property('code', 'E_CONFLICT');
         await until(async () => (await engine.get(run.id))?.status === 'success');
         expect(calls).to.deep.equal({ a: 1 });
         expect(hooks).to.deep.equal(['success']);
       });
 
-      it('rejects the redrive of a running flow with E_INVALID_ARGUMENT', async () => {
+      it('rejects the redrive of a running flow with E_CONFLICT', async () => {
         const run = await start([gated('long')]);
         await within(startedLatch('long').promise, 1000, 'the river starting');
         const err = await rejects(engine.redrive(run.id));
-        expect(err).to.have.property('code', 'E_INVALID_ARGUMENT');
+        expect(err).to.have.property('code', 'E_CONFLICT');
         gate('long').release();
         expect((await run.result()).status).to.equal('success');
         expect(calls['long']).to.equal(1);

@@ -1,0 +1,195 @@
+import os from 'node:os';
+import { nanoid } from 'nanoid';
+import { isVastflowError } from '../errors/vastflow-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { Claim, Fence, StoredCommand, WorkerInfo } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+/** What a {@link Worker} asks of its engine. */
+export interface WorkerHost {
+  readonly store: Store;
+  readonly logger: Logger;
+  /** The engine's clock, in ms since the epoch: leases and due times are compared with it. */
+  now(): number;
+  /** Flows the engine runs now. */
+  running(): number;
+  /** Free places in the window. */
+  room(): number;
+  /** The classes the engine has registered. */
+  classes(): ReadonlySet<string>;
+  /** Runs flows just claimed. */
+  take(claims: Claim[]): void;
+  /** Claims the engine held and lost to another engine: it must stop them without writing. */
+  lost(flowIds: string[]): void;
+  /** A command for a flow the engine holds. */
+  command(command: StoredCommand): void;
+  /** Called once per tick, after the heartbeat: the engine checks flows other engines run. */
+  tick(): void;
+}
+
+/** The worker part of {@link EngineOptions}. */
+export interface WorkerSettings {
+  id: string;
+  leaseMs: number;
+  heartbeatMs: number;
+}
+
+/** The default worker id: the host, the process and a few random characters. */
+export function defaultWorkerId(): string {
+  return `${os.hostname()}:${process.pid}:${nanoid(6)}`;
+}
+
+/**
+ * One engine's membership of a shared store: its heartbeat (which keeps its claims alive), its
+ * claims and their epochs (which fence its writes), claiming flows when the window has room (the
+ * flows of engines whose lease ran out, due flows, waiting ones) and the commands other processes
+ * left for its flows. On a store with one engine it keeps only the bookkeeping: nothing else can
+ * claim a flow or leave a command while the engine holds the store.
+ */
+export class Worker {
+  readonly id: string;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly #host: WorkerHost;
+  readonly #epochs = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopWatch: (() => Promise<void>) | undefined;
+  #ticking: Promise<void> | undefined;
+  #again = false;
+  #lastCommand = 0;
+  #heartbeatAt = 0;
+  #stopped = false;
+
+  constructor(host: WorkerHost, settings: WorkerSettings) {
+    this.#host = host;
+    this.id = settings.id;
+    this.leaseMs = settings.leaseMs;
+    this.heartbeatMs = settings.heartbeatMs;
+  }
+
+  /** True on a store that several engines share. */
+  get shared(): boolean {
+    return this.#host.store.supports.shared === true;
+  }
+
+  /** The fence of this engine's claim on the flow, for its writes. */
+  fence(flowId: string): Fence | undefined {
+    const epoch = this.#epochs.get(flowId);
+    return epoch === undefined ? undefined : { owner: this.id, epoch };
+  }
+
+  /** Records a claim this engine made (or a flow it created claimed). */
+  own(flowId: string, epoch: number): void {
+    this.#epochs.set(flowId, epoch);
+  }
+
+  /** Forgets a flow this engine no longer runs. */
+  disown(flowId: string): void {
+    this.#epochs.delete(flowId);
+  }
+
+  /** Flows this engine holds a claim on. */
+  get held(): string[] {
+    return [...this.#epochs.keys()];
+  }
+
+  /** Starts the heartbeat and, on a shared store, listening for other processes' notices. */
+  async start(): Promise<void> {
+    await this.#beat();
+    if (!this.shared) return;
+    if (this.#host.store.watch !== undefined) {
+      this.#stopWatch = await this.#host.store.watch((notice) => {
+        if (notice.kind === 'runnable' || this.#epochs.has(notice.flowId)) this.poke();
+      });
+    }
+    this.#timer = setInterval(() => this.poke(), this.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** Runs a tick soon (a slot freed, a notice came); ticks never overlap. */
+  poke(): void {
+    if (this.#stopped) return;
+    if (this.#ticking !== undefined) {
+      this.#again = true;
+      return;
+    }
+    this.#ticking = this.#tick().finally(() => {
+      this.#ticking = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.poke();
+      }
+    });
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      if (this.#host.now() - this.#heartbeatAt >= this.heartbeatMs / 2) await this.#beat();
+      await this.#commands();
+      await this.claimRoom();
+      this.#host.tick();
+    } catch (err) {
+      if (this.#stopped) return;
+      if (isVastflowError(err, 'E_CLOSED')) return;
+      this.#host.logger.warn({ err }, 'worker: a heartbeat or claim failed; retrying at the next heartbeat');
+    }
+  }
+
+  async #beat(): Promise<void> {
+    const now = this.#host.now();
+    const { lost } = await this.#host.store.heartbeat({ id: this.id, now, leaseMs: this.leaseMs, running: this.#host.running(), held: this.held });
+    this.#heartbeatAt = now;
+    if (lost.length > 0) {
+      for (const id of lost) this.#epochs.delete(id);
+      this.#host.lost(lost);
+    }
+  }
+
+  /** Claims as many runnable flows as the window has room for, and hands them to the engine. */
+  async claimRoom(): Promise<void> {
+    const room = this.#host.room();
+    if (room <= 0 || this.#stopped) return;
+    const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: room, classes: this.#host.classes() });
+    this.#adopt(claims);
+  }
+
+  /** Claims these flows if no live engine holds them; the ones claimed. */
+  async claimIds(ids: readonly string[]): Promise<Claim[]> {
+    const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: ids.length, classes: this.#host.classes(), ids });
+    for (const c of claims) this.#epochs.set(c.flowId, c.epoch);
+    return claims;
+  }
+
+  #adopt(claims: Claim[]): void {
+    const fresh = claims.filter((c) => {
+      const known = this.#epochs.get(c.flowId) === c.epoch;
+      this.#epochs.set(c.flowId, c.epoch);
+      return !known;
+    });
+    if (fresh.length > 0) this.#host.take(fresh);
+  }
+
+  async #commands(): Promise<void> {
+    if (this.#epochs.size === 0) return;
+    const commands = await this.#host.store.listCommands({ owner: this.id, after: this.#lastCommand });
+    for (const c of commands) {
+      this.#lastCommand = Math.max(this.#lastCommand, c.seq);
+      if (this.#epochs.has(c.flowId)) this.#host.command(c);
+    }
+  }
+
+  /** The engines alive on the store. */
+  workers(): Promise<WorkerInfo[]> {
+    return this.#host.store.workers(this.#host.now());
+  }
+
+  /** Stops the heartbeat and gives every claim up, so that other engines take the flows at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#ticking;
+    await this.#stopWatch?.().catch(() => undefined);
+    await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));
+    this.#epochs.clear();
+  }
+}
