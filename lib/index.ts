@@ -36,6 +36,7 @@ export type { Registry, RegistrableClass } from './engine/registry.js';
 export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapshot.js';
 
 export { LevelStore, type LevelDatabase, type LevelStoreOptions } from './store/level-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './store/postgres-store.js';
 export {
   FlowStatus,
   StreamState,

@@ -257,7 +257,12 @@ export class Engine {
     const shared = this.#store.supports.shared === true;
     if (runNow) this.#worker.own(header.id, 1);
     try {
-      await this.#queue.push({ flowId: header.id, create: { blueprint, classes: blueprintClasses(blueprint) }, header: { ...header }, headwaters: { main: internals.full(hw) } });
+      await this.#queue.push({
+        flowId: header.id,
+        create: { blueprint, classes: blueprintClasses(blueprint) },
+        header: { ...header },
+        headwaters: { main: internals.full(hw) },
+      });
     } catch (err) {
       this.#worker.disown(header.id);
       if (runNow) this.#admission.release();

@@ -14,8 +14,8 @@ import type { StoreFactory } from './types.js';
 export type { StoreFactory, StoreFixture } from './types.js';
 
 /**
- * `persistent`: the store keeps data across close and reopen (and locks it against a second opener).
- * `shared`: several engines may open it at once (`supports.shared`): claims expire, writes are
+ * `persistent`: the store keeps data across close and reopen (and, unless shared, locks it against
+ * a second opener). `shared`: several engines may open it at once (`supports.shared`): claims expire, writes are
  * fenced, duplicate creates are refused; otherwise the single-engine behaviour is checked instead.
  * `changes`: it has a change feed (`supports.changes`). Both default to false.
  */
@@ -24,7 +24,7 @@ export function storeConformance(opts: { name: string; factory: StoreFactory; pe
     records(opts.factory);
     transitions(opts.factory);
     queue(opts.factory);
-    lifecycle(opts.factory, opts.persistent);
+    lifecycle(opts.factory, opts.persistent, opts.shared ?? false);
     ownership(opts.factory, opts.shared ?? false);
     due(opts.factory, opts.persistent);
     commands(opts.factory, opts.persistent);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { created, useStore, type StoreFactory } from './types.js';
 
-export function lifecycle(factory: StoreFactory, persistent: boolean): void {
+export function lifecycle(factory: StoreFactory, persistent: boolean, shared: boolean): void {
   describe('lifecycle', () => {
     const fx = useStore(factory);
 
@@ -59,6 +59,23 @@ export function lifecycle(factory: StoreFactory, persistent: boolean): void {
         await again.close();
       }
     });
+
+    if (shared) {
+      it('lets a second opener use the same data at once', async () => {
+        const { store, reopen } = fx();
+        if (reopen === undefined) throw new Error('a persistent store fixture must give reopen()');
+        const second = reopen();
+        await second.open();
+        try {
+          await store.write([created('a', { status: 'waiting', seq: 5 })]);
+          expect(await second.listWaiting()).to.deep.equal(['a']);
+          expect(await second.findFlowId('req-a')).to.equal('a');
+        } finally {
+          await second.close();
+        }
+      });
+      return;
+    }
 
     it('refuses a second opener of the same data with E_STORE_LOCKED', async () => {
       const { reopen } = fx();

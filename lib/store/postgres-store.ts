@@ -1,0 +1,418 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { SystemClock } from '../clock/system-clock.js';
+import { VastflowError } from '../errors/vastflow-error.js';
+import type { JsonObject } from '../model/json.js';
+import type {
+  ChangePage,
+  Claim,
+  ClaimQuery,
+  CommandBody,
+  CommandQuery,
+  FlowChange,
+  FlowHeader,
+  FlowQuery,
+  StoredCommand,
+  StoredFlow,
+  StreamRecord,
+  WorkerBeat,
+  WorkerInfo,
+  WriteResult,
+} from './records.js';
+import * as claims from './postgres/claim.js';
+import { describeTarget, isConnectionError, storeError } from './postgres/errors.js';
+import { Listener } from './postgres/listener.js';
+import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './postgres/options.js';
+import { migrate } from './postgres/schema.js';
+import { applyChanges, mergeChanges } from './postgres/write.js';
+import type { Store, StoreNotice, StoreStatus, StoreSupports } from './store.js';
+
+export type { PostgresStoreOptions } from './postgres/options.js';
+
+type Row = Record<string, unknown>;
+
+/**
+ * The store on PostgreSQL, for any number of engines on one database: flows are claimed with
+ * leases, writes are fenced, and engines hear of each other's writes through LISTEN/NOTIFY. Its
+ * tables live in one schema, created (or migrated) on the first open.
+ * @example
+ * const engine = await Engine.open({ store: new PostgresStore({ connectionString: 'postgres://app@db/orders' }) });
+ */
+export class PostgresStore implements Store {
+  readonly supports: StoreSupports = { sync: true, persistent: true, concurrentWrites: true, shared: true, changes: true };
+  readonly #options: ResolvedPostgresStoreOptions;
+  /** The schema, quoted. */
+  readonly #s: string;
+  readonly #where: string;
+  readonly #channel: string;
+  #status: StoreStatus = 'new';
+  #pool: pg.Pool | undefined;
+  /** Backend pids of our pool's connections: the notices they send are our own. */
+  readonly #pids = new Set<number>();
+  readonly #listeners = new Set<Listener>();
+  readonly #onPoolError = (): void => undefined;
+  readonly #onPoolConnect = (client: pg.PoolClient): void => {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (pid !== undefined) this.#pids.add(pid);
+  };
+
+  /** @throws VastflowError E_INVALID_ARGUMENT for bad options (e.g. a schema that is no plain identifier). */
+  constructor(options: PostgresStoreOptions = {}) {
+    this.#options = resolvePostgresStoreOptions(options);
+    const schema = this.#options.schema;
+    this.#s = `"${schema}"`;
+    const target = this.#options.pool === undefined ? this.#options.connectionString : poolTarget(this.#options.pool);
+    this.#where = describeTarget(target, schema);
+    const channel = `vastflow_${schema}`;
+    // a channel name is at most 63 bytes, as every identifier
+    this.#channel = channel.length <= 63 ? channel : `vastflow_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+  }
+
+  get status(): StoreStatus {
+    return this.#status;
+  }
+
+  /**
+   * Connects, and creates or migrates the schema.
+   * @throws VastflowError E_STORE_UNAVAILABLE when the server cannot be reached within `connectTimeoutMs`;
+   * E_STORE_CORRUPT when the schema holds a newer store format than this vastflow reads.
+   */
+  async open(): Promise<void> {
+    if (this.#status === 'open') return;
+    this.#status = 'opening';
+    const timeoutMs = this.#options.connectTimeoutMs;
+    const pool =
+      this.#options.pool ?? new pg.Pool({ connectionString: this.#options.connectionString, connectionTimeoutMillis: timeoutMs, allowExitOnIdle: true });
+    pool.on('error', this.#onPoolError);
+    pool.on('connect', this.#onPoolConnect);
+    this.#pool = pool;
+    const gaveUp = new AbortController();
+    try {
+      const connecting = pool.connect();
+      const timeout = new SystemClock().sleep(timeoutMs, gaveUp.signal).then(() => {
+        throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: no connection within ${timeoutMs} ms`);
+      });
+      connecting.then((client) => (gaveUp.signal.aborted ? client.release() : undefined)).catch(() => undefined);
+      const client = await Promise.race([connecting, timeout]);
+      try {
+        await migrate(client, this.#options.schema, this.#where);
+        client.release();
+      } catch (err) {
+        client.release(isConnectionError(err) ? (err as Error) : undefined);
+        throw err;
+      }
+    } catch (err) {
+      await this.#dropPool();
+      this.#status = 'closed';
+      if (err instanceof VastflowError) throw err;
+      if (isConnectionError(err)) {
+        const message = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
+        throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: ${message}`, { cause: err });
+      }
+      throw err;
+    } finally {
+      gaveUp.abort();
+    }
+    this.#status = 'open';
+  }
+
+  /** Stops every watch and ends the pool, unless the caller owns it. */
+  async close(): Promise<void> {
+    if (this.#status === 'closed' || this.#status === 'new') {
+      this.#status = 'closed';
+      return;
+    }
+    this.#status = 'closing';
+    await Promise.all([...this.#listeners].map((l) => l.stop()));
+    this.#listeners.clear();
+    await this.#dropPool();
+    this.#status = 'closed';
+  }
+
+  async #dropPool(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool === undefined) return;
+    pool.off('connect', this.#onPoolConnect);
+    if (this.#options.pool === undefined) await pool.end().catch(() => undefined);
+    pool.off('error', this.#onPoolError);
+  }
+
+  /**
+   * Applies a group in one transaction. A flow whose fence no longer holds, or whose create names
+   * a requestId another flow has, is dropped whole and named in the result; the rest is applied.
+   */
+  async write(changes: readonly FlowChange[]): Promise<WriteResult> {
+    const pool = this.#open('write');
+    const flows = mergeChanges(changes);
+    if (flows.length === 0) return { fenced: [], duplicates: [] };
+    // a deadlock between two writers of the same flows (fenced writers racing) is retried
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transaction(pool, 'write', async (client) => {
+          const result = await applyChanges(client, this.#s, flows);
+          if (result.runnable) await this.#notify(client, { kind: 'runnable' });
+          return { fenced: result.fenced, duplicates: result.duplicates };
+        });
+      } catch (err) {
+        if (attempt >= 3 || (err as { code?: string }).code !== '40P01') throw err;
+      }
+    }
+  }
+
+  async getFlow(id: string): Promise<StoredFlow | undefined> {
+    const rows = await this.#query<Row>(
+      'getFlow',
+      `SELECT f.header, f.blueprint,
+              (SELECT COALESCE(jsonb_object_agg(st.stream_id, st.record), '{}') FROM ${this.#s}.streams st WHERE st.flow_id = f.id) AS streams,
+              (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.scope, h.key, h.value)), '[]') FROM ${this.#s}.headwaters h WHERE h.flow_id = f.id) AS hw
+       FROM ${this.#s}.flows f WHERE f.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const headwaters: Record<string, JsonObject> = {};
+    for (const [scope, key, value] of row['hw'] as Array<[string, string, JsonObject[string]]>) (headwaters[scope] ??= {})[key] = value;
+    return {
+      header: row['header'] as FlowHeader,
+      blueprint: row['blueprint'] as StoredFlow['blueprint'],
+      streams: row['streams'] as Record<string, StreamRecord>,
+      headwaters,
+    };
+  }
+
+  async findFlowId(requestId: string): Promise<string | undefined> {
+    const rows = await this.#query<{ id: string }>('findFlowId', `SELECT id FROM ${this.#s}.flows WHERE request_id = $1`, [requestId]);
+    return rows[0]?.id;
+  }
+
+  /** Newest first: by creation time, then by id (the engine's ids begin with their creation time). */
+  async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (query.status !== undefined) where.push(`status = $${params.push(query.status)}`);
+    if (query.before !== undefined) {
+      const at = await this.#query<{ created_at: string }>('listFlows', `SELECT created_at FROM ${this.#s}.flows WHERE id = $1`, [query.before]);
+      // a page's last flow that is gone since: go on from its id alone
+      if (at[0] === undefined) where.push(`id < $${params.push(query.before)}`);
+      else where.push(`(created_at, id) < ($${params.push(at[0].created_at)}::bigint, $${params.push(query.before)})`);
+    }
+    const limit = query.limit === undefined ? '' : ` LIMIT $${params.push(query.limit)}`;
+    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const rows = await this.#query<{ header: FlowHeader }>(
+      'listFlows',
+      `SELECT header FROM ${this.#s}.flows${filter} ORDER BY created_at DESC, id DESC${limit}`,
+      params,
+    );
+    return rows.map((r) => r.header);
+  }
+
+  async listUnfinished(): Promise<string[]> {
+    const rows = await this.#query<{ id: string }>('listUnfinished', `SELECT id FROM ${this.#s}.flows WHERE unfinished ORDER BY id`);
+    return rows.map((r) => r.id);
+  }
+
+  async listWaiting(): Promise<string[]> {
+    const rows = await this.#query<{ id: string }>('listWaiting', `SELECT id FROM ${this.#s}.flows WHERE status = 'waiting' ORDER BY seq, id`);
+    return rows.map((r) => r.id);
+  }
+
+  listDue(now: number, limit: number): Promise<string[]> {
+    return this.#run('listDue', (pool) => claims.listDue(pool, this.#s, now, limit));
+  }
+
+  claim(query: ClaimQuery): Promise<Claim[]> {
+    return this.#run('claim', (pool) => claims.claim(pool, this.#s, query));
+  }
+
+  async release(owner: string, flowIds: readonly string[]): Promise<void> {
+    if (flowIds.length === 0) return void this.#open('release');
+    await this.#query(
+      'release',
+      `WITH r AS (UPDATE ${this.#s}.flows SET owner = NULL WHERE id = ANY($2::text[]) AND owner = $1 RETURNING 1)
+       SELECT pg_notify($3, $4) FROM (SELECT 1 FROM r LIMIT 1) AS any_released`,
+      [owner, [...flowIds], this.#channel, RUNNABLE],
+    );
+  }
+
+  async heartbeat(beat: WorkerBeat): Promise<{ lost: string[] }> {
+    const rows = await this.#query<{ id: string }>(
+      'heartbeat',
+      `WITH w AS (
+         INSERT INTO ${this.#s}.workers (id, heartbeat_at, expires_at, running) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, running = excluded.running)
+       SELECT h.id FROM unnest($5::text[]) AS h(id) LEFT JOIN ${this.#s}.flows f ON f.id = h.id
+       WHERE f.owner IS DISTINCT FROM $1`,
+      [beat.id, beat.now, beat.now + beat.leaseMs, beat.running, [...beat.held]],
+    );
+    return { lost: rows.map((r) => r.id) };
+  }
+
+  async workers(now: number): Promise<WorkerInfo[]> {
+    const rows = await this.#query<{ id: string; heartbeat_at: string; running: number }>(
+      'workers',
+      `SELECT id, heartbeat_at, running FROM ${this.#s}.workers WHERE expires_at >= $1 ORDER BY id`,
+      [now],
+    );
+    return rows.map((r) => ({ id: r.id, heartbeatAt: Number(r.heartbeat_at), running: r.running }));
+  }
+
+  async leave(owner: string): Promise<void> {
+    await this.#query(
+      'leave',
+      `WITH w AS (DELETE FROM ${this.#s}.workers WHERE id = $1),
+            r AS (UPDATE ${this.#s}.flows SET owner = NULL WHERE owner = $1 RETURNING 1)
+       SELECT pg_notify($2, $3) FROM (SELECT 1 FROM r LIMIT 1) AS any_released`,
+      [owner, this.#channel, RUNNABLE],
+    );
+  }
+
+  async addCommand(flowId: string, body: CommandBody, at: number): Promise<StoredCommand | undefined> {
+    const json = JSON.stringify(body);
+    const rows = await this.#query<{ seq: string }>(
+      'addCommand',
+      `WITH c AS (
+         INSERT INTO ${this.#s}.commands (flow_id, at, body)
+         SELECT $1, $2, $3::jsonb WHERE EXISTS (SELECT 1 FROM ${this.#s}.flows WHERE id = $1)
+         RETURNING seq)
+       SELECT c.seq, pg_notify($4, $5) FROM c`,
+      [flowId, at, json, this.#channel, JSON.stringify({ kind: 'command', flowId } satisfies StoreNotice)],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : { seq: Number(row.seq), flowId, at, body: JSON.parse(json) as CommandBody };
+  }
+
+  async listCommands(query: CommandQuery = {}): Promise<StoredCommand[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    let join = '';
+    if (query.owner !== undefined) join = ` JOIN ${this.#s}.flows f ON f.id = c.flow_id AND f.owner = $${params.push(query.owner)}`;
+    if (query.flowId !== undefined) where.push(`c.flow_id = $${params.push(query.flowId)}`);
+    if (query.after !== undefined) where.push(`c.seq > $${params.push(query.after)}`);
+    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const rows = await this.#query<{ seq: string; flow_id: string; at: string; body: CommandBody }>(
+      'listCommands',
+      `SELECT c.seq, c.flow_id, c.at, c.body FROM ${this.#s}.commands c${join}${filter} ORDER BY c.seq`,
+      params,
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), flowId: r.flow_id, at: Number(r.at), body: r.body }));
+  }
+
+  /**
+   * The change feed in commit order: by transaction, then by change. A change of a transaction
+   * that may still be followed by an older one's commit is held back until that one is over, so a
+   * cursor never passes a change that lands later. The cursor is opaque (`<xid>:<seq>`).
+   */
+  async changes(cursor: string | undefined, limit: number): Promise<ChangePage> {
+    const [xid, seq] = parseCursor(cursor);
+    const rows = await this.#query<{ id: string; status: FlowHeader['status']; updated_at: string; change_xid: string; change_seq: string }>(
+      'changes',
+      `SELECT flow_id AS id, status, updated_at, change_xid::text AS change_xid, change_seq FROM ${this.#s}.changes
+       WHERE (change_xid, change_seq) > ($1::xid8, $2::bigint) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY change_xid, change_seq LIMIT $3`,
+      [xid, seq, limit],
+    );
+    const last = rows[rows.length - 1];
+    return {
+      cursor: last === undefined ? (cursor ?? '0') : `${last.change_xid}:${last.change_seq}`,
+      entries: rows.map((r) => ({ flowId: r.id, status: r.status, updatedAt: Number(r.updated_at) })),
+    };
+  }
+
+  /**
+   * LISTENs on the store's channel on a connection of its own (connected again when it drops) and
+   * tells `onNotice` of the notices other stores send; resolves once it listens.
+   */
+  async watch(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
+    const pool = this.#open('watch');
+    const listener = new Listener(
+      () => new pg.Client({ ...(pool as unknown as { options: pg.ClientConfig }).options }),
+      this.#channel,
+      (notice, pid) => {
+        if (!this.#pids.has(pid)) onNotice(notice);
+      },
+    );
+    try {
+      await listener.start();
+    } catch (err) {
+      throw storeError(err, this.#where, 'watch');
+    }
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+      await listener.stop();
+    };
+  }
+
+  async #notify(client: pg.PoolClient, notice: StoreNotice): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.#channel, JSON.stringify(notice)]);
+  }
+
+  async #transaction<T>(pool: pg.Pool, op: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw storeError(err, this.#where, op);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await body(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) client.release(err as Error);
+      else {
+        await client.query('ROLLBACK').then(
+          () => client.release(),
+          (e: unknown) => client.release(e as Error),
+        );
+      }
+      throw storeError(err, this.#where, op);
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(op: string, text: string, params: unknown[] = []): Promise<R[]> {
+    const pool = this.#open(op);
+    try {
+      return (await pool.query<R>(text, params)).rows;
+    } catch (err) {
+      throw storeError(err, this.#where, op);
+    }
+  }
+
+  async #run<T>(op: string, body: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const pool = this.#open(op);
+    try {
+      return await body(pool);
+    } catch (err) {
+      throw storeError(err, this.#where, op);
+    }
+  }
+
+  #open(op: string): pg.Pool {
+    if (this.#status !== 'open' || this.#pool === undefined) {
+      throw new VastflowError('E_CLOSED', `store ${this.#where}: ${op} after the store was closed`);
+    }
+    return this.#pool;
+  }
+}
+
+const RUNNABLE = JSON.stringify({ kind: 'runnable' } satisfies StoreNotice);
+
+function parseCursor(cursor: string | undefined): [string, string] {
+  const m = cursor === undefined ? null : /^(\d+):(\d+)$/.exec(cursor);
+  if (m !== null) return [m[1]!, m[2]!];
+  if (cursor === undefined || cursor === '0' || cursor === '') return ['0', '0'];
+  throw new VastflowError('E_INVALID_ARGUMENT', `PostgresStore.changes: cursor ${JSON.stringify(cursor)} is not one that changes() returned`);
+}
+
+/** The connection string or host of a caller's pool, for messages (never its password). */
+function poolTarget(pool: pg.Pool): string | undefined {
+  const o = (pool as unknown as { options?: pg.PoolConfig }).options;
+  if (o === undefined) return undefined;
+  if (typeof o.connectionString === 'string') return o.connectionString;
+  if (typeof o.host === 'string') return `postgres://${o.user ?? ''}${o.user ? '@' : ''}${o.host}:${o.port ?? 5432}/${o.database ?? ''}`;
+  return undefined;
+}

@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import { VastflowError } from '../../errors/vastflow-error.js';
+
+/** The format this version of vastflow writes: the number of the last migration. */
+export const FORMAT = 1;
+
+/** Sorts before every due time: a flow with no `dueAt` is due at once. */
+export const NO_DUE = '-9223372036854775808';
+
+/**
+ * The migrations, in order: migration n brings a schema from format n - 1 to n. Each runs in the
+ * transaction that holds the schema's advisory lock, so engines that open at once wait for it.
+ */
+const MIGRATIONS: ReadonlyArray<(s: string) => string[]> = [
+  (s) => [
+    `CREATE SEQUENCE ${s}.change_seq`,
+    `CREATE TABLE ${s}.flows (
+      id text PRIMARY KEY,
+      request_id text NOT NULL UNIQUE,
+      status text NOT NULL,
+      seq bigint NOT NULL,
+      created_at bigint NOT NULL,
+      updated_at bigint NOT NULL,
+      due_at bigint,
+      unfinished boolean NOT NULL,
+      owner text,
+      epoch bigint NOT NULL DEFAULT 0,
+      classes text[] NOT NULL DEFAULT '{}',
+      header jsonb NOT NULL,
+      blueprint jsonb NOT NULL
+    ) WITH (fillfactor = 70)`,
+    // the waiting queue (listWaiting, claim)
+    `CREATE INDEX flows_waiting ON ${s}.flows (seq, id) WHERE status = 'waiting'`,
+    // due flows (listDue, claim): unfinished and not waiting, earliest due first, no dueAt first of all
+    `CREATE INDEX flows_due ON ${s}.flows ((COALESCE(due_at, ${NO_DUE})), id) WHERE unfinished AND status <> 'waiting'`,
+    `CREATE INDEX flows_unfinished ON ${s}.flows (id) WHERE unfinished`,
+    // listFlows, newest first, with and without a status
+    `CREATE INDEX flows_created ON ${s}.flows (created_at, id)`,
+    `CREATE INDEX flows_status ON ${s}.flows (status, created_at, id)`,
+    // release, leave, listCommands by owner
+    `CREATE INDEX flows_owner ON ${s}.flows (owner) WHERE owner IS NOT NULL`,
+    // the change feed: each flow's latest change, in commit order (transaction id, then sequence).
+    // A table of its own, so that a header write that moves a flow in no index of flows is a HOT update.
+    `CREATE TABLE ${s}.changes (flow_id text PRIMARY KEY, status text NOT NULL, updated_at bigint NOT NULL,
+      change_xid xid8 NOT NULL DEFAULT pg_current_xact_id(), change_seq bigint NOT NULL DEFAULT nextval('${s}.change_seq'))`,
+    `CREATE INDEX changes_order ON ${s}.changes (change_xid, change_seq)`,
+    `CREATE TABLE ${s}.streams (flow_id text NOT NULL, stream_id text NOT NULL, record jsonb NOT NULL, PRIMARY KEY (flow_id, stream_id)) WITH (fillfactor = 70)`,
+    `CREATE TABLE ${s}.headwaters (flow_id text NOT NULL, scope text NOT NULL, key text NOT NULL, value jsonb NOT NULL, PRIMARY KEY (flow_id, scope, key)) WITH (fillfactor = 70)`,
+    `CREATE TABLE ${s}.commands (seq bigserial PRIMARY KEY, flow_id text NOT NULL, at bigint NOT NULL, body jsonb NOT NULL)`,
+    `CREATE INDEX commands_flow ON ${s}.commands (flow_id, seq)`,
+    `CREATE TABLE ${s}.workers (id text PRIMARY KEY, heartbeat_at bigint NOT NULL, expires_at bigint NOT NULL, running integer NOT NULL)`,
+  ],
+];
+
+/**
+ * Creates the schema and its tables, or migrates them to {@link FORMAT}, under an advisory lock
+ * on the schema's name (so that many engines may open a new database at once).
+ * @throws VastflowError E_STORE_CORRUPT when the schema holds a newer format than this vastflow reads.
+ */
+export async function migrate(client: pg.PoolClient, schema: string, where: string): Promise<void> {
+  const s = `"${schema}"`;
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`vastflow schema ${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
+    const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${s}.meta WHERE key = 'format'`);
+    const found = rows.length === 0 ? 0 : Number(rows[0]!.value);
+    if (!Number.isInteger(found) || found > FORMAT) {
+      throw new VastflowError(
+        'E_STORE_CORRUPT',
+        `store ${where}: the schema holds store format ${rows[0]!.value}, and this vastflow reads format ${FORMAT} at most: upgrade vastflow`,
+      );
+    }
+    for (let n = found; n < FORMAT; n++) for (const ddl of MIGRATIONS[n]!(s)) await client.query(ddl);
+    if (found < FORMAT) {
+      await client.query(`INSERT INTO ${s}.meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(FORMAT)]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,363 @@
+import { expect } from 'chai';
+import { customAlphabet } from 'nanoid';
+import pg from 'pg';
+import { PostgresStore } from '../../lib/store/postgres-store.js';
+import type { FlowChange } from '../../lib/store/records.js';
+import type { StoreNotice } from '../../lib/store/store.js';
+import { storeConformance } from './conformance/index.js';
+import { created, header, rec } from './conformance/types.js';
+
+const URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+
+/** A fresh schema name, and a function that drops the schema. */
+function freshSchema(): { schema: string; drop: () => Promise<void> } {
+  const schema = `vf_test_${schemaName()}`;
+  return {
+    schema,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+storeConformance({
+  name: 'PostgresStore',
+  persistent: true,
+  shared: true,
+  changes: true,
+  factory: async () => {
+    const { schema, drop } = freshSchema();
+    const store = new PostgresStore({ connectionString: URL, schema });
+    await store.open();
+    return { store, reopen: () => new PostgresStore({ connectionString: URL, schema }), cleanup: drop };
+  },
+});
+
+const errorOf = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe('PostgresStore on PostgreSQL', () => {
+  let schema: string;
+  let drop: () => Promise<void>;
+  const opened: PostgresStore[] = [];
+  const open = async (): Promise<PostgresStore> => {
+    const store = new PostgresStore({ connectionString: URL, schema });
+    opened.push(store);
+    await store.open();
+    return store;
+  };
+
+  beforeEach(() => {
+    ({ schema, drop } = freshSchema());
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await drop();
+  });
+
+  it('checks its options: a schema must be a plain lowercase identifier', () => {
+    for (const bad of ['Vastflow', 'a-b', '1abc', 'x'.repeat(64), 'a"; DROP SCHEMA public; --']) {
+      expect(() => new PostgresStore({ schema: bad }), bad)
+        .to.throw()
+        .with.property('code', 'E_INVALID_ARGUMENT');
+    }
+    expect(() => new PostgresStore({ conectionString: URL } as never)).to.throw(/unknown option conectionString/);
+    expect(new PostgresStore({ schema: 'ok_1' }).supports).to.deep.equal({ sync: true, persistent: true, concurrentWrites: true, shared: true, changes: true });
+  });
+
+  it('opens a fresh schema from 4 stores at once', async () => {
+    const stores = await Promise.all([open(), open(), open(), open()]);
+    for (const s of stores) expect(s.status).to.equal('open');
+    await stores[0]!.write([created('a')]);
+    expect(await stores[3]!.findFlowId('req-a')).to.equal('a');
+  });
+
+  it('refuses a schema of a newer store format with E_STORE_CORRUPT naming both formats', async () => {
+    const store = await open();
+    await store.close();
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    await client.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'format'`);
+    await client.end();
+    const err = await errorOf(new PostgresStore({ connectionString: URL, schema }).open());
+    expect(err).to.have.property('code', 'E_STORE_CORRUPT');
+    expect((err as Error).message).to.match(/format 99.*format 1/);
+  });
+
+  it('rejects open on an unreachable server with E_STORE_UNAVAILABLE in time, naming host and db but not the password', async () => {
+    const store = new PostgresStore({ connectionString: 'postgres://someone:s3cret@127.0.0.1:1/orders', schema, connectTimeoutMs: 2000 });
+    const started = Date.now();
+    const err = await errorOf(store.open());
+    expect(Date.now() - started).to.be.below(2500);
+    expect(err).to.have.property('code', 'E_STORE_UNAVAILABLE');
+    expect((err as Error).message)
+      .to.contain('127.0.0.1:1/orders')
+      .and.not.contain('s3cret');
+    expect(store.status).to.equal('closed');
+    expect(await errorOf(store.getFlow('a'))).to.have.property('code', 'E_CLOSED');
+  });
+
+  it('uses a pool the caller owns, and leaves it open on close', async () => {
+    const pool = new pg.Pool({ connectionString: URL });
+    try {
+      const store = new PostgresStore({ pool, schema });
+      await store.open();
+      await store.write([created('a')]);
+      await store.close();
+      expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".flows`)).rows[0].n).to.equal(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('never gives two concurrent claimers the same flow', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const ids = Array.from({ length: 200 }, (_, i) => `f${String(i).padStart(3, '0')}`);
+    await a.write(ids.map((id, i) => created(id, { status: 'waiting', seq: i })));
+    await a.heartbeat({ id: 'A', now: 1000, leaseMs: 60_000, running: 0, held: [] });
+    await b.heartbeat({ id: 'B', now: 1000, leaseMs: 60_000, running: 0, held: [] });
+    const drain = async (store: PostgresStore, owner: string): Promise<string[]> => {
+      const got: string[] = [];
+      for (;;) {
+        const claims = await store.claim({ owner, now: 2000, limit: 10 });
+        if (claims.length === 0 && (await store.listDue(2000, 1)).length === 0 && (await store.claim({ owner, now: 2000, limit: 10 })).length === 0) {
+          return got;
+        }
+        got.push(...claims.map((c) => c.flowId));
+      }
+    };
+    const [byA, byB] = await Promise.all([drain(a, 'A'), drain(b, 'B')]);
+    expect(byA.filter((id) => byB.includes(id))).to.deep.equal([]);
+    expect([...byA, ...byB].sort()).to.deep.equal(ids);
+    expect(byA.length, 'both claimers took part').to.be.above(0);
+    expect(byB.length, 'both claimers took part').to.be.above(0);
+  });
+
+  it('claims due flows first, then waiting ones in queue order; an own flow keeps its epoch, a live one is not taken', async () => {
+    const store = await open();
+    await store.write([
+      created('w2', { status: 'waiting', seq: 2 }),
+      created('w1', { status: 'waiting', seq: 1 }),
+      created('late', { dueAt: 5000 }),
+      created('soon', { dueAt: 1500 }),
+      created('now'),
+      created('done', { status: 'success' }),
+    ]);
+    await store.heartbeat({ id: 'A', now: 1000, leaseMs: 10_000, running: 0, held: [] });
+    await store.heartbeat({ id: 'B', now: 1000, leaseMs: 10_000, running: 0, held: [] });
+    expect(await store.listDue(2000, 10)).to.deep.equal(['now', 'soon']);
+    const first = await store.claim({ owner: 'A', now: 2000, limit: 3 });
+    expect(first).to.deep.equal([
+      { flowId: 'now', epoch: 1 },
+      { flowId: 'soon', epoch: 1 },
+      { flowId: 'w1', epoch: 1 },
+    ]);
+    expect(await store.claim({ owner: 'B', now: 2000, limit: 10, ids: ['now', 'w2'] })).to.deep.equal([{ flowId: 'w2', epoch: 1 }]);
+    expect(await store.claim({ owner: 'A', now: 2000, limit: 10, ids: ['now', 'done'] })).to.deep.equal([{ flowId: 'now', epoch: 1 }]);
+    expect(await store.listDue(2000, 10)).to.deep.equal([]);
+    await store.release('A', ['now']);
+    expect(await store.claim({ owner: 'A', now: 2000, limit: 1 })).to.deep.equal([{ flowId: 'now', epoch: 2 }]);
+  });
+
+  it('claims only flows whose classes the claimer has', async () => {
+    const store = await open();
+    await store.write([
+      { ...created('vm'), create: { ...created('vm').create!, classes: ['CreateVm', 'AttachVol'] } },
+      { ...created('plain'), create: { ...created('plain').create!, classes: [] } },
+      { ...created('other'), create: { ...created('other').create!, classes: ['CreateVm', 'Other'] } },
+    ]);
+    await store.heartbeat({ id: 'A', now: 1, leaseMs: 10_000, running: 0, held: [] });
+    const claims = await store.claim({ owner: 'A', now: 1, limit: 10, classes: new Set(['CreateVm', 'AttachVol']) });
+    expect(claims.map((c) => c.flowId).sort()).to.deep.equal(['plain', 'vm']);
+    expect((await store.claim({ owner: 'B', now: 1, limit: 10 })).map((c) => c.flowId)).to.deep.equal(['other']);
+  });
+
+  it("fences a write of an engine whose lease ran out and whose flow another engine took, and applies the group's other flows", async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    await a.write([created('f1'), created('f2')]);
+    await a.heartbeat({ id: 'A', now: 1000, leaseMs: 100, running: 1, held: [] });
+    expect(await a.claim({ owner: 'A', now: 1000, limit: 10, ids: ['f1'] })).to.deep.equal([{ flowId: 'f1', epoch: 1 }]);
+    await b.heartbeat({ id: 'B', now: 2000, leaseMs: 10_000, running: 0, held: [] });
+    expect(await b.claim({ owner: 'B', now: 2000, limit: 10, ids: ['f1'] })).to.deep.equal([{ flowId: 'f1', epoch: 2 }]);
+    expect(await a.heartbeat({ id: 'A', now: 2001, leaseMs: 100, running: 1, held: ['f1'] })).to.deep.equal({ lost: ['f1'] });
+    expect(await b.write([{ flowId: 'f1', fence: { owner: 'B', epoch: 2 }, streams: { '0': rec({ state: 'running', attempts: 1 }) } }])).to.deep.equal({
+      fenced: [],
+      duplicates: [],
+    });
+    const stale: FlowChange[] = [
+      {
+        flowId: 'f1',
+        fence: { owner: 'A', epoch: 1 },
+        header: header('f1', { status: 'success' }),
+        streams: { '0': rec({ state: 'success', attempts: 1 }) },
+        headwaters: { main: { set: { a: 'stale' }, del: [] } },
+      },
+      { flowId: 'f2', streams: { '0': rec({ state: 'success', attempts: 1 }) } },
+    ];
+    expect(await a.write(stale)).to.deep.equal({ fenced: ['f1'], duplicates: [] });
+    const f1 = await b.getFlow('f1');
+    expect(f1?.header.status).to.equal('running');
+    expect(f1?.streams['0']?.state).to.equal('running');
+    expect(f1?.headwaters['main']).to.deep.equal({ a: 1 });
+    expect((await b.getFlow('f2'))?.streams['0']?.state).to.equal('success');
+  });
+
+  it('lets exactly one of two stores create a requestId started on both at once', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    for (let round = 0; round < 10; round++) {
+      const one = { ...created(`a${round}`), header: header(`a${round}`, { requestId: `same-${round}` }) };
+      const two = { ...created(`b${round}`), header: header(`b${round}`, { requestId: `same-${round}` }) };
+      const [ra, rb] = await Promise.all([a.write([one, created(`x${round}`)]), b.write([two])]);
+      const lost = [...ra.duplicates, ...rb.duplicates];
+      expect(lost, `round ${round}`).to.have.length(1);
+      const winner = lost[0] === `a${round}` ? `b${round}` : `a${round}`;
+      expect(await a.findFlowId(`same-${round}`)).to.equal(winner);
+      expect(await a.getFlow(lost[0]!)).to.equal(undefined);
+      expect(await a.findFlowId(`req-x${round}`), 'the rest of the group lands').to.equal(`x${round}`);
+    }
+  });
+
+  it('keeps a command inbox: added for known flows only, listed by flow, owner and seq, and consumed by a write', async () => {
+    const store = await open();
+    await store.write([created('f1'), created('f2')]);
+    const c1 = await store.addCommand('f1', { kind: 'cancel', reason: 'why' }, 10);
+    const c2 = await store.addCommand('f2', { kind: 'message', name: 'go', payload: { n: 1 } }, 11);
+    expect(await store.addCommand('nope', { kind: 'redrive' }, 12)).to.equal(undefined);
+    expect(c1).to.deep.include({ flowId: 'f1', at: 10, body: { kind: 'cancel', reason: 'why' } });
+    expect(c2!.seq).to.be.above(c1!.seq);
+    expect((await store.listCommands()).map((c) => c.flowId)).to.deep.equal(['f1', 'f2']);
+    expect(await store.listCommands({ flowId: 'f2' })).to.deep.equal([c2]);
+    expect(await store.listCommands({ after: c1!.seq })).to.deep.equal([c2]);
+    await store.claim({ owner: 'A', now: 1, limit: 1, ids: ['f2'] });
+    expect(await store.listCommands({ owner: 'A' })).to.deep.equal([c2]);
+    await store.write([{ flowId: 'f1', consumed: [c1!.seq, c2!.seq] }]);
+    expect(await store.listCommands()).to.deep.equal([c2]);
+  });
+
+  it('tells a watcher of a command another store added, and of a flow another store released', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    await a.write([created('f1')]);
+    const notices: StoreNotice[] = [];
+    let heard: () => void = () => undefined;
+    const stop = await a.watch((n) => {
+      notices.push(n);
+      heard();
+    });
+    const next = (): Promise<void> => new Promise((resolve) => (heard = resolve));
+    let waiting = next();
+    await b.addCommand('f1', { kind: 'cancel' }, 1);
+    await waiting;
+    expect(notices).to.deep.equal([{ kind: 'command', flowId: 'f1' }]);
+    await b.claim({ owner: 'B', now: 1, limit: 1, ids: ['f1'] });
+    waiting = next();
+    await b.release('B', ['f1']);
+    await waiting;
+    expect(notices[1]).to.deep.equal({ kind: 'runnable' });
+    await a.addCommand('f1', { kind: 'redrive' }, 2); // its own: not told
+    await stop();
+    await b.addCommand('f1', { kind: 'redrive' }, 3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(notices).to.have.length(2);
+  });
+
+  it('listens again after its connection was cut, and says so with a runnable notice', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    await a.write([created('f1')]);
+    const notices: StoreNotice[] = [];
+    let heard: () => void = () => undefined;
+    const stop = await a.watch((n) => {
+      notices.push(n);
+      heard();
+    });
+    try {
+      let waiting = new Promise<void>((resolve) => (heard = resolve));
+      const admin = new pg.Client({ connectionString: URL });
+      await admin.connect();
+      const cut = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN "vastflow_${schema}"'`);
+      await admin.end();
+      expect(cut.rowCount).to.equal(1);
+      await waiting;
+      expect(notices).to.deep.equal([{ kind: 'runnable' }]);
+      waiting = new Promise<void>((resolve) => (heard = resolve));
+      await b.addCommand('f1', { kind: 'cancel' }, 1);
+      await waiting;
+      expect(notices[1]).to.deep.equal({ kind: 'command', flowId: 'f1' });
+    } finally {
+      await stop();
+    }
+  });
+
+  it('lists workers by their live heartbeat, and leave() releases every flow of one', async () => {
+    const store = await open();
+    await store.write([created('f1'), created('f2')]);
+    await store.heartbeat({ id: 'A', now: 1000, leaseMs: 500, running: 2, held: [] });
+    await store.heartbeat({ id: 'B', now: 1000, leaseMs: 5000, running: 0, held: [] });
+    expect(await store.workers(1200)).to.deep.equal([
+      { id: 'A', heartbeatAt: 1000, running: 2 },
+      { id: 'B', heartbeatAt: 1000, running: 0 },
+    ]);
+    expect(await store.workers(1600)).to.deep.equal([{ id: 'B', heartbeatAt: 1000, running: 0 }]);
+    expect(await store.claim({ owner: 'A', now: 1000, limit: 10 })).to.have.length(2);
+    await store.leave('A');
+    expect(await store.workers(1200)).to.deep.equal([{ id: 'B', heartbeatAt: 1000, running: 0 }]);
+    expect(await store.claim({ owner: 'B', now: 1000, limit: 10 })).to.deep.equal([
+      { flowId: 'f1', epoch: 2 },
+      { flowId: 'f2', epoch: 2 },
+    ]);
+  });
+
+  it('pages flows by status and reads the change feed from a cursor', async () => {
+    const store = await open();
+    await store.write(['a', 'b', 'c', 'd'].map((id) => created(id, { status: id === 'c' ? 'success' : 'running' })));
+    const page1 = await store.listFlows({ limit: 2 });
+    expect(page1.map((h) => h.id)).to.deep.equal(['d', 'c']);
+    expect((await store.listFlows({ limit: 2, before: 'c' })).map((h) => h.id)).to.deep.equal(['b', 'a']);
+    expect((await store.listFlows({ status: 'running', before: 'd' })).map((h) => h.id)).to.deep.equal(['b', 'a']);
+    const all = await store.changes(undefined, 10);
+    expect(all.entries.map((e) => e.flowId)).to.deep.equal(['a', 'b', 'c', 'd']);
+    await store.write([{ flowId: 'b', header: header('b', { status: 'success', updatedAt: 2000 }) }]);
+    const later = await store.changes(all.cursor, 10);
+    expect(later.entries).to.deep.equal([{ flowId: 'b', status: 'success', updatedAt: 2000 }]);
+    expect((await store.changes(later.cursor, 10)).entries).to.deep.equal([]);
+    const first = await store.changes('0', 1);
+    expect(first.entries.map((e) => e.flowId)).to.deep.equal(['a']);
+  });
+
+  it('writes a group of 200 flow changes in one transaction, fast', async () => {
+    const store = await open();
+    const ids = Array.from({ length: 200 }, (_, i) => `p${i}`);
+    await store.write(ids.map((id) => created(id)));
+    const step = (n: number): FlowChange[] =>
+      ids.map((id) => ({
+        flowId: id,
+        header: header(id, { updatedAt: 1000 + n }),
+        streams: { '0': rec({ state: 'running', attempts: n }) },
+        headwaters: { main: { set: { n }, del: [] } },
+      }));
+    for (let n = 0; n < 5; n++) await store.write(step(n)); // warm up
+    const times: number[] = [];
+    for (let n = 5; n < 25; n++) {
+      const t0 = process.hrtime.bigint();
+      await store.write(step(n));
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    times.sort((x, y) => x - y);
+    const claimT0 = process.hrtime.bigint();
+    await store.claim({ owner: 'A', now: 5000, limit: 50 });
+    const claimMs = Number(process.hrtime.bigint() - claimT0) / 1e6;
+    if (process.env['VASTFLOW_PG_TIMES'])
+      console.log(`    200-flow write p50 ${times[10]!.toFixed(2)} ms, max ${times[19]!.toFixed(2)} ms; claim of 50: ${claimMs.toFixed(2)} ms`);
+    expect((await store.getFlow('p7'))?.streams['0']?.attempts).to.equal(24);
+    expect(times[10]).to.be.below(100);
+  });
+});
