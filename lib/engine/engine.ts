@@ -116,12 +116,28 @@ export class Engine {
         lost: (ids) => this.#lost(ids),
         command: (c) => this.#command(c),
         tick: () => this.#remote.poll(),
+        unavailable: (err) => {
+          this.#storeFailed(err);
+          void this.close();
+        },
       },
-      { id: options.worker.id ?? defaultWorkerId(), leaseMs: options.worker.leaseTime, heartbeatMs: options.worker.heartbeat },
+      {
+        id: options.worker.id ?? defaultWorkerId(),
+        leaseMs: options.worker.leaseTime,
+        heartbeatMs: options.worker.heartbeat,
+        reconnectForMs: options.worker.reconnectFor,
+      },
     );
     this.#remote = new RemoteOutcomes(store, logger);
     const claims = store.supports.shared
-      ? { fence: (id: string) => this.#worker.fence(id), dropped: (result: WriteResult) => this.#dropped(result) }
+      ? {
+          fence: (id: string) => this.#worker.fence(id),
+          dropped: (result: WriteResult) => this.#dropped(result),
+          retryForMs: options.worker.reconnectFor,
+          retrying: (err: VastflowError, attempt: number) => {
+            if (attempt === 1) logger.warn({ err }, `the database is unavailable: writes are tried again for up to ${options.worker.reconnectFor} ms`);
+          },
+        }
       : undefined;
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
     this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err), claims);
@@ -269,12 +285,15 @@ export class Engine {
       throw err;
     }
     if (this.#duplicates.delete(header.id)) {
-      // another engine started this requestId at the same moment, and its flow is the one
-      this.#worker.disown(header.id);
-      if (runNow) this.#admission.release();
       const winner = await this.#store.findFlowId(hw.requestId);
-      if (winner === undefined) throw new VastflowError('E_STORE_UNAVAILABLE', `start: requestId ${hw.requestId} is taken, yet no flow holds it`);
-      return this.#existing(winner, hw.requestId);
+      // a write tried again after a lost connection may find its own create already there
+      if (winner !== header.id) {
+        // another engine started this requestId at the same moment, and its flow is the one
+        this.#worker.disown(header.id);
+        if (runNow) this.#admission.release();
+        if (winner === undefined) throw new VastflowError('E_STORE_UNAVAILABLE', `start: requestId ${hw.requestId} is taken, yet no flow holds it`);
+        return this.#existing(winner, hw.requestId);
+      }
     }
     if (runNow) this.#launch(flow);
     else if (!shared) this.#admission.enqueue(header.id, flow);

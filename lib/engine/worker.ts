@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { nanoid } from 'nanoid';
-import { isVastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Claim, Fence, StoredCommand, WorkerInfo } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -25,6 +25,8 @@ export interface WorkerHost {
   command(command: StoredCommand): void;
   /** Called once per tick, after the heartbeat: the engine checks flows other engines run. */
   tick(): void;
+  /** The store has failed every heartbeat for `reconnectForMs`: the engine must stop. */
+  unavailable(err: VastflowError): void;
 }
 
 /** The worker part of {@link EngineOptions}. */
@@ -32,6 +34,8 @@ export interface WorkerSettings {
   id: string;
   leaseMs: number;
   heartbeatMs: number;
+  /** How long heartbeats may fail (the database is away) before the engine gives up. */
+  reconnectForMs: number;
 }
 
 /** The default worker id: the host, the process and a few random characters. */
@@ -50,7 +54,10 @@ export class Worker {
   readonly id: string;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  readonly #reconnectForMs: number;
   readonly #host: WorkerHost;
+  /** When ticks began to fail (real ms), while they do. */
+  #failingSince: number | undefined;
   readonly #epochs = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #stopWatch: (() => Promise<void>) | undefined;
@@ -65,6 +72,7 @@ export class Worker {
     this.id = settings.id;
     this.leaseMs = settings.leaseMs;
     this.heartbeatMs = settings.heartbeatMs;
+    this.#reconnectForMs = settings.reconnectForMs;
   }
 
   /** True on a store that several engines share. */
@@ -127,11 +135,23 @@ export class Worker {
       if (this.#host.now() - this.#heartbeatAt >= this.heartbeatMs / 2) await this.#beat();
       await this.#commands();
       await this.claimRoom();
+      this.#failingSince = undefined;
       this.#host.tick();
     } catch (err) {
       if (this.#stopped) return;
       if (isVastflowError(err, 'E_CLOSED')) return;
-      this.#host.logger.warn({ err }, 'worker: a heartbeat or claim failed; retrying at the next heartbeat');
+      const since = (this.#failingSince ??= Date.now());
+      if (Date.now() - since < this.#reconnectForMs) {
+        this.#host.logger.warn({ err }, 'worker: a heartbeat or claim failed; retrying at the next heartbeat');
+        return;
+      }
+      const why = err instanceof Error ? err.message : String(err);
+      this.#stopped = true;
+      this.#host.unavailable(
+        new VastflowError('E_STORE_UNAVAILABLE', `the store was unreachable for ${this.#reconnectForMs} ms (worker.reconnectFor): ${why}; the engine closes`, {
+          cause: err,
+        }),
+      );
     }
   }
 

@@ -78,6 +78,29 @@ export interface WriteClaims {
   fence(flowId: string): Fence | undefined;
   /** Called before the write's pushers continue. */
   dropped(result: WriteResult): void;
+  /**
+   * How long a write that failed with E_STORE_UNAVAILABLE (the database went away) is tried again,
+   * with backoff, before the failure is final; `retrying` hears of each try.
+   */
+  retryForMs: number;
+  retrying(err: VastflowError, attempt: number): void;
+}
+
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
+/** Writes `changes`, trying again while the store is unavailable and `claims` allows it. */
+async function writeWithRetry(store: Store, changes: FlowChange[], claims: WriteClaims | undefined): Promise<WriteResult> {
+  const deadline = claims === undefined ? 0 : Date.now() + claims.retryForMs;
+  for (let attempt = 1, wait = RETRY_FIRST_MS; ; attempt++, wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+    try {
+      return await store.write(changes);
+    } catch (err) {
+      if (claims === undefined || !isVastflowError(err, 'E_STORE_UNAVAILABLE') || Date.now() + wait > deadline) throw err;
+      claims.retrying(err, attempt);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /** One ordered sequence of batches. */
@@ -134,12 +157,7 @@ class Lane {
         if (fence !== undefined) c.fence = fence;
       }
     }
-    let written: Promise<WriteResult>;
-    try {
-      written = this.#store.write(changes);
-    } catch (err) {
-      written = Promise.reject(err);
-    }
+    const written = writeWithRetry(this.#store, changes, claims);
     this.#inFlight = written.then(
       (result) => {
         if (claims !== undefined && result !== undefined && (result.fenced.length > 0 || result.duplicates.length > 0)) claims.dropped(result);

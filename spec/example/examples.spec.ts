@@ -52,6 +52,15 @@ describe('examples', function () {
     expect(out).to.match(/atlantic recorded: success: order order-\S+ for client-/);
   });
 
+  it('cluster (npm run example:cluster) runs 60 orders on three engines sharing PostgreSQL, one of them killed', async () => {
+    const out = await example('cluster/cluster.ts');
+    expect(out).to.include('engine-a: SIGKILL');
+    expect(out).to.include('client: 60 of 60 orders succeeded');
+    expect(out).to.match(/live engines: api, engine-b, engine-c\n/);
+    const ran = [...out.matchAll(/engine-[bc]: closed after (\d+) flows/g)].map((m) => Number(m[1]));
+    expect(ran).to.have.length(2);
+  });
+
   it('guide/rivers shows retries, a timeout, a poll, an atomic river and an input schema', async () => {
     const out = await example('guide/rivers.ts');
     expect(out).to.match(/ChargeCardRiver: attempt 2 failed, retry in \d+ms/);

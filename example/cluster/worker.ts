@@ -1,0 +1,24 @@
+// One engine process of the cluster: it shares the PostgreSQL database with the others, takes
+// flows while its window has room, and keeps its claims alive with a heartbeat.
+import { Engine } from 'vastflow';
+import { classes } from './order-rivers.js';
+
+const [url, id] = process.argv.slice(2);
+
+const engine = await Engine.open({
+  store: url!,
+  classes,
+  concurrency: 20,
+  worker: { id: id!, heartbeat: '100ms', leaseTime: '1s' },
+});
+let ran = 0;
+engine.on('flow:end', () => ran++);
+console.log(`${id}: ready`);
+
+// SIGTERM: a clean close releases this engine's claims at once, for the others to take
+process.on('SIGTERM', () => {
+  void engine.close().then(() => {
+    console.log(`${id}: closed after ${ran} flows`);
+    process.exit(0);
+  });
+});
