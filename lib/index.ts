@@ -17,6 +17,7 @@
 export { Andes } from './model/andes.js';
 export { Atlantic } from './model/atlantic.js';
 export { Basin } from './model/basin.js';
+export { Dam, type DamOptions } from './model/dam.js';
 export { blueprintJsonSchema, blueprintSchema, type Blueprint, type BlueprintStream } from './model/blueprint.js';
 export { toMermaid } from './diagram/mermaid.js';
 export { Fork } from './model/fork.js';

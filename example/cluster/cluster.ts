@@ -14,7 +14,7 @@ const url = Object.assign(new URL(base), { pathname: `/${database}` }).toString(
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 function startWorker(id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, url, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, url, id], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((ready) => {
     child.stdout!.on('data', (d: Buffer) => {
       process.stdout.write(d);

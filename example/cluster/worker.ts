@@ -15,10 +15,12 @@ let ran = 0;
 engine.on('flow:end', () => ran++);
 console.log(`${id}: ready`);
 
-// SIGTERM: a clean close releases this engine's claims at once, for the others to take
-process.on('SIGTERM', () => {
+// SIGTERM (or the parent gone: stdin ends): a clean close releases this engine's claims at once,
+// for the others to take
+const stop = () =>
   void engine.close().then(() => {
     console.log(`${id}: closed after ${ran} flows`);
     process.exit(0);
   });
-});
+process.on('SIGTERM', stop);
+process.stdin.on('end', stop).resume();

@@ -10,6 +10,7 @@ const STYLES = [
   'classDef stopped fill:#f8f0fc,stroke:#c92a2a,color:#5c2d2d,stroke-dasharray:6 3',
   'classDef skipped fill:#f1f3f5,stroke:#adb5bd,color:#868e96,stroke-dasharray:2 2',
   'classDef init fill:#ffffff,stroke:#495057,color:#212529',
+  'classDef waiting fill:#e7f5ff,stroke:#1971c2,color:#0b3d6b,stroke-dasharray:4 2',
 ];
 
 const esc = (text: string): string => text.replace(/"/g, '#quot;').replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
@@ -44,6 +45,15 @@ class Diagram {
     };
     if (node.kind === 'river') {
       this.lines.push(`  ${n}["${this.#label(id, node.name, own)}"]`);
+      this.#style(n, id);
+      link(n);
+      return [n];
+    }
+    if (node.kind === 'dam') {
+      // a Dam: a trapezoid, holding its branch back
+      const d = s as { dam: string | null; timeout?: string | number; delay?: string | number };
+      const what = d.dam === null ? `sleep ${String(d.delay)}` : `dam ${d.dam}${d.timeout !== undefined ? ` · timeout ${String(d.timeout)}` : ''}`;
+      this.lines.push(`  ${n}[/"${this.#label(id, what, own)}"\\]`);
       this.#style(n, id);
       link(n);
       return [n];

@@ -7,6 +7,7 @@ import { Atlantic } from '../model/atlantic.js';
 import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
 import { attachPort, portOf, provideDefaultEngine, type Drawing } from '../model/engine-port.js';
 import { internals } from '../model/headwaters.js';
+import { frozenJsonCopy } from '../model/json.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
@@ -445,7 +446,8 @@ export class Engine {
   #command(c: StoredCommand): void {
     const runner = this.#runners.get(c.flowId);
     if (runner === undefined) return; // being loaded: its inbox is read once it runs
-    if (c.body.kind !== 'cancel') return; // messages are for Dams; a redrive is of an ended flow
+    if (c.body.kind === 'message') return runner.deliver(c); // its Dam consumes it
+    if (c.body.kind !== 'cancel') return; // a redrive is of an ended flow
     runner.cancel(c.body.reason ?? 'cancelled');
     void this.#queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
   }
@@ -455,7 +457,13 @@ export class Engine {
     try {
       const stored = await this.#store.getFlow(id);
       if (stored === undefined) return undefined;
-      return prepareStored(stored, this.#registry);
+      const flow = prepareStored(stored, this.#registry);
+      if (flow.plan.nodes.some((n) => n.kind === 'dam')) {
+        // messages sent before the flow reached its Dams, or while no engine ran it
+        const inbox = await this.#store.listCommands({ flowId: id });
+        flow.messages = inbox.filter((c) => c.body.kind === 'message');
+      }
+      return flow;
     } catch (err) {
       if (isVastflowError(err, 'E_UNKNOWN_CLASS')) {
         this.#logger.error(
@@ -686,6 +694,41 @@ export class Engine {
       this.#admission.drain();
     }
     return new FlowRun(this.#runHost, id, h.requestId);
+  }
+
+  /**
+   * Sends a message to a flow: it is stored in the flow's inbox before this resolves, and the
+   * flow's next Dam of that name takes it (at once if one holds; a message sent before the flow
+   * reaches its Dam waits there). Works from any engine on the store.
+   * @example
+   * await engine.send(flowId, 'approval', { ok: true, by: 'alice' });
+   * @throws VastflowError E_INVALID_ARGUMENT (no id, or an empty name), E_NOT_SERIALIZABLE (the
+   * payload is not JSON), E_NOT_FOUND (no such flow), E_CONFLICT (the flow has ended).
+   */
+  async send(idOrRequestId: string, name: string, payload: unknown = null): Promise<void> {
+    this.#assertOpen('send');
+    if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `send: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
+    }
+    if (typeof name !== 'string' || name === '')
+      throw new VastflowError('E_INVALID_ARGUMENT', `send: the message name must be a non-empty string, got ${JSON.stringify(name)}`);
+    const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
+    let stored = await this.#store.getFlow(idOrRequestId);
+    if (stored === undefined) {
+      const id = await this.#store.findFlowId(idOrRequestId);
+      if (id !== undefined) stored = await this.#store.getFlow(id);
+    }
+    if (stored === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
+    const h = stored.header;
+    if (isFinal(h.status)) {
+      throw new VastflowError('E_CONFLICT', `send: flow ${h.id} has ended (${h.status}): a message can only be sent to a flow that waits or runs`);
+    }
+    const command = await this.#store.addCommand(h.id, { kind: 'message', name, payload: body }, this.#clock.now());
+    if (command === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}" (it was purged)`);
+    // loading to run here: it read its inbox, perhaps before this message landed
+    const loading = this.#admission.loading(h.id);
+    if (loading !== undefined) await loading;
+    this.#runners.get(h.id)?.deliver(command);
   }
 
   /**

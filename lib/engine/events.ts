@@ -20,6 +20,8 @@ export interface EngineEvents {
   'river:retry': RiverEvent & { attempt: number; delayMs: number; error: FlowError };
   'river:cycle': RiverEvent & { cycle: number; done: boolean };
   'river:end': RiverEvent & { state: StreamState; attempts: number; cycles: number; error?: FlowError };
+  /** A Dam consumed a message of this name. */
+  'flow:message': FlowEvent & { name: string };
 }
 
 /** An engine event's name. */

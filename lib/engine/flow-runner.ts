@@ -6,9 +6,9 @@ import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
 import { internals, type Headwaters, type SignalSource } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
-import type { FlowChange, FlowHeader, HeadwatersChange, StreamRecord } from '../store/records.js';
+import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import { descendants, type BasinNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { descendants, type BasinNode, type DamNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { FlowOutcome } from '../model/flow-run.js';
@@ -44,6 +44,8 @@ export interface PreparedFlow {
   /** Basin scopes read back from the store, by basin id; undefined when there are none. */
   scopes: Record<string, JsonObject> | undefined;
   atlantic: Atlantic;
+  /** Messages in the flow's inbox not yet consumed (a flow with Dams, read back from the store). */
+  messages?: StoredCommand[];
 }
 
 /** Thrown through a runner when the engine closes: the flow is left for recovery. */
@@ -73,6 +75,8 @@ class RunnerWait implements Wait {
   after: RunnerWait | undefined;
   /** A river's sleep that may turn into parking, once every branch of the flow waits (see FlowRunner.#unwind). */
   parkable = false;
+  /** A Dam's wait: a message sent to the flow ends it. */
+  dam = false;
   /** Set when the sleep is ended to park the whole flow: it rejects with Parked instead of resolving. */
   unwind: ((parked: Parked) => void) | undefined;
   constructor(
@@ -128,6 +132,8 @@ export class FlowRunner implements SignalSource, StepPort {
   #sleeping = 0;
   /** Basin copies of the headwaters while their basins run, by node index: a flow that parks keeps them. */
   #copies: Map<number, Headwaters<any>> | undefined;
+  /** Messages sent to the flow and not yet consumed by a Dam, oldest first; undefined when none. */
+  #messages: StoredCommand[] | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
@@ -137,6 +143,7 @@ export class FlowRunner implements SignalSource, StepPort {
     this.hw = flow.hw;
     this.#scopes = flow.scopes;
     this.#atlantic = flow.atlantic;
+    if (flow.messages !== undefined && flow.messages.length > 0) this.#messages = flow.messages.slice();
     internals.setSignal(this.hw, this);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
     // a failure recorded before the process died: the flow resumes failing, as it was
@@ -191,12 +198,13 @@ export class FlowRunner implements SignalSource, StepPort {
    * due. Other waits end early when the engine closes, and, unless the river is atomic, when the
    * flow fails or is cancelled: the caller checks which.
    */
-  waitUntil(due: number, atomic: boolean): Promise<void> {
+  waitUntil(due: number, atomic: boolean, dam = false): Promise<void> {
     const parkable = !atomic && this.#error === undefined && !this.#interrupted;
     // the only sequence running: the flow parks at once
     if (parkable && this.#leaves === 1) throw new Parked(due);
     return new Promise((resolve, reject) => {
       const wait = new RunnerWait(due, this, atomic, resolve);
+      wait.dam = dam;
       if (parkable) {
         wait.parkable = true;
         wait.unwind = reject;
@@ -255,7 +263,8 @@ export class FlowRunner implements SignalSource, StepPort {
     wait.after = this.#waits;
     if (this.#waits !== undefined) this.#waits.before = wait;
     this.#waits = wait;
-    this.host.poller.park(wait);
+    // a Dam without a timeout waits for its message only: nothing in the poller's heap
+    if (wait.due !== Infinity) this.host.poller.park(wait);
     if (this.#interrupted || (!wait.atomic && this.#error !== undefined)) this.host.poller.wake(wait);
   }
 
@@ -304,6 +313,32 @@ export class FlowRunner implements SignalSource, StepPort {
   #unpark(): void {
     if (this.#interrupted) return this.#settled(undefined, new Interrupted());
     this.#drive();
+  }
+
+  /**
+   * A message sent to the flow (its command is in the store): a Dam of its name takes it, now if
+   * one holds (its wait, or the parked flow's, ends), else when one is reached.
+   */
+  deliver(message: StoredCommand): void {
+    if (message.body.kind !== 'message') return;
+    const list = (this.#messages ??= []);
+    if (list.some((m) => m.seq === message.seq)) return;
+    list.push(message);
+    list.sort((a, b) => a.seq - b.seq);
+    const woken: RunnerWait[] = [];
+    for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (w.dam || w.next === undefined) woken.push(w);
+    for (const w of woken) this.host.poller.wake(w);
+  }
+
+  /** Takes the oldest message of this name, if one was sent. */
+  #takeMessage(name: string): StoredCommand | undefined {
+    const list = this.#messages;
+    if (list === undefined) return undefined;
+    const i = list.findIndex((m) => m.body.kind === 'message' && m.body.name === name);
+    if (i < 0) return undefined;
+    const [m] = list.splice(i, 1);
+    if (list.length === 0) this.#messages = undefined;
+    return m;
   }
 
   #wakeWaits(all: boolean): void {
@@ -503,9 +538,10 @@ export class FlowRunner implements SignalSource, StepPort {
         continue;
       }
       if (this.stopping) {
-        if (node.kind === 'river') {
-          const resumingAtomic = node.attr.atomic && rec.state !== 'init';
-          const atomicNext = node.attr.atomic && branch.atomicStarted && !branch.failed;
+        if (node.kind === 'river' || node.kind === 'dam') {
+          const atomic = node.kind === 'river' && node.attr.atomic;
+          const resumingAtomic = atomic && rec.state !== 'init';
+          const atomicNext = atomic && branch.atomicStarted && !branch.failed;
           if (!resumingAtomic && !atomicNext) {
             // a river the flow stopped while it waited (parked, or found running on recovery) fails its branch
             if (this.#skip(node)) {
@@ -534,6 +570,9 @@ export class FlowRunner implements SignalSource, StepPort {
         case 'fork':
           nodeOk = await this.#fork(node, hw, scope, branch);
           break;
+        case 'dam':
+          nodeOk = await this.#dam(node, hw, scope);
+          break;
       }
       if (!nodeOk) {
         ok = false;
@@ -555,7 +594,10 @@ export class FlowRunner implements SignalSource, StepPort {
     for (const n of [node, ...descendants(node)]) {
       const rec = this.records[n.index]!;
       if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
-      else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
+      else if (n.kind === 'dam' && rec.state === 'waiting') {
+        streams[n.id] = this.apply(n, { type: 'stop', error: this.stoppedError(`dam ${n.name}`, 0), at: now });
+        stopped = true;
+      } else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
         const error = this.stoppedError(n.name, rec.attempts);
         const ended = (streams[n.id] = this.apply(n, { type: 'stop', error, at: now }));
         stopped = true;
@@ -691,6 +733,53 @@ export class FlowRunner implements SignalSource, StepPort {
     const ok = await this.sequence(node.branches.get(this.records[node.index]!.choice!)!, hw, scope, branch);
     void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;
+  }
+
+  /**
+   * Holds the branch until a message of the Dam's name is in the flow's inbox (its payload goes into
+   * the headwaters in the write that consumes it and opens the Dam), until its timeout (E_TIMEOUT,
+   * or on without the key), or, for a durable sleep, until its delay has passed. While it holds,
+   * the flow parks like a polling river: nothing of it is suspended.
+   */
+  async #dam(node: DamNode, hw: Headwaters<any>, scope: Scope): Promise<boolean> {
+    if (this.records[node.index]!.state === 'init') {
+      const at = this.host.clock.now();
+      const held = this.apply(node, { type: 'hold', at, ...(node.waitMs !== undefined ? { dueAt: at + node.waitMs } : {}) });
+      void this.write({ flowId: this.id, streams: { [node.id]: held } });
+    }
+    for (;;) {
+      this.checkInterrupt();
+      // the flow stopped while the Dam held: it ends stopped and its branch fails
+      if (this.stopping) return !this.#skip(node);
+      const now = this.host.clock.now();
+      const message = node.message === null ? undefined : this.#takeMessage(node.message);
+      if (message !== undefined && message.body.kind === 'message') {
+        const change: FlowChange = { flowId: this.id, consumed: [message.seq] };
+        hw.put(node.key!, message.body.payload);
+        (change.streams ??= {})[node.id] = this.apply(node, { type: 'end', at: now });
+        this.checkpoint(hw, scope, change);
+        await this.write(change);
+        if (this.host.listens('flow:message')) this.host.emit('flow:message', { flowId: this.id, requestId: this.requestId, name: node.message! });
+        return true;
+      }
+      const due = this.records[node.index]!.dueAt;
+      if (due !== undefined && now >= due) {
+        if (node.message === null || node.onTimeout === 'continue') {
+          await this.write({ flowId: this.id, streams: { [node.id]: this.apply(node, { type: 'end', at: now }) } });
+          return true;
+        }
+        const error: FlowError = {
+          code: 'E_TIMEOUT',
+          message: `dam ${node.message}: no message "${node.message}" within ${node.waitMs} ms`,
+          river: `dam ${node.message}`,
+        };
+        const change: FlowChange = { flowId: this.id, streams: { [node.id]: this.apply(node, { type: 'end', error, at: now }) } };
+        this.fail(error, change);
+        void this.write(change);
+        return false;
+      }
+      await this.waitUntil(due ?? Infinity, false, true);
+    }
   }
 
   #failContainer(node: PlanNode, error: FlowError): false {

@@ -1,6 +1,8 @@
 import type { ZodType } from 'zod';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Basin } from '../model/basin.js';
+import { durationMs } from '../clock/duration.js';
+import { Dam } from '../model/dam.js';
 import { MAX_STREAM_DEPTH } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { ParallelRiver } from '../model/parallel-river.js';
@@ -36,8 +38,18 @@ export interface ForkNode extends NodeBase {
   fork: Fork;
   branches: Map<string, PlanNode[]>;
 }
+export interface DamNode extends NodeBase {
+  kind: 'dam';
+  /** The message it waits for; null for a durable sleep. */
+  message: string | null;
+  /** The headwaters key of the payload. */
+  key: string | undefined;
+  /** ms until it times out (a message Dam) or opens (a durable sleep), from when it begins to hold. */
+  waitMs: number | undefined;
+  onTimeout: 'fail' | 'continue';
+}
 /** A compiled stream: what the runner executes. */
-export type PlanNode = RiverNode | ParallelNode | BasinNode | ForkNode;
+export type PlanNode = RiverNode | ParallelNode | BasinNode | ForkNode | DamNode;
 
 /** A compiled drawing. */
 export interface Plan {
@@ -121,6 +133,22 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     n.streams = seq(s.streams, StreamAddress.basin(id), color, plan, seen, depth + 1);
     return n;
   }
+  if (s instanceof Dam) {
+    const wait = s.message === null ? s.delay : s.timeout;
+    const n: DamNode = {
+      kind: 'dam',
+      id,
+      index: plan.nodes.length,
+      name: s.message ?? 'Dam',
+      color,
+      message: s.message,
+      key: s.payloadKey,
+      waitMs: wait === undefined ? undefined : durationMs(wait),
+      onTimeout: s.onTimeout,
+    };
+    plan.nodes.push(n);
+    return n;
+  }
   if (s instanceof Fork) {
     const name = nameOf(s);
     const branches = s.branches;
@@ -141,6 +169,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
 function describe(s: Stream): string {
   if (s instanceof River) return `river ${nameOf(s)}`;
   if (s instanceof Fork) return `fork ${nameOf(s)}`;
+  if (s instanceof Dam) return `dam ${s.message ?? '(sleep)'}`;
   return s.kind === 'basin' ? 'a basin' : 'a parallel river';
 }
 
@@ -150,10 +179,10 @@ export function descendants(n: PlanNode): PlanNode[] {
   const walk = (nodes: PlanNode[]): void => {
     for (const c of nodes) {
       out.push(c);
-      if (c.kind !== 'river') walk(children(c));
+      if (c.kind !== 'river' && c.kind !== 'dam') walk(children(c));
     }
   };
-  if (n.kind !== 'river') walk(children(n));
+  if (n.kind !== 'river' && n.kind !== 'dam') walk(children(n));
   return out;
 }
 

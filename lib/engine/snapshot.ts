@@ -1,15 +1,15 @@
 import type { FlowError } from '../errors/flow-error.js';
 import type { JsonObject } from '../model/json.js';
 import { isFinal, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
-import { walkBlueprint } from '../model/stream-tree.js';
+import { walkBlueprint, type StreamKind } from '../model/stream-tree.js';
 import type { Blueprint } from '../model/blueprint.js';
 
 /** One stream of a flow snapshot. */
 export interface StreamSnapshot {
   /** Position in the drawing: `0`, `1.0.2`, … */
   id: string;
-  kind: 'river' | 'parallel' | 'basin' | 'fork';
-  /** The registered name (rivers and forks), or `ParallelRiver` / `Basin`. */
+  kind: StreamKind;
+  /** The registered name (rivers and forks), a Dam's message name (`Dam` for a durable sleep), or `ParallelRiver` / `Basin`. */
   name: string;
   color: string;
   state: StreamState;
@@ -17,7 +17,7 @@ export interface StreamSnapshot {
   cycles: number;
   startedAt?: number;
   endedAt?: number;
-  /** When the next attempt or poll is due, while the river waits. */
+  /** When the next attempt or poll is due, while the river waits; when a timed Dam opens. */
   dueAt?: number;
   /** Every failed attempt's error, oldest first. */
   errors: FlowError[];

@@ -28,6 +28,8 @@ export type StreamEvent =
   | { type: 'end'; error?: FlowError; at: number }
   /** The flow stopped the river (it failed or was cancelled meanwhile). */
   | { type: 'stop'; error: FlowError; at: number }
+  /** A Dam begins to hold its branch; `dueAt` when its timeout or delay ends. */
+  | { type: 'hold'; at: number; dueAt?: number }
   /** The stream will not run: the flow stopped before it, or its fork chose another branch. */
   | { type: 'skip' }
   /** A call of `flow()`, `cycle()` or `compensate()` began (its history entry). */
@@ -43,7 +45,7 @@ export type StreamEvent =
   /** A basin's keys set or deleted so far, for its merge. */
   | { type: 'touch'; keys: string[] }
   /** The flow is redriven: a stream that did not succeed runs again. */
-  | { type: 'redrive'; kind: 'river' | 'parallel' | 'basin' | 'fork' };
+  | { type: 'redrive'; kind: 'river' | 'parallel' | 'basin' | 'fork' | 'dam' };
 
 /** What happens to a flow. */
 export type FlowEvent =
@@ -70,8 +72,8 @@ export class IllegalTransition extends Error {
 
 /** The states some events start from. */
 const RUNNING = ['init', 'running'] as const;
-const LIVE = ['running', 'cycling'] as const;
-const UNENDED = ['init', 'running', 'cycling'] as const;
+const LIVE = ['running', 'cycling', 'waiting'] as const;
+const UNENDED = ['init', 'running', 'cycling', 'waiting'] as const;
 
 function need(rec: StreamRecord, states: readonly StreamState[] | StreamState, event: StreamEvent): void {
   const ok = typeof states === 'string' ? rec.state === states : states.includes(rec.state);
@@ -155,6 +157,12 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
     case 'stop':
       need(rec, LIVE, event);
       return ended(n, event.error, event.at);
+    case 'hold':
+      need(rec, 'init', event);
+      n.state = 'waiting';
+      n.startedAt = event.at;
+      n.dueAt = event.dueAt;
+      return n;
     case 'skip':
       need(rec, 'init', event);
       n.state = 'skipped';
@@ -201,7 +209,7 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
       return n;
     case 'redrive': {
       if (rec.state === 'success' || rec.state === 'init') return rec;
-      if (event.kind === 'river') {
+      if (event.kind === 'river' || event.kind === 'dam') {
         // a river starts over, keeping the errors and calls of its earlier runs and when it first started
         const fresh = copy({ state: 'init', attempts: 0, cycles: 0 });
         fresh.errors = rec.errors;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { Basin } from './basin.js';
+import { Dam } from './dam.js';
 import { Fork } from './fork.js';
 import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
 import { ParallelRiver } from './parallel-river.js';
@@ -13,7 +14,18 @@ export type BlueprintStream =
   | { river: string; config?: Json; color?: string }
   | { parallel: BlueprintStream[][]; color?: string }
   | { basin: { color?: string; streams: BlueprintStream[] } }
-  | { fork: string; config?: Json; color?: string; branches: Record<string, BlueprintStream[]> };
+  | { fork: string; config?: Json; color?: string; branches: Record<string, BlueprintStream[]> }
+  | BlueprintDam;
+
+/** A Dam in a blueprint: `{ "dam": "approval", "timeout": "7d", ... }`, or `{ "dam": null, "delay": "3d" }`. */
+export interface BlueprintDam {
+  dam: string | null;
+  timeout?: string | number;
+  key?: string;
+  onTimeout?: 'fail' | 'continue';
+  delay?: string | number;
+  color?: string;
+}
 
 /** The JSON form of a flow (see docs/blueprint.md). */
 export interface Blueprint {
@@ -28,6 +40,7 @@ export interface Blueprint {
 const name = z.string().min(1);
 const json = z.json().meta({ id: 'Json', description: 'any JSON value' });
 
+const durationJson = z.union([z.number().nonnegative(), z.string().min(1)]).describe("ms, or a duration such as '30s', '7d'");
 const color = name.describe('a label shown in logs, contexts and diagrams');
 const streamSchema: z.ZodType<BlueprintStream> = z.lazy(() =>
   z
@@ -58,6 +71,18 @@ const streamSchema: z.ZodType<BlueprintStream> = z.lazy(() =>
           branches: z.record(name, z.array(streamSchema)).describe('the branches by name; choose() picks one'),
         })
         .describe('a Fork'),
+      z
+        .strictObject({
+          dam: name.nullable().describe('the name of the message it waits for; null for a durable sleep'),
+          timeout: durationJson.optional().describe('no message within this time: E_TIMEOUT, or go on with onTimeout "continue"'),
+          key: name.optional().describe('the headwaters key of the payload; default: the message name'),
+          onTimeout: z.enum(['fail', 'continue']).optional(),
+          delay: durationJson.optional().describe('a durable sleep: opens once this time has passed'),
+          color: color.optional(),
+        })
+        .refine((d) => d.dam !== null || d.delay !== undefined, { message: 'a Dam without a message name ("dam": null) is a durable sleep and needs "delay"' })
+        .refine((d) => d.dam === null || d.delay === undefined, { message: 'a named Dam takes "timeout", not "delay"' })
+        .describe('a Dam'),
     ])
     .meta({ id: 'Stream' }),
 ) as z.ZodType<BlueprintStream>;
@@ -174,7 +199,7 @@ function deepestIssue(issues: readonly Issue[]): Issue {
       const unknown = unknownInEveryBranch(issue.errors);
       if (unknown.length > 0) {
         const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
-        const message = `unknown key${unknown.length === 1 ? '' : 's'} ${keys}: a stream has one of the keys "river", "parallel", "basin", "fork"`;
+        const message = `unknown key${unknown.length === 1 ? '' : 's'} ${keys}: a stream has one of the keys "river", "parallel", "basin", "fork", "dam"`;
         const named: Issue = { code: 'unrecognized_keys', keys: unknown, path: issue.path, message };
         if (best === issue || named.path.length >= best.path.length) best = named;
         continue;
@@ -227,6 +252,15 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
       if (s.color !== undefined) basin.color = s.color;
       return { basin };
     }
+    if (s instanceof Dam) {
+      const out: BlueprintDam = { dam: s.message };
+      if (s.timeout !== undefined) out.timeout = s.timeout;
+      if (s.key !== undefined) out.key = s.key;
+      if (s.message !== null && s.onTimeout !== 'fail') out.onTimeout = s.onTimeout;
+      if (s.delay !== undefined) out.delay = s.delay;
+      if (s.color !== undefined) out.color = s.color;
+      return out;
+    }
     if (s instanceof Fork) {
       const branches: Record<string, BlueprintStream[]> = Object.fromEntries([...s.branches].map(([b, streams]) => [b, streamsToBlueprint(streams)]));
       const out: BlueprintStream = { fork: nameOf(s), branches };
@@ -252,9 +286,24 @@ export function streamsFromBlueprint(streams: readonly BlueprintStream[], classe
       return s.color === undefined ? p : p.withColor(s.color);
     }
     if ('basin' in s) return new Basin(s.basin.color).drawStream(...streamsFromBlueprint(s.basin.streams, classes));
+    if ('dam' in s) {
+      const d = damOf(s);
+      return s.color === undefined ? d : d.withColor(s.color);
+    }
     const Cls = classes.fork(s.fork);
     const f = new Cls(s.config);
     for (const [b, branch] of Object.entries(s.branches)) f.branch(b, ...streamsFromBlueprint(branch, classes));
     return s.color === undefined ? f : f.withColor(s.color);
   });
+}
+
+/** The Dam a blueprint describes. @throws VastflowError E_BLUEPRINT for options a Dam refuses. */
+function damOf(s: BlueprintDam): Dam {
+  const options: Record<string, unknown> = {};
+  for (const k of ['timeout', 'key', 'onTimeout', 'delay'] as const) if (s[k] !== undefined) options[k] = s[k];
+  try {
+    return s.dam === null ? new Dam(options as { delay: string }) : new Dam(s.dam, options);
+  } catch (err) {
+    throw new VastflowError('E_BLUEPRINT', `blueprint: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -1,7 +1,7 @@
 import type { BlueprintStream } from './blueprint.js';
 
 /** A stream's kind. */
-export type StreamKind = 'river' | 'parallel' | 'basin' | 'fork';
+export type StreamKind = 'river' | 'parallel' | 'basin' | 'fork' | 'dam';
 
 /** The color of streams drawn outside any basin and given none. */
 export const DEFAULT_COLOR = 'default';
@@ -50,6 +50,7 @@ export interface BlueprintNode {
 /** The blueprint stream `s` at address `id`, its color resolved against the `inherited` one. */
 export function blueprintNode(s: BlueprintStream, id: string, inherited: string | undefined): BlueprintNode {
   if ('river' in s) return { id, kind: 'river', name: s.river, color: s.color ?? inherited ?? DEFAULT_COLOR, stream: s, sequences: [] };
+  if ('dam' in s) return { id, kind: 'dam', name: s.dam ?? 'Dam', color: s.color ?? inherited ?? DEFAULT_COLOR, stream: s, sequences: [] };
   if ('parallel' in s) {
     const sequences = s.parallel.map((b, bi) => ({ name: String(bi), prefix: StreamAddress.branch(id, bi), streams: b, inherited }));
     return { id, kind: 'parallel', name: 'ParallelRiver', color: s.color ?? inherited ?? DEFAULT_COLOR, stream: s, sequences };

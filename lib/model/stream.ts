@@ -6,7 +6,7 @@ export type Stream = StreamBase;
 /** The base of every stream kind. Not subclassed directly: extend River or Fork. */
 export abstract class StreamBase {
   /** Which kind of stream this is. */
-  abstract readonly kind: 'river' | 'parallel' | 'basin' | 'fork';
+  abstract readonly kind: 'river' | 'parallel' | 'basin' | 'fork' | 'dam';
   #color: string | undefined;
 
   /** The stream's color: a label shown in logs, contexts and diagrams. Rivers in a basin default to its color. */

@@ -1,9 +1,9 @@
-import { blueprintSequence, type BlueprintNode } from '../model/stream-tree.js';
+import { blueprintSequence, type BlueprintNode, type StreamKind } from '../model/stream-tree.js';
 import { isFinal, type StoredFlow, type StreamState } from './records.js';
 
 interface Node {
   id: string;
-  kind: 'river' | 'parallel' | 'basin' | 'fork';
+  kind: StreamKind;
   state: StreamState;
   choice: string | undefined;
   /** The sequences inside a container: a parallel's branches, a basin's one, a fork's by name. */
@@ -23,7 +23,7 @@ function tree(flow: StoredFlow): { top: Node[]; ids: Set<string> } {
 }
 
 const within = (n: Node): Node[] => n.sequences.flatMap((q) => q.nodes.flatMap((c) => [c, ...within(c)]));
-const active = (s: StreamState): boolean => s === 'running' || s === 'cycling';
+const active = (s: StreamState): boolean => s === 'running' || s === 'cycling' || s === 'waiting';
 
 /**
  * Whether a flow's records agree with each other, given the order in which the engine writes them

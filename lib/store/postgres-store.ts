@@ -31,6 +31,9 @@ export type { PostgresStoreOptions } from './postgres/options.js';
 
 type Row = Record<string, unknown>;
 
+/** The application_name of the store's connections: the change feed waits only for their transactions. */
+const APP_NAME = 'vastflow';
+
 /**
  * The store on PostgreSQL, for any number of engines on one database: flows are claimed with
  * leases, writes are fenced, and engines hear of each other's writes through LISTEN/NOTIFY. Its
@@ -54,6 +57,8 @@ export class PostgresStore implements Store {
   readonly #onPoolConnect = (client: pg.PoolClient): void => {
     const pid = (client as unknown as { processID?: number }).processID;
     if (pid !== undefined) this.#pids.add(pid);
+    // a pool the caller owns: its connections are named too, so that the change feed knows its writers
+    if (this.#options.pool !== undefined) client.query(`SET application_name = '${APP_NAME}'`).catch(() => undefined);
   };
 
   /** @throws VastflowError E_INVALID_ARGUMENT for bad options (e.g. a schema that is no plain identifier). */
@@ -82,7 +87,8 @@ export class PostgresStore implements Store {
     this.#status = 'opening';
     const timeoutMs = this.#options.connectTimeoutMs;
     const pool =
-      this.#options.pool ?? new pg.Pool({ connectionString: this.#options.connectionString, connectionTimeoutMillis: timeoutMs, allowExitOnIdle: true });
+      this.#options.pool ??
+      new pg.Pool({ connectionString: this.#options.connectionString, connectionTimeoutMillis: timeoutMs, allowExitOnIdle: true, application_name: APP_NAME });
     pool.on('error', this.#onPoolError);
     pool.on('connect', this.#onPoolConnect);
     this.#pool = pool;
@@ -134,8 +140,13 @@ export class PostgresStore implements Store {
     this.#pool = undefined;
     if (pool === undefined) return;
     pool.off('connect', this.#onPoolConnect);
-    if (this.#options.pool === undefined) await pool.end().catch(() => undefined);
-    pool.off('error', this.#onPoolError);
+    if (this.#options.pool !== undefined) {
+      pool.off('error', this.#onPoolError);
+      return;
+    }
+    // our pool keeps its error listener: a connection still closing when the server ends it (a
+    // DROP DATABASE, a restart) reports an error on the pool after end(), which must not crash
+    await pool.end().catch(() => undefined);
   }
 
   /**
@@ -308,9 +319,17 @@ export class PostgresStore implements Store {
     const rows = await this.#query<{ id: string; status: FlowHeader['status']; updated_at: string; change_xid: string; change_seq: string }>(
       'changes',
       `SELECT flow_id AS id, status, updated_at, change_xid::text AS change_xid, change_seq FROM ${this.#s}.changes
-       WHERE (change_xid, change_seq) > ($1::xid8, $2::bigint) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE (change_xid, change_seq) > ($1::xid8, $2::bigint)
+         AND change_xid < COALESCE((
+           -- the oldest transaction of a vastflow store still running: a change it makes may commit
+           -- after later ones; other applications' transactions never hold the feed back
+           SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+           WHERE (x::text::bigint % 4294967296) IN (
+             SELECT backend_xid::text::bigint FROM pg_stat_activity
+             WHERE application_name = $4 AND datname = current_database() AND backend_xid IS NOT NULL)
+         ), pg_snapshot_xmax(pg_current_snapshot()))
        ORDER BY change_xid, change_seq LIMIT $3`,
-      [xid, seq, limit],
+      [xid, seq, limit, APP_NAME],
     );
     const last = rows[rows.length - 1];
     return {

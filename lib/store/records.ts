@@ -21,8 +21,9 @@ export const StreamState = Object.freeze({
   SUCCESS: 'success',
   FAIL: 'fail',
   SKIPPED: 'skipped',
+  WAITING: 'waiting',
 } as const);
-/** `init` · `running` · `cycling` · `success` · `fail` · `skipped`. */
+/** `init` · `running` · `cycling` · `success` · `fail` · `skipped` · `waiting` (a Dam holding its branch). */
 export type StreamState = (typeof StreamState)[keyof typeof StreamState];
 
 /** True for the statuses a flow ends in. */

@@ -288,7 +288,7 @@ export function riverIds(streams: BlueprintStream[], prefix = '', out = new Map<
     if ('river' in s) out.set((s.config as unknown as Named).name, id);
     else if ('parallel' in s) s.parallel.forEach((b, bi) => riverIds(b, `${id}.${bi}.`, out));
     else if ('basin' in s) riverIds(s.basin.streams, `${id}.`, out);
-    else Object.values(s.branches).forEach((b, bi) => riverIds(b, `${id}.${bi}.`, out));
+    else if ('fork' in s) Object.values(s.branches).forEach((b, bi) => riverIds(b, `${id}.${bi}.`, out));
   });
   return out;
 }

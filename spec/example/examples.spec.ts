@@ -61,6 +61,15 @@ describe('examples', function () {
     expect(ran).to.have.length(2);
   });
 
+  it('approval (npm run example:approval) holds a purchase at a Dam until a second process approves it; the other times out', async () => {
+    const out = await example('approval.ts');
+    expect(out).to.include('manager: sent approval for laptop-1');
+    expect(out).to.include('engine: laptop-1 took message "approval"');
+    expect(out).to.include('laptop-1: approved by alice, order po-laptop-1 placed');
+    expect(out).to.include('engine: laptop-1 ended success');
+    expect(out).to.include('engine: chair-7 ended fail (E_TIMEOUT)');
+  });
+
   it('guide/rivers shows retries, a timeout, a poll, an atomic river and an input schema', async () => {
     const out = await example('guide/rivers.ts');
     expect(out).to.match(/ChargeCardRiver: attempt 2 failed, retry in \d+ms/);

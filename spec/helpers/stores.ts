@@ -27,8 +27,9 @@ export const silent = pino({ level: 'silent' });
 
 /** Where an engine keeps its flows: `store` for Engine.open, and how to remove it afterwards. */
 export interface StoreLocation {
-  store: string;
-  dispose(): void;
+  /** A path or URL, or a new Store on the location for each engine (a PostgresStore on a schema). */
+  store: string | (() => Store);
+  dispose(): void | Promise<void>;
 }
 
 /** One kind of store the engine runs on. */
@@ -74,14 +75,15 @@ export function useEngines(kind: StoreKind): EngineHarness {
   });
   afterEach(async () => {
     for (const engine of engines.splice(0)) await engine.close();
-    location?.dispose();
+    await location?.dispose();
     location = undefined;
   });
   return {
     async open(options: EngineOptions = {}) {
       if (location === undefined) throw new Error('useEngines: open() is for tests and their hooks');
       // a short close grace: a test that fails with an attempt still hanging must not stall the suite
-      const engine = await Engine.open({ store: location.store, logger: silent, closeTimeout: 200, ...options });
+      const store = typeof location.store === 'string' ? location.store : location.store();
+      const engine = await Engine.open({ store, logger: silent, closeTimeout: 200, ...options });
       engines.push(engine);
       return engine;
     },

@@ -333,7 +333,8 @@ describe('PostgresStore on PostgreSQL', () => {
     expect(first.entries.map((e) => e.flowId)).to.deep.equal(['a']);
   });
 
-  it('writes a group of 200 flow changes in one transaction, fast', async () => {
+  it('writes a group of 200 flow changes in one transaction: every flow of the group lands', async () => {
+    // (how fast is for npm run bench:pg, not for the suite)
     const store = await open();
     const ids = Array.from({ length: 200 }, (_, i) => `p${i}`);
     await store.write(ids.map((id) => created(id)));
@@ -344,20 +345,12 @@ describe('PostgresStore on PostgreSQL', () => {
         streams: { '0': rec({ state: 'running', attempts: n }) },
         headwaters: { main: { set: { n }, del: [] } },
       }));
-    for (let n = 0; n < 5; n++) await store.write(step(n)); // warm up
-    const times: number[] = [];
-    for (let n = 5; n < 25; n++) {
-      const t0 = process.hrtime.bigint();
-      await store.write(step(n));
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    for (let n = 0; n < 3; n++) await store.write(step(n));
+    for (const id of ['p0', 'p117', 'p199']) {
+      const flow = await store.getFlow(id);
+      expect(flow?.streams['0']?.attempts).to.equal(2);
+      expect(flow?.headwaters['main']).to.deep.include({ n: 2 });
+      expect(flow?.header.updatedAt).to.equal(1002);
     }
-    times.sort((x, y) => x - y);
-    const claimT0 = process.hrtime.bigint();
-    await store.claim({ owner: 'A', now: 5000, limit: 50 });
-    const claimMs = Number(process.hrtime.bigint() - claimT0) / 1e6;
-    if (process.env['VASTFLOW_PG_TIMES'])
-      console.log(`    200-flow write p50 ${times[10]!.toFixed(2)} ms, max ${times[19]!.toFixed(2)} ms; claim of 50: ${claimMs.toFixed(2)} ms`);
-    expect((await store.getFlow('p7'))?.streams['0']?.attempts).to.equal(24);
-    expect(times[10]).to.be.below(100);
   });
 });
