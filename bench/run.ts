@@ -13,8 +13,9 @@ import { w2 } from './scenarios/w2-memory.js';
 import { w3 } from './scenarios/w3-poll.js';
 import { w4, w4n } from './scenarios/w4-parked.js';
 import { w5 } from './scenarios/w5-recovery.js';
+import { w7 } from './scenarios/w7-dam.js';
 
-const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5];
+const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5, w7];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
@@ -100,6 +101,7 @@ const rows: Array<[string, string, number | undefined, (v: number) => boolean, s
   ['W4n RSS per flow parked in a ParallelRiver', '<= 2 KB', f('W4n', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
   ['W4 start time', quick ? '<= 0.5 s (10k)' : '<= 5 s (100k)', f('W4', 'start_ms'), (v) => v <= (quick ? 500 : 5000), ' ms'],
   ['W5 recovery (resume all)', '<= 1 s', f('W5', 'recover_ms'), (v) => v <= 1000, ' ms'],
+  ['W7 RSS per flow held at a Dam', '<= 2 KB', f('W7', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
 ];
 console.log(`\n| figure | target | measured | met |\n| --- | --- | --- | --- |`);
 for (const [name, target, value, ok, unit] of rows) {

@@ -713,13 +713,9 @@ export class Engine {
     if (typeof name !== 'string' || name === '')
       throw new VastflowError('E_INVALID_ARGUMENT', `send: the message name must be a non-empty string, got ${JSON.stringify(name)}`);
     const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
-    let stored = await this.#store.getFlow(idOrRequestId);
-    if (stored === undefined) {
-      const id = await this.#store.findFlowId(idOrRequestId);
-      if (id !== undefined) stored = await this.#store.getFlow(id);
-    }
-    if (stored === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
-    const h = stored.header;
+    // a flow this engine runs is known without reading it back
+    const h = this.#runners.get(idOrRequestId)?.header ?? (await this.#header(idOrRequestId));
+    if (h === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
     if (isFinal(h.status)) {
       throw new VastflowError('E_CONFLICT', `send: flow ${h.id} has ended (${h.status}): a message can only be sent to a flow that waits or runs`);
     }
@@ -729,6 +725,15 @@ export class Engine {
     const loading = this.#admission.loading(h.id);
     if (loading !== undefined) await loading;
     this.#runners.get(h.id)?.deliver(command);
+  }
+
+  /** The header of a flow by its id or its requestId, from the runner that runs it here or from the store. */
+  async #header(idOrRequestId: string): Promise<FlowHeader | undefined> {
+    const stored = await this.#store.getFlow(idOrRequestId);
+    if (stored !== undefined) return stored.header;
+    const id = await this.#store.findFlowId(idOrRequestId);
+    if (id === undefined) return undefined;
+    return this.#runners.get(id)?.header ?? (await this.#store.getFlow(id))?.header;
   }
 
   /**
