@@ -175,8 +175,8 @@ export class PostgresStore implements Store {
     const rows = await this.#query<Row>(
       'getFlow',
       `SELECT f.header, f.blueprint,
-              (SELECT COALESCE(jsonb_object_agg(st.stream_id, st.record), '{}') FROM ${this.#s}.streams st WHERE st.flow_id = f.id) AS streams,
-              (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.scope, h.key, h.value)), '[]') FROM ${this.#s}.headwaters h WHERE h.flow_id = f.id) AS hw
+              (SELECT COALESCE(json_object_agg(st.stream_id, st.record), '{}') FROM ${this.#s}.streams st WHERE st.flow_id = f.id) AS streams,
+              (SELECT COALESCE(json_agg(json_build_array(h.scope, h.key, h.value)), '[]') FROM ${this.#s}.headwaters h WHERE h.flow_id = f.id) AS hw
        FROM ${this.#s}.flows f WHERE f.id = $1`,
       [id],
     );
@@ -284,7 +284,7 @@ export class PostgresStore implements Store {
       'addCommand',
       `WITH c AS (
          INSERT INTO ${this.#s}.commands (flow_id, at, body)
-         SELECT $1, $2, $3::jsonb WHERE EXISTS (SELECT 1 FROM ${this.#s}.flows WHERE id = $1)
+         SELECT $1, $2, $3::json WHERE EXISTS (SELECT 1 FROM ${this.#s}.flows WHERE id = $1)
          RETURNING seq)
        SELECT c.seq, pg_notify($4, $5) FROM c`,
       [flowId, at, json, this.#channel, JSON.stringify({ kind: 'command', flowId } satisfies StoreNotice)],

@@ -26,8 +26,8 @@ const MIGRATIONS: ReadonlyArray<(s: string) => string[]> = [
       owner text,
       epoch bigint NOT NULL DEFAULT 0,
       classes text[] NOT NULL DEFAULT '{}',
-      header jsonb NOT NULL,
-      blueprint jsonb NOT NULL
+      header json NOT NULL,
+      blueprint json NOT NULL
     ) WITH (fillfactor = 70)`,
     // the waiting queue (listWaiting, claim)
     `CREATE INDEX flows_waiting ON ${s}.flows (seq, id) WHERE status = 'waiting'`,
@@ -44,9 +44,9 @@ const MIGRATIONS: ReadonlyArray<(s: string) => string[]> = [
     `CREATE TABLE ${s}.changes (flow_id text PRIMARY KEY, status text NOT NULL, updated_at bigint NOT NULL,
       change_xid xid8 NOT NULL DEFAULT pg_current_xact_id(), change_seq bigint NOT NULL DEFAULT nextval('${s}.change_seq'))`,
     `CREATE INDEX changes_order ON ${s}.changes (change_xid, change_seq)`,
-    `CREATE TABLE ${s}.streams (flow_id text NOT NULL, stream_id text NOT NULL, record jsonb NOT NULL, PRIMARY KEY (flow_id, stream_id)) WITH (fillfactor = 70)`,
-    `CREATE TABLE ${s}.headwaters (flow_id text NOT NULL, scope text NOT NULL, key text NOT NULL, value jsonb NOT NULL, PRIMARY KEY (flow_id, scope, key)) WITH (fillfactor = 70)`,
-    `CREATE TABLE ${s}.commands (seq bigserial PRIMARY KEY, flow_id text NOT NULL, at bigint NOT NULL, body jsonb NOT NULL)`,
+    `CREATE TABLE ${s}.streams (flow_id text NOT NULL, stream_id text NOT NULL, record json NOT NULL, PRIMARY KEY (flow_id, stream_id)) WITH (fillfactor = 70)`,
+    `CREATE TABLE ${s}.headwaters (flow_id text NOT NULL, scope text NOT NULL, key text NOT NULL, value json NOT NULL, PRIMARY KEY (flow_id, scope, key)) WITH (fillfactor = 70)`,
+    `CREATE TABLE ${s}.commands (seq bigserial PRIMARY KEY, flow_id text NOT NULL, at bigint NOT NULL, body json NOT NULL)`,
     `CREATE INDEX commands_flow ON ${s}.commands (flow_id, seq)`,
     `CREATE TABLE ${s}.workers (id text PRIMARY KEY, heartbeat_at bigint NOT NULL, expires_at bigint NOT NULL, running integer NOT NULL)`,
   ],

@@ -13,6 +13,8 @@ interface Merged {
   /** `scope \0 key` → the JSON value, or null for a delete. */
   headwaters: Map<string, { scope: string; key: string; value: string | null }>;
   consumed: number[];
+  /** A finished flow redriven: its old claim is void. */
+  reopened?: true;
 }
 
 /**
@@ -39,6 +41,7 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
       }
     }
     if (c.consumed !== undefined) m.consumed.push(...c.consumed);
+    if (c.reopened === true) m.reopened = true;
   }
   for (const m of byFlow.values()) {
     if (m.create !== undefined && m.header === undefined) throw new TypeError(`flow ${m.flowId}: a create needs the flow's header`);
@@ -79,7 +82,7 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
     const { rows } = await client.query<{ id: string }>(
       `WITH made AS (INSERT INTO ${s}.flows (id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
        SELECT u.id, u.request_id, u.status, u.seq, u.created_at, u.updated_at, u.due_at, u.unfinished, u.owner, u.epoch,
-              ARRAY(SELECT jsonb_array_elements_text(u.classes::jsonb)), u.header::jsonb, u.blueprint::jsonb
+              ARRAY(SELECT jsonb_array_elements_text(u.classes::jsonb)), u.header::json, u.blueprint::json
        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[],
                    $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[])
             AS u(id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
@@ -118,9 +121,11 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
     await client.query(
       `WITH changed AS (
          UPDATE ${s}.flows f SET status = u.status, seq = u.seq, updated_at = u.updated_at, due_at = u.due_at, unfinished = u.unfinished,
-                header = u.header::jsonb
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::text[])
-              AS u(id, status, seq, updated_at, due_at, unfinished, header)
+                header = u.header::json,
+                -- a redriven flow is nobody's: whichever engine has room claims it
+                owner = CASE WHEN u.reopened THEN NULL ELSE f.owner END
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::text[], $8::boolean[])
+              AS u(id, status, seq, updated_at, due_at, unfinished, header, reopened)
          WHERE f.id = u.id
          RETURNING f.id, f.status, f.updated_at)
        INSERT INTO ${s}.changes (flow_id, status, updated_at) SELECT id, status, updated_at FROM changed
@@ -134,6 +139,7 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
         updates.map((m) => m.header!.dueAt ?? null),
         updates.map((m) => isUnfinished(m.header!)),
         updates.map((m) => m.headerJson!),
+        updates.map((m) => m.reopened === true),
       ],
     );
   }
@@ -161,7 +167,7 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
   if (sFlow.length > 0) {
     await client.query(
       `INSERT INTO ${s}.streams (flow_id, stream_id, record)
-       SELECT u.f, u.sid, u.r::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(f, sid, r)
+       SELECT u.f, u.sid, u.r::json FROM unnest($1::text[], $2::text[], $3::text[]) AS u(f, sid, r)
        ON CONFLICT (flow_id, stream_id) DO UPDATE SET record = excluded.record`,
       [sFlow, sId, sRec],
     );
@@ -169,7 +175,7 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
   if (setFlow.length > 0) {
     await client.query(
       `INSERT INTO ${s}.headwaters (flow_id, scope, key, value)
-       SELECT u.f, u.sc, u.k, u.v::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(f, sc, k, v)
+       SELECT u.f, u.sc, u.k, u.v::json FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(f, sc, k, v)
        ON CONFLICT (flow_id, scope, key) DO UPDATE SET value = excluded.value`,
       [setFlow, setScope, setKey, setValue],
     );

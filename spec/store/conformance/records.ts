@@ -5,6 +5,22 @@ export function records(factory: StoreFactory): void {
   describe('records', () => {
     const fx = useStore(factory);
 
+    it('keeps the order of object keys: the branches of a fork (their stream ids depend on it) and headwaters objects', async () => {
+      const { store } = fx();
+      const fork = { fork: 'F', branches: { yes: [{ river: 'A' }], no: [{ river: 'B' }], maybe: [{ river: 'C' }] } };
+      await store.write([
+        {
+          ...created('f1'),
+          create: { blueprint: { vastflow: 1, requestId: 'req-f1', streams: [fork] } },
+          headwaters: { main: { set: { obj: { zeta: 1, alpha: 2, mid: 3 } }, del: [] } },
+        },
+      ]);
+      const flow = await store.getFlow('f1');
+      const branches = (flow?.blueprint.streams[0] as { branches: Record<string, unknown> }).branches;
+      expect(Object.keys(branches)).to.deep.equal(['yes', 'no', 'maybe']);
+      expect(Object.keys(flow?.headwaters['main']?.['obj'] as object)).to.deep.equal(['zeta', 'alpha', 'mid']);
+    });
+
     it('reads back every field recovery needs: header, blueprint, stream records, headwaters', async () => {
       const { store } = fx();
       const error = { code: 'E_RIVER_FAILED' as const, message: 'boom', river: 'A', attempts: 2, cause: 'boom' };

@@ -1,0 +1,42 @@
+// Redrive on a store shared by several engines: the redriven flow goes back to the queue with no
+// owner, and the first engine with room runs it — also when the engine that ran it before is alive.
+import { expect } from 'chai';
+import { Andes, Headwaters, River, type Engine } from '../../lib/index.js';
+import { PG_KIND } from '../helpers/postgres.js';
+import { until, useEngines } from '../helpers/stores.js';
+
+class FailsOnce extends River {
+  static riverName = 'SharedRedrive.FailsOnce';
+  static calls = 0;
+  async flow(hw: Headwaters) {
+    FailsOnce.calls++;
+    if (FailsOnce.calls === 1) throw new Error('first time down');
+    hw.put('done', true);
+  }
+}
+
+describe('redrive on a shared store (PostgreSQL)', () => {
+  const engines = useEngines(PG_KIND);
+  let a: Engine;
+  let b: Engine;
+  beforeEach(async () => {
+    FailsOnce.calls = 0;
+    const worker = (id: string) => ({ id, heartbeat: '100ms', leaseTime: '2s' });
+    a = await engines.open({ classes: [FailsOnce], worker: worker('a') });
+    b = await engines.open({ classes: [FailsOnce], worker: worker('b') });
+  });
+
+  for (const from of ['the engine that ran it', 'another engine'] as const) {
+    it(`runs a failed flow again when ${from} redrives it`, async () => {
+      const run = await new Andes(a)
+        .drawHeadwaters(new Headwaters(`redrive-${from.length}`))
+        .drawStream(new FailsOnce())
+        .start();
+      expect((await run.result()).status).to.equal('fail');
+      const again = await (from === 'another engine' ? b : a).redrive(run.id);
+      expect((await again.result()).status).to.equal('success');
+      expect(FailsOnce.calls).to.equal(2);
+      await until(async () => (await b.get(run.id))?.headwaters['done'] === true, 2000, 'the redriven flow recorded');
+    });
+  }
+});
