@@ -20,6 +20,11 @@ export interface EngineEvents {
   'river:retry': RiverEvent & { attempt: number; delayMs: number; error: FlowError };
   'river:cycle': RiverEvent & { cycle: number; done: boolean };
   'river:end': RiverEvent & { state: StreamState; attempts: number; cycles: number; error?: FlowError };
+  /**
+   * A river's compensation: `start` at each attempt of `compensate()`, then `success`, or `fail`
+   * (with `error`) once it has run out of retries.
+   */
+  'river:compensate': RiverEvent & { status: 'start' | 'success' | 'fail'; attempt: number; error?: FlowError };
 }
 
 /** An engine event's name. */

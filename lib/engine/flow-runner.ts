@@ -16,6 +16,7 @@ import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
+import { compensate, holdsCompensable } from './compensation.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -128,6 +129,8 @@ export class FlowRunner implements SignalSource, StepPort {
   #sleeping = 0;
   /** Basin copies of the headwaters while their basins run, by node index: a flow that parks keeps them. */
   #copies: Map<number, Headwaters<any>> | undefined;
+  /** Copies of ended basins that hold compensable rivers, as the basins left them, by node index. */
+  #left: Map<number, Headwaters<any>> | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
@@ -437,8 +440,10 @@ export class FlowRunner implements SignalSource, StepPort {
       await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
       this.checkInterrupt();
       const status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
+      // a failed or cancelled flow undoes what its rivers did before its end (and Atlantic.fail)
+      const error = this.#error === undefined ? undefined : await compensate(this, this.#error);
       const hooks = this.#atlantic.constructor !== Atlantic;
-      const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error: this.#error, hooks, at: this.host.clock.now() }) };
+      const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error, hooks, at: this.host.clock.now() }) };
       this.checkpoint(this.hw, 'main', end);
       await this.write(end);
     } else if (this.header.error !== undefined) {
@@ -450,6 +455,15 @@ export class FlowRunner implements SignalSource, StepPort {
       this.host.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
     }
     return this.outcome();
+  }
+
+  /** The headwaters a compensation sees: the copy `basin` left (rebuilt from its checkpoints after a restart), else the flow's. */
+  compensationHeadwaters(basin: BasinNode | undefined): Headwaters<any> {
+    if (basin === undefined) return this.hw;
+    const left = (this.#left ??= new Map());
+    let copy = left.get(basin.index);
+    if (copy === undefined) left.set(basin.index, (copy = internals.restoredCopy(this.hw, this.#scopes?.[basin.id] ?? {}, [])));
+    return copy;
   }
 
   /** The outcome of a finished flow. */
@@ -490,7 +504,7 @@ export class FlowRunner implements SignalSource, StepPort {
       const rec = this.records[node.index]!;
       // run again from its records (after parking, on recovery), a sequence knows its atomic river had started
       if (node.kind === 'river' && node.attr.atomic && rec.state !== 'init' && rec.state !== 'skipped') branch.atomicStarted = true;
-      if (rec.state === 'success' || rec.state === 'skipped') continue;
+      if (rec.state === 'success' || rec.state === 'skipped' || rec.state === 'compensated') continue;
       // the rule of durability: whatever came before is in the store before the next stream starts
       await this.#barrier;
       this.checkInterrupt();
@@ -644,6 +658,9 @@ export class FlowRunner implements SignalSource, StepPort {
     (this.#copies ??= new Map()).set(node.index, copy);
     const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
     this.#copies.delete(node.index);
+    // the compensations of its rivers see the copy as the basin left it
+    const keep = holdsCompensable(node);
+    if (keep) (this.#left ??= new Map()).set(node.index, copy);
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
       const fail = this.#container(node, 'fail');
@@ -655,6 +672,7 @@ export class FlowRunner implements SignalSource, StepPort {
     internals.apply(hw, internals.touched(copy), true);
     const end = this.#container(node, 'success');
     this.checkpoint(hw, scope, end);
+    if (keep) this.checkpoint(copy, node, end);
     void this.write(end);
     return true;
   }
