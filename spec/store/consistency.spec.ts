@@ -15,10 +15,13 @@ const flow = (status: FlowStatus, streams: BlueprintStream[], states: Record<str
  * A flow of three rivers with compensations: `success` alone is a river compensated (state
  * `compensated`, compensation `success`); [state, compensation] gives both.
  */
-function comp(status: FlowStatus, states: Record<string, 'success' | 'fail' | [StreamState, NonNullable<StreamRecord['compensation']>['state']]>): StoredFlow {
+function comp(
+  status: FlowStatus,
+  states: Record<string, 'success' | 'fail' | 'skipped' | [StreamState, NonNullable<StreamRecord['compensation']>['state']]>,
+): StoredFlow {
   const f = flow(status, three, {});
   for (const [id, s] of Object.entries(states)) {
-    if (s === 'fail') f.streams[id] = rec({ state: 'fail' });
+    if (s === 'fail' || s === 'skipped') f.streams[id] = rec({ state: s });
     else {
       const [state, c] = s === 'success' ? (['compensated', 'success'] as const) : s;
       f.streams[id] = rec({ state, compensation: { state: c, attempts: 1, startedAt: 1 } });
