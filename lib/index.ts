@@ -47,6 +47,7 @@ export {
   type ClaimQuery,
   type CommandBody,
   type CommandQuery,
+  type CompensationRecord,
   type Fence,
   type FlowChange,
   type FlowHeader,
@@ -64,7 +65,7 @@ export type { Store, StoreNotice, StoreStatus, StoreSupports } from './store/sto
 
 export { ErrorCode } from './errors/codes.js';
 export { FatalError } from './errors/fatal-error.js';
-export type { FlowError, FlowErrorCause } from './errors/flow-error.js';
+export type { CompensationFailure, FlowError, FlowErrorCause } from './errors/flow-error.js';
 export { VastflowError, isVastflowError } from './errors/vastflow-error.js';
 
 export type { Clock } from './clock/clock.js';

@@ -11,6 +11,7 @@ const STYLES = [
   'classDef skipped fill:#f1f3f5,stroke:#adb5bd,color:#868e96,stroke-dasharray:2 2',
   'classDef init fill:#ffffff,stroke:#495057,color:#212529',
   'classDef waiting fill:#e7f5ff,stroke:#1971c2,color:#0b3d6b,stroke-dasharray:4 2',
+  'classDef compensated fill:#e7f5ff,stroke:#1971c2,color:#1c3d5a,stroke-dasharray:3 3',
 ];
 
 const esc = (text: string): string => text.replace(/"/g, '#quot;').replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
@@ -87,6 +88,7 @@ class Diagram {
       if (st.kind === 'river' && st.attempts > 0) facts.push(plural(st.attempts, 'attempt'));
       if (st.cycles > 0) facts.push(plural(st.cycles, 'poll'));
       if (st.choice !== undefined) facts.push(`chose ${esc(st.choice)}`);
+      if (st.compensation !== undefined && st.compensation.state !== 'success') facts.push(`compensation ${st.compensation.state}`);
       parts.push(facts.join(' · '));
     }
     return parts.join('<br/>');
@@ -111,7 +113,8 @@ export function blueprintToMermaid(bp: Blueprint, states?: Map<string, StreamSna
 
 /**
  * A Mermaid flowchart of a flow from `engine.get(id)`: each stream styled by its state
- * (succeeded, failed, running or cycling, skipped, not started), with attempt and poll counts.
+ * (succeeded, failed, running or cycling, skipped, not started, compensated), with attempt and
+ * poll counts, and a compensation that has not succeeded.
  * @example
  * console.log(toMermaid((await engine.get(run.id))!));
  */

@@ -23,6 +23,7 @@ import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.j
 import { nextFlow } from './transitions.js';
 import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { compile } from './plan.js';
+import { compensationsRan } from './compensation.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
@@ -668,7 +669,7 @@ export class Engine {
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
-   * failed (it runs, waits, succeeded or was cancelled).
+   * failed (it runs, waits, succeeded or was cancelled), or its compensations ran.
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
@@ -679,6 +680,10 @@ export class Engine {
     }
     if (stored.header.status !== 'fail') {
       throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
+    }
+    if (compensationsRan(stored.streams)) {
+      // what its rivers did has been undone: running the rest of it would build on nothing
+      throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was compensated (its compensations ran); start a new flow instead`);
     }
     const flow = prepareStored(stored, this.#registry);
     const streams = resetForRedrive(flow);

@@ -22,6 +22,11 @@ export interface EngineEvents {
   'river:end': RiverEvent & { state: StreamState; attempts: number; cycles: number; error?: FlowError };
   /** A Dam consumed a message of this name. */
   'flow:message': FlowEvent & { name: string };
+  /**
+   * A river's compensation: `start` at each attempt of `compensate()`, then `success`, or `fail`
+   * (with `error`) once it has run out of retries.
+   */
+  'river:compensate': RiverEvent & { status: 'start' | 'success' | 'fail'; attempt: number; error?: FlowError };
 }
 
 /** An engine event's name. */

@@ -16,6 +16,7 @@ import { runRiver } from './river-step.js';
 import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
+import { compensate, holdsCompensable } from './compensation.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -134,6 +135,10 @@ export class FlowRunner implements SignalSource, StepPort {
   #copies: Map<number, Headwaters<any>> | undefined;
   /** Messages sent to the flow and not yet consumed by a Dam, oldest first; undefined when none. */
   #messages: StoredCommand[] | undefined;
+  /** A message came since the flow last ran from its records: a flow that parks runs again at once. */
+  #fresh = false;
+  /** Copies of ended basins that hold compensable rivers, as the basins left them, by node index. */
+  #left: Map<number, Headwaters<any>> | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
@@ -288,12 +293,16 @@ export class FlowRunner implements SignalSource, StepPort {
 
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
+    this.#fresh = false;
     this.#steps().then(
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
         if (!(err instanceof Parked)) return this.#settled(undefined, err);
         // a parked flow is this wait and its objects: no suspended calls, no closures
-        this.#wait(new RunnerWait(err.due, this, false, undefined));
+        const wait = new RunnerWait(err.due, this, false, undefined);
+        this.#wait(wait);
+        // a message came while the flow was unwinding to park, when no wait of it could be woken
+        if (this.#fresh) this.host.poller.wake(wait);
       },
     );
   }
@@ -325,6 +334,7 @@ export class FlowRunner implements SignalSource, StepPort {
     if (list.some((m) => m.seq === message.seq)) return;
     list.push(message);
     list.sort((a, b) => a.seq - b.seq);
+    this.#fresh = true;
     const woken: RunnerWait[] = [];
     for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (w.dam || w.next === undefined) woken.push(w);
     for (const w of woken) this.host.poller.wake(w);
@@ -472,8 +482,10 @@ export class FlowRunner implements SignalSource, StepPort {
       await this.sequence(this.plan.streams, this.hw, 'main', { atomicStarted: false, failed: false });
       this.checkInterrupt();
       const status = this.#cancelled ? 'cancelled' : this.#error !== undefined ? 'fail' : 'success';
+      // a failed or cancelled flow undoes what its rivers did before its end (and Atlantic.fail)
+      const error = this.#error === undefined ? undefined : await compensate(this, this.#error);
       const hooks = this.#atlantic.constructor !== Atlantic;
-      const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error: this.#error, hooks, at: this.host.clock.now() }) };
+      const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error, hooks, at: this.host.clock.now() }) };
       this.checkpoint(this.hw, 'main', end);
       await this.write(end);
     } else if (this.header.error !== undefined) {
@@ -485,6 +497,15 @@ export class FlowRunner implements SignalSource, StepPort {
       this.host.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
     }
     return this.outcome();
+  }
+
+  /** The headwaters a compensation sees: the copy `basin` left (rebuilt from its checkpoints after a restart), else the flow's. */
+  compensationHeadwaters(basin: BasinNode | undefined): Headwaters<any> {
+    if (basin === undefined) return this.hw;
+    const left = (this.#left ??= new Map());
+    let copy = left.get(basin.index);
+    if (copy === undefined) left.set(basin.index, (copy = internals.restoredCopy(this.hw, this.#scopes?.[basin.id] ?? {}, [])));
+    return copy;
   }
 
   /** The outcome of a finished flow. */
@@ -525,7 +546,7 @@ export class FlowRunner implements SignalSource, StepPort {
       const rec = this.records[node.index]!;
       // run again from its records (after parking, on recovery), a sequence knows its atomic river had started
       if (node.kind === 'river' && node.attr.atomic && rec.state !== 'init' && rec.state !== 'skipped') branch.atomicStarted = true;
-      if (rec.state === 'success' || rec.state === 'skipped') continue;
+      if (rec.state === 'success' || rec.state === 'skipped' || rec.state === 'compensated') continue;
       // the rule of durability: whatever came before is in the store before the next stream starts
       await this.#barrier;
       this.checkInterrupt();
@@ -686,6 +707,9 @@ export class FlowRunner implements SignalSource, StepPort {
     (this.#copies ??= new Map()).set(node.index, copy);
     const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
     this.#copies.delete(node.index);
+    // the compensations of its rivers see the copy as the basin left it
+    const keep = holdsCompensable(node);
+    if (keep) (this.#left ??= new Map()).set(node.index, copy);
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
       const fail = this.#container(node, 'fail');
@@ -697,6 +721,7 @@ export class FlowRunner implements SignalSource, StepPort {
     internals.apply(hw, internals.touched(copy), true);
     const end = this.#container(node, 'success');
     this.checkpoint(hw, scope, end);
+    if (keep) this.checkpoint(copy, node, end);
     void this.write(end);
     return true;
   }

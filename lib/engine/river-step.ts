@@ -9,6 +9,7 @@ import type { Branch, Scope, StepPort } from './runner-port.js';
 import type { RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
+import { compensable, nextCompletion } from './compensation.js';
 import type { StreamEvent } from './transitions.js';
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
@@ -184,7 +185,9 @@ class RiverStep {
   /** Records the river's end (with its checkpoint when durable); true on success. */
   end(error: FlowError | undefined): boolean {
     const { node, run } = this;
-    const rec = this.#apply({ type: 'end', error, at: run.clock.now() });
+    // a river that can be compensated records its place in the order of successes
+    const completion = error === undefined && compensable(node) ? nextCompletion(run.records) : undefined;
+    const rec = this.#apply(completion === undefined ? { type: 'end', error, at: run.clock.now() } : { type: 'end', at: run.clock.now(), completion });
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: rec } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
     if (error !== undefined) run.fail(error, change);

@@ -34,6 +34,8 @@ export interface StepPort {
   readonly log: Logger;
   /** True once the flow failed or was cancelled: non-atomic rivers stop. */
   readonly stopping: boolean;
+  /** Each stream's record as it stands, by its node's `index`. */
+  readonly records: readonly StreamRecord[];
   /** A stream's record as it stands. */
   record(node: PlanNode): StreamRecord;
   /** Moves a stream's record through the state machine; returns the new record. */

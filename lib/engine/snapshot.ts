@@ -1,6 +1,6 @@
 import type { FlowError } from '../errors/flow-error.js';
 import type { JsonObject } from '../model/json.js';
-import { isFinal, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
+import { isFinal, type CompensationRecord, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
 import { walkBlueprint, type StreamKind } from '../model/stream-tree.js';
 import type { Blueprint } from '../model/blueprint.js';
 
@@ -30,6 +30,11 @@ export interface StreamSnapshot {
   history: HistoryEntry[];
   /** A fork's chosen branch. */
   choice?: string;
+  /**
+   * A river's compensation, once it began (the flow failed or was cancelled after the river
+   * succeeded): `state` `running`, `retry` (until `dueAt`), `success` or `fail` (with `error`).
+   */
+  compensation?: CompensationRecord;
 }
 
 /** A flow as `engine.get(id)` returns it. */
@@ -90,6 +95,7 @@ export function snapshotOf(stored: StoredFlow): FlowSnapshot {
     if (rec.endedAt !== undefined) snap.endedAt = rec.endedAt;
     if (rec.dueAt !== undefined) snap.dueAt = rec.dueAt;
     if (rec.choice !== undefined) snap.choice = rec.choice;
+    if (rec.compensation !== undefined) snap.compensation = rec.compensation;
     streams.push(snap);
   });
   const snap: FlowSnapshot = {

@@ -24,8 +24,8 @@ export type StreamEvent =
   | { type: 'cycle'; dueAt: number }
   /** Poll `poll` ended: with `error` when it threw, `nextAt` when another poll follows. */
   | { type: 'polled'; poll: number; error?: FlowError; nextAt?: number }
-  /** The river ended: succeeded, or failed with `error`. */
-  | { type: 'end'; error?: FlowError; at: number }
+  /** The river ended: succeeded, or failed with `error`; `completion` numbers a compensable river's success. */
+  | { type: 'end'; error?: FlowError; at: number; completion?: number }
   /** The flow stopped the river (it failed or was cancelled meanwhile). */
   | { type: 'stop'; error: FlowError; at: number }
   /** A Dam begins to hold its branch; `dueAt` when its timeout or delay ends. */
@@ -45,7 +45,13 @@ export type StreamEvent =
   /** A basin's keys set or deleted so far, for its merge. */
   | { type: 'touch'; keys: string[] }
   /** The flow is redriven: a stream that did not succeed runs again. */
-  | { type: 'redrive'; kind: 'river' | 'parallel' | 'basin' | 'fork' | 'dam' };
+  | { type: 'redrive'; kind: 'river' | 'parallel' | 'basin' | 'fork' | 'dam' }
+  /** An attempt of a succeeded river's `compensate()` starts (the flow failed or was cancelled). */
+  | { type: 'compensate'; attempt: number; at: number }
+  /** The attempt of `compensate()` failed: tried again at `retryAt`, else the compensation failed with `error`. */
+  | { type: 'compensateFailed'; error: FlowError; retryAt?: number; at: number }
+  /** `compensate()` succeeded: the river is `compensated`. */
+  | { type: 'compensated'; at: number };
 
 /** What happens to a flow. */
 export type FlowEvent =
@@ -101,7 +107,26 @@ function copy(r: StreamRecord): StreamRecord {
   if (r.error !== undefined) n.error = r.error;
   if (r.choice !== undefined) n.choice = r.choice;
   if (r.touched !== undefined) n.touched = r.touched;
+  if (r.completion !== undefined) n.completion = r.completion;
+  if (r.compensation !== undefined) n.compensation = r.compensation;
   return n;
+}
+
+/** A compensation that may take its next attempt: not begun, or begun and not ended. */
+function compensable(rec: StreamRecord, event: StreamEvent): void {
+  const c = rec.compensation;
+  if (rec.state !== 'success' || (c !== undefined && (c.state === 'success' || c.state === 'fail'))) {
+    throw new IllegalTransition('stream', c === undefined ? rec.state : `${rec.state} (compensation ${c.state})`, event.type);
+  }
+}
+
+/** A compensation in a call of `compensate()`. */
+function compensating(rec: StreamRecord, event: StreamEvent): NonNullable<StreamRecord['compensation']> {
+  const c = rec.compensation;
+  if (rec.state !== 'success' || c?.state !== 'running') {
+    throw new IllegalTransition('stream', c === undefined ? rec.state : `${rec.state} (compensation ${c.state})`, event.type);
+  }
+  return c;
 }
 
 /** A river's record at its end: failed with `error`, or succeeded; it waits for nothing any more. */
@@ -153,6 +178,7 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
       return n;
     case 'end':
       need(rec, UNENDED, event);
+      if (event.completion !== undefined && event.error === undefined) n.completion = event.completion;
       return ended(n, event.error, event.at);
     case 'stop':
       need(rec, LIVE, event);
@@ -207,8 +233,27 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
     case 'touch':
       n.touched = event.keys;
       return n;
+    case 'compensate':
+      compensable(rec, event);
+      n.compensation = { state: 'running', attempts: event.attempt, startedAt: rec.compensation?.startedAt ?? event.at };
+      return n;
+    case 'compensateFailed': {
+      const c = compensating(rec, event);
+      n.compensation =
+        event.retryAt !== undefined
+          ? { state: 'retry', attempts: c.attempts, dueAt: event.retryAt, startedAt: c.startedAt }
+          : { state: 'fail', attempts: c.attempts, startedAt: c.startedAt, endedAt: event.at, error: event.error };
+      return n;
+    }
+    case 'compensated': {
+      const c = compensating(rec, event);
+      n.state = 'compensated';
+      n.compensation = { state: 'success', attempts: c.attempts, startedAt: c.startedAt, endedAt: event.at };
+      return n;
+    }
     case 'redrive': {
-      if (rec.state === 'success' || rec.state === 'init') return rec;
+      // (a flow whose compensations ran is never redriven: the engine refuses it)
+      if (rec.state === 'success' || rec.state === 'init' || rec.state === 'compensated') return rec;
       if (event.kind === 'river' || event.kind === 'dam') {
         // a river starts over, keeping the errors and calls of its earlier runs and when it first started
         const fresh = copy({ state: 'init', attempts: 0, cycles: 0 });

@@ -18,6 +18,20 @@ export interface FlowError {
    * failed (code E_CANCELLED), the river that failed.
    */
   cause?: string | FlowErrorCause;
+  /**
+   * The compensations that failed (after their retries) when the flow failed or was cancelled, in
+   * the order they ran; absent when every compensation succeeded or none ran.
+   */
+  compensation?: CompensationFailure[];
+}
+
+/** A river whose `compensate()` failed after its retries. */
+export interface CompensationFailure {
+  /** The river's registered name. */
+  river: string;
+  /** `E_TIMEOUT` when its last attempt timed out, else `E_RIVER_FAILED`. */
+  code: ErrorCode;
+  message: string;
 }
 
 /** The failure that stopped a river: the river that failed first. */

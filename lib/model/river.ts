@@ -45,4 +45,11 @@ export abstract class River<C = unknown> extends StreamBase {
   cycle(_hw: Headwaters<any>, _ctx: RiverContext): Promise<boolean> | boolean {
     return true;
   }
+
+  /**
+   * Optional: undoes what a successful `flow()` did, when the flow fails or is cancelled later
+   * (a saga). Runs with the river's retry attributes and timeout, in the reverse order in which
+   * the flow's rivers succeeded, before `Atlantic.fail()`; see docs/compensation.md.
+   */
+  compensate?(hw: Headwaters<any>, ctx: RiverContext): Promise<void> | void;
 }

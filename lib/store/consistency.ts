@@ -6,6 +6,8 @@ interface Node {
   kind: StreamKind;
   state: StreamState;
   choice: string | undefined;
+  /** A river's compensation state, once it began. */
+  compensation: string | undefined;
   /** The sequences inside a container: a parallel's branches, a basin's one, a fork's by name. */
   sequences: Array<{ name: string; nodes: Node[] }>;
 }
@@ -17,13 +19,15 @@ function tree(flow: StoredFlow): { top: Node[]; ids: Set<string> } {
       ids.add(b.id);
       const rec = flow.streams[b.id];
       const sequences = b.sequences.map((q) => ({ name: q.name, nodes: build(blueprintSequence(q.streams, q.prefix)) }));
-      return { id: b.id, kind: b.kind, state: rec?.state ?? 'init', choice: rec?.choice, sequences };
+      return { id: b.id, kind: b.kind, state: rec?.state ?? 'init', choice: rec?.choice, compensation: rec?.compensation?.state, sequences };
     });
   return { top: build(blueprintSequence(flow.blueprint.streams)), ids };
 }
 
 const within = (n: Node): Node[] => n.sequences.flatMap((q) => q.nodes.flatMap((c) => [c, ...within(c)]));
 const active = (s: StreamState): boolean => s === 'running' || s === 'cycling' || s === 'waiting';
+/** Succeeded: a compensated river had succeeded before it was undone. */
+const succeeded = (s: StreamState): boolean => s === 'success' || s === 'compensated';
 
 /**
  * Whether a flow's records agree with each other, given the order in which the engine writes them
@@ -47,13 +51,20 @@ export function inconsistency(flow: StoredFlow): string | undefined {
       if (prev !== undefined && n.state !== 'init') {
         // a stream starts after the one before it ended; one skipped (reset to init by a redrive)
         // may sit before an atomic river that ran while the flow failed
-        if (active(prev.state) || (prev.state === 'init' && !(n.kind === 'river' && n.state === 'success'))) {
+        if (active(prev.state) || (prev.state === 'init' && !(n.kind === 'river' && succeeded(n.state)))) {
           return `stream ${n.id} is ${n.state} while stream ${prev.id} before it is ${prev.state}`;
         }
       }
       if (parent !== undefined && n.state !== 'init' && parent.state === 'init')
         return `stream ${n.id} is ${n.state} inside ${parent.kind} ${parent.id}, which has no record`;
-      if (n.kind === 'river') continue;
+      if (n.kind === 'river') {
+        // a compensation begins once the river has succeeded, and ends with it compensated or still succeeded
+        if (n.compensation !== undefined && n.state !== 'success' && n.state !== 'compensated')
+          return `river ${n.id} is ${n.state} with a compensation ${n.compensation}`;
+        if ((n.state === 'compensated') !== (n.compensation === 'success'))
+          return `river ${n.id} is ${n.state} with ${n.compensation === undefined ? 'no compensation' : `a compensation ${n.compensation}`}`;
+        continue;
+      }
       const inner = within(n);
       if (n.state === 'skipped') {
         const started = inner.find((c) => c.state !== 'skipped');
@@ -73,7 +84,7 @@ export function inconsistency(flow: StoredFlow): string | undefined {
         return `fork ${n.id} succeeded without a recorded choice`;
       }
       if (n.state === 'success') {
-        const bad = sequences.flatMap((q) => q.nodes).find((c) => c.state !== 'success' && c.state !== 'skipped');
+        const bad = sequences.flatMap((q) => q.nodes).find((c) => !succeeded(c.state) && c.state !== 'skipped');
         if (bad !== undefined) return `${n.kind} ${n.id} succeeded while stream ${bad.id} in it is ${bad.state}`;
       }
       for (const q of n.sequences) {
@@ -89,6 +100,9 @@ export function inconsistency(flow: StoredFlow): string | undefined {
   const ended = (seq: Node[], unchosen: boolean): string | undefined => {
     for (const n of seq) {
       if (active(n.state)) return `the flow is ${status} while stream ${n.id} is ${n.state}`;
+      if (n.compensation === 'running' || n.compensation === 'retry')
+        return `the flow is ${status} while the compensation of river ${n.id} is ${n.compensation}`;
+      if (status === 'success' && n.compensation !== undefined) return `the flow is success while river ${n.id} has a compensation`;
       if (status === 'success' && !unchosen && n.state !== 'success') return `the flow is success while stream ${n.id} is ${n.state}`;
       if (n.state === 'init' && !unchosen) return `the flow is ${status} while stream ${n.id} has not started`;
       const noChoice = n.kind === 'fork' && n.choice === undefined;

@@ -22,8 +22,12 @@ export const StreamState = Object.freeze({
   FAIL: 'fail',
   SKIPPED: 'skipped',
   WAITING: 'waiting',
+  COMPENSATED: 'compensated',
 } as const);
-/** `init` · `running` · `cycling` · `success` · `fail` · `skipped` · `waiting` (a Dam holding its branch). */
+/**
+ * `init` · `running` · `cycling` · `success` · `fail` · `skipped` · `waiting` (a Dam holding its
+ * branch) · `compensated` (a river that succeeded, then was undone by its `compensate()`).
+ */
 export type StreamState = (typeof StreamState)[keyof typeof StreamState];
 
 /** True for the statuses a flow ends in. */
@@ -84,6 +88,27 @@ export interface StreamRecord {
   choice?: string;
   /** A basin's changed keys (set or deleted) since it began, for the merge on success. */
   touched?: string[];
+  /**
+   * For a river that defines `compensate()` and succeeded: its place in the order in which such
+   * rivers of the flow succeeded (1, 2, …). Compensations run in the reverse of this order.
+   */
+  completion?: number;
+  /** The river's compensation, once it began. */
+  compensation?: CompensationRecord;
+}
+
+/** The progress of one river's `compensate()` (its calls are in the river's history, phase `compensate`). */
+export interface CompensationRecord {
+  /** `running` (in a call of `compensate()`), `retry` (waiting until `dueAt`), then `success` or `fail`. */
+  state: 'running' | 'retry' | 'success' | 'fail';
+  /** Attempts of `compensate()` started. */
+  attempts: number;
+  /** When the next attempt is due, while it waits. */
+  dueAt?: number;
+  startedAt: number;
+  endedAt?: number;
+  /** Why it failed, once it has run out of retries. */
+  error?: FlowError;
 }
 
 /** One call of a river's `flow()` (an attempt) or `cycle()` (a poll). */

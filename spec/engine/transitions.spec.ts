@@ -9,7 +9,7 @@ const stopped: FlowError = { code: 'E_CANCELLED', message: 'river R stopped: riv
 const T = 1_000;
 
 const rec = (state: StreamState, extra: Partial<StreamRecord> = {}): StreamRecord => Object.freeze({ state, attempts: 0, cycles: 0, ...extra });
-const ALL: StreamState[] = ['init', 'running', 'cycling', 'success', 'fail', 'skipped'];
+const ALL: StreamState[] = ['init', 'running', 'cycling', 'success', 'fail', 'skipped', 'compensated'];
 
 /** [event, states it applies to, what the record becomes (checked with include)] */
 const STREAM_TABLE: Array<[string, StreamEvent, StreamState[], (r: StreamRecord) => Partial<StreamRecord>]> = [
@@ -33,6 +33,12 @@ const STREAM_TABLE: Array<[string, StreamEvent, StreamState[], (r: StreamRecord)
   ['close, ok', { type: 'close', ok: true, at: T }, ['running'], () => ({ state: 'success', endedAt: T })],
   ['close, failed by itself', { type: 'close', ok: false, at: T, error: boom }, ['running'], () => ({ state: 'fail', endedAt: T, error: boom })],
   ['choose', { type: 'choose', choice: 'big' }, ['running'], () => ({ state: 'running', choice: 'big' })],
+  [
+    'compensate',
+    { type: 'compensate', attempt: 1, at: T },
+    ['success'],
+    () => ({ state: 'success', compensation: { state: 'running', attempts: 1, startedAt: T } }),
+  ],
 ];
 
 describe('the state machine', () => {
@@ -78,6 +84,31 @@ describe('the state machine', () => {
       expect(r.history).to.have.length(HISTORY_LIMIT);
       expect(r.history![0]).to.include({ phase: 'flow', attempt: 1 });
       expect(r.history!.at(-1)).to.include({ phase: 'cycle', attempt: HISTORY_LIMIT + 10 });
+    });
+
+    it('compensates: an attempt, its retry wait, its failure or the river compensated; an ended compensation takes no attempt', () => {
+      const done = rec('success', { completion: 2, endedAt: 5 });
+      const first = nextStream(done, { type: 'compensate', attempt: 1, at: T });
+      const waiting = nextStream(first, { type: 'compensateFailed', error: boom, retryAt: T + 50, at: T + 1 });
+      expect(waiting).to.deep.include({ state: 'success', completion: 2, compensation: { state: 'retry', attempts: 1, dueAt: T + 50, startedAt: T } });
+      const second = nextStream(waiting, { type: 'compensate', attempt: 2, at: T + 50 });
+      expect(second.compensation).to.deep.equal({ state: 'running', attempts: 2, startedAt: T });
+      // recovery runs the attempt it found running again
+      expect(nextStream(second, { type: 'compensate', attempt: 2, at: T + 60 }).compensation).to.deep.equal({ state: 'running', attempts: 2, startedAt: T });
+      const ok = nextStream(second, { type: 'compensated', at: T + 70 });
+      expect(ok).to.deep.include({ state: 'compensated', endedAt: 5, compensation: { state: 'success', attempts: 2, startedAt: T, endedAt: T + 70 } });
+      const failed = nextStream(second, { type: 'compensateFailed', error: boom, at: T + 70 });
+      expect(failed).to.deep.include({ state: 'success', compensation: { state: 'fail', attempts: 2, startedAt: T, endedAt: T + 70, error: boom } });
+      for (const ended of [ok, failed]) {
+        expect(() => nextStream(ended, { type: 'compensate', attempt: 3, at: T })).to.throw(IllegalTransition);
+        expect(() => nextStream(ended, { type: 'compensated', at: T })).to.throw(IllegalTransition);
+      }
+      expect(() => nextStream(waiting, { type: 'compensated', at: T })).to.throw(IllegalTransition);
+      expect(() => nextStream(done, { type: 'compensateFailed', error: boom, at: T })).to.throw(IllegalTransition);
+      expect(nextStream(ok, { type: 'redrive', kind: 'river' })).to.equal(ok);
+      // a river's success numbers it only when asked to
+      expect(nextStream(rec('running'), { type: 'end', at: T, completion: 3 }).completion).to.equal(3);
+      expect(nextStream(rec('running'), { type: 'end', at: T, error: boom, completion: 3 }).completion).to.equal(undefined);
     });
 
     it('redrives: a river that did not succeed starts over with its errors and calls; a container resumes; a skipped fork chooses anew', () => {

@@ -70,6 +70,22 @@ describe('examples', function () {
     expect(out).to.include('engine: chair-7 ended fail (E_TIMEOUT)');
   });
 
+  it('booking-saga (npm run example:saga) books a flight and a hotel, fails on the car and compensates both', async () => {
+    const out = await example('booking-saga.ts');
+    const lines = out.split('\n');
+    const at = (text: string) => lines.findIndex((l) => l.startsWith(text));
+    expect(at('booked flight FLIGHT-1')).to.be.at.least(0);
+    expect(at('booked hotel HOTEL-1')).to.be.at.least(0);
+    // the reverse of the order in which they succeeded, then Atlantic.fail
+    expect(at('cancelled hotel HOTEL-1')).to.be.above(at('booking a car'));
+    expect(at('cancelled flight FLIGHT-1')).to.be.above(at('cancelled hotel HOTEL-1'));
+    expect(at('trip not booked:')).to.be.above(at('cancelled flight FLIGHT-1'));
+    expect(out).to.include('river:compensate BookHotel success');
+    expect(out).to.match(/0\.0\.0\s+BookFlight\s+compensated/);
+    expect(out).to.match(/1\s+BookCar\s+fail/);
+    expect(out).to.include('flow fail: E_RIVER_FAILED; open bookings: flights 0, hotels 0');
+  });
+
   it('guide/rivers shows retries, a timeout, a poll, an atomic river and an input schema', async () => {
     const out = await example('guide/rivers.ts');
     expect(out).to.match(/ChargeCardRiver: attempt 2 failed, retry in \d+ms/);

@@ -78,7 +78,7 @@ export type Recorded = { [E in EngineEventName]: { event: E; payload: EngineEven
 /** Every event `engine` emits from now on, in order. */
 export function recordEvents(engine: Engine): Recorded[] {
   const seen: Recorded[] = [];
-  const names: EngineEventName[] = ['flow:start', 'flow:end', 'river:start', 'river:retry', 'river:cycle', 'river:end'];
+  const names: EngineEventName[] = ['flow:start', 'flow:end', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'river:compensate'];
   for (const event of names) {
     engine.on(event, (payload: EngineEvents[typeof event]) => {
       seen.push({ event, payload } as Recorded);

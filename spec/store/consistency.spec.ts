@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { BlueprintStream } from '../../lib/model/blueprint.js';
 import { inconsistency } from '../../lib/store/consistency.js';
-import type { FlowStatus, StoredFlow, StreamState } from '../../lib/store/records.js';
+import type { FlowStatus, StoredFlow, StreamRecord, StreamState } from '../../lib/store/records.js';
 import { header, rec } from './conformance/types.js';
 
 const flow = (status: FlowStatus, streams: BlueprintStream[], states: Record<string, StreamState | [StreamState, string]>): StoredFlow => ({
@@ -10,6 +10,31 @@ const flow = (status: FlowStatus, streams: BlueprintStream[], states: Record<str
   streams: Object.fromEntries(Object.entries(states).map(([id, s]) => [id, Array.isArray(s) ? rec({ state: s[0], choice: s[1] }) : rec({ state: s })])),
   headwaters: {},
 });
+
+/**
+ * A flow of three rivers with compensations: `success` alone is a river compensated (state
+ * `compensated`, compensation `success`); [state, compensation] gives both.
+ */
+function comp(
+  status: FlowStatus,
+  states: Record<string, 'success' | 'fail' | 'skipped' | [StreamState, NonNullable<StreamRecord['compensation']>['state']]>,
+): StoredFlow {
+  const f = flow(status, three, {});
+  for (const [id, s] of Object.entries(states)) {
+    if (s === 'fail' || s === 'skipped') f.streams[id] = rec({ state: s });
+    else {
+      const [state, c] = s === 'success' ? (['compensated', 'success'] as const) : s;
+      f.streams[id] = rec({ state, compensation: { state: c, attempts: 1, startedAt: 1 } });
+    }
+  }
+  return f;
+}
+
+/** Marks rivers of a flow compensated. */
+function withComp(f: StoredFlow, ids: string[]): StoredFlow {
+  for (const id of ids) f.streams[id] = rec({ state: 'compensated', compensation: { state: 'success', attempts: 1, startedAt: 1 } });
+  return f;
+}
 
 const r = { river: 'R' };
 const three = [r, r, r];
@@ -39,6 +64,15 @@ describe("inconsistency(flow): whether a flow's records agree", () => {
       flow('cancelled', fork, { 0: 'skipped', '0.0.0': 'skipped', '0.1.0': 'skipped', '0.1.1': 'skipped', 1: 'skipped' }),
     ],
   ];
+  legit.push(
+    ['a failed flow whose rivers were compensated', comp('fail', { 0: 'success', 1: 'success', 2: 'fail' })],
+    ['a flow compensating after its failure', comp('running', { 0: ['success', 'running'], 1: ['compensated', 'success'], 2: 'fail' })],
+    ['a failed flow with a compensation that failed', comp('fail', { 0: ['success', 'fail'], 1: ['compensated', 'success'], 2: 'fail' })],
+    [
+      'a parallel that succeeded whose rivers were compensated',
+      withComp(flow('cancelled', par, { 0: 'success', '0.0.0': 'success', '0.0.1': 'success', '0.1.0': 'success', 1: 'skipped' }), ['0.0.0', '0.1.0']),
+    ],
+  );
   for (const [what, f] of legit) it(`accepts ${what}`, () => expect(inconsistency(f)).to.equal(undefined));
 
   const broken: Array<[string, StoredFlow, RegExp]> = [
@@ -67,5 +101,19 @@ describe("inconsistency(flow): whether a flow's records agree", () => {
     ],
     ['a record of a stream the drawing lacks', flow('running', three, { 7: 'success' }), /drawing does not have/],
   ];
+  broken.push(
+    [
+      'a compensated river in a successful flow',
+      comp('success', { 0: 'success', 1: 'success', 2: 'success' }),
+      /the flow is success while (stream 0 is compensated|river 0 has a compensation)/,
+    ],
+    ['an ended flow with a compensation still running', comp('fail', { 0: ['success', 'retry'], 1: 'fail' }), /compensation of river 0 is retry/],
+    [
+      'a river compensated without a compensation that succeeded',
+      comp('fail', { 0: ['compensated', 'fail'], 1: 'fail' }),
+      /river 0 is compensated with a compensation fail/,
+    ],
+    ['a compensation of a river that failed', comp('fail', { 0: ['fail', 'fail'], 1: 'skipped' }), /river 0 is fail with a compensation fail/],
+  );
   for (const [what, f, why] of broken) it(`finds ${what}`, () => expect(inconsistency(f)).to.match(why));
 });
