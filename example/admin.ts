@@ -20,7 +20,7 @@ const run = await new Andes(engine).drawHeadwaters(new Headwaters('greet-1').put
 await run.result();
 
 const res = await fetch(`${admin.url}/api/flows/greet-1`, { headers: { authorization: `Bearer ${process.env.VF_TOKEN}` } });
-const flow = await res.json();
+const flow = (await res.json()) as { requestId: string; status: string };
 console.log(`flow ${flow.requestId}: ${flow.status}`);
 
 // remove ended flows by hand too: here, those that failed more than a week ago
