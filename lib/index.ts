@@ -34,6 +34,8 @@ export type { EngineEventName, EngineEvents } from './engine/events.js';
 export { FlowRun, type FlowOutcome } from './model/flow-run.js';
 export type { Registry, RegistrableClass } from './engine/registry.js';
 export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapshot.js';
+export type { PurgeOptions } from './engine/retention.js';
+export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 
 export { LevelStore, type LevelDatabase, type LevelStoreOptions } from './store/level-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres-store.js';
@@ -52,6 +54,7 @@ export {
   type FlowQuery,
   type HeadwatersChange,
   type HistoryEntry,
+  type PurgeQuery,
   type StoredCommand,
   type StoredFlow,
   type StreamRecord,

@@ -45,6 +45,11 @@ export const engineOptionsSchema = z.strictObject({
   random: z.custom<() => number>((v) => typeof v === 'function', 'random must be a function').optional(),
   closeTimeout: duration('closeTimeout', 10_000),
   worker: workerSchema.default(() => workerSchema.parse({})),
+  retention: z
+    .custom<Duration>((v) => (durationMs(v) ?? 0) > 0, `retention must be more than 0: ${DURATION_FORMS}`)
+    .transform((v) => durationMs(v)!)
+    .refine((ms) => ms <= MAX_DURATION_MS, `retention must be ${DURATION_MAX}`)
+    .optional(),
 });
 
 /**
@@ -78,6 +83,11 @@ export interface EngineOptions {
   closeTimeout?: Duration;
   /** This engine as one of many on a shared store (see {@link WorkerOptions}). */
   worker?: WorkerOptions;
+  /**
+   * Purge ended flows older than this in the background (see `engine.purge`): soon after open,
+   * then periodically. @default none: flows are kept
+   */
+  retention?: Duration;
 }
 
 /** How an engine shares a store (PostgreSQL) with other engines. */

@@ -31,6 +31,9 @@ import { RemoteOutcomes } from './remote-outcomes.js';
 import { blueprintClasses } from '../model/stream-tree.js';
 import type { Claim, StoredCommand, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
+import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
+import { EngineSource, type EnginePort } from '../admin/engine-source.js';
+import { Retention, resolvePurgeQuery, type PurgeOptions } from './retention.js';
 
 const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
@@ -86,6 +89,13 @@ export class Engine {
   readonly #remote: RemoteOutcomes;
   /** Creates another engine's concurrent start won: the requestId's flow is that one. */
   readonly #duplicates = new Set<string>();
+  /** Its admin servers (serve()), closed with it. */
+  readonly #admins = new Set<AdminServer>();
+  /** The background purge of `retention`. */
+  #retention: Retention | undefined;
+  /** Stored commands being carried out (see #storedCommands), by seq. */
+  readonly #carrying = new Set<number>();
+  #commandsBusy = false;
 
   static {
     // a bare `new Andes()` finds the default engine through the model's port, without importing this module
@@ -115,7 +125,10 @@ export class Engine {
         take: (claims) => this.#take(claims),
         lost: (ids) => this.#lost(ids),
         command: (c) => this.#command(c),
-        tick: () => this.#remote.poll(),
+        tick: () => {
+          void this.#remote.poll();
+          void this.#storedCommands();
+        },
         unavailable: (err) => {
           this.#storeFailed(err);
           void this.close();
@@ -182,9 +195,16 @@ export class Engine {
     try {
       const engine = new Engine(resolved, store, logger);
       await engine.#worker.start();
-      if (!resolved.recover) return engine;
-      if (store.supports.shared) await engine.#worker.claimRoom();
-      else await engine.#recover();
+      if (resolved.recover) {
+        if (store.supports.shared) await engine.#worker.claimRoom();
+        else await engine.#recover();
+      }
+      await engine.#storedCommands();
+      if (resolved.retention !== undefined) {
+        const ms = resolved.retention;
+        engine.#retention = new Retention(ms, () => engine.purge({ before: engine.#clock.now() - ms }), logger.child({ component: 'retention' }));
+        engine.#retention.start();
+      }
       return engine;
     } catch (err) {
       await store.close().catch(() => undefined); // never leave the directory locked behind a failed open
@@ -705,6 +725,8 @@ export class Engine {
   async close(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
+    await Promise.all([...this.#admins].map((a) => a.close()));
+    await this.#retention?.stop();
     // flows being loaded to run see the closing state and stay in the store
     await this.#admission.loaded();
     const running = [...this.#runners.values()];
@@ -731,5 +753,103 @@ export class Engine {
   #assertOpen(op: string): void {
     if (this.#state !== 'open') throw new VastflowError('E_CLOSED', `${op}: the engine is closed`);
     if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /**
+   * Serves the admin API and the web UI over this engine (see docs/operators.md); `close()` of the
+   * engine closes it too.
+   * @example
+   * const admin = await engine.serve({ port: 7411, token: process.env.VF_TOKEN });
+   * console.log(admin.url);
+   * @throws VastflowError E_INVALID_ARGUMENT for bad options or a port it cannot listen on.
+   */
+  async serve(options: AdminServerOptions = {}): Promise<AdminServer> {
+    this.#assertOpen('serve');
+    // the engine's send (Dams), once it has one; until then messages are recorded in the store
+    const send = (this as unknown as { send?: (id: string, name: string, payload?: unknown) => Promise<void> }).send;
+    const port: EnginePort = {
+      get: (id) => this.get(id),
+      list: (q) => this.list(q),
+      cancel: (id, reason) => this.cancel(id, reason),
+      redrive: (id) => this.redrive(id),
+      send: typeof send === 'function' ? (id, name, payload) => send.call(this, id, name, payload) : undefined,
+      workers: () => this.workers(),
+      purge: (q) => this.purge(q),
+      on: (name, l) => this.#events.on(name as EngineEventName, l as unknown as Listener<EngineEventName>),
+      off: (name, l) => this.#events.off(name as EngineEventName, l as unknown as Listener<EngineEventName>),
+      store: this.#store,
+      logger: this.#logger,
+    };
+    const source = new EngineSource(port);
+    const server = await startAdminServer(source, options, this.#logger);
+    const admin: AdminServer = {
+      url: server.url,
+      close: async () => {
+        this.#admins.delete(admin);
+        source.close();
+        await server.close();
+      },
+    };
+    this.#admins.add(admin);
+    return admin;
+  }
+
+  /**
+   * Deletes the ended flows (finished, their Atlantic hook run) last updated before `before`, with
+   * all their records; never an unfinished one. Resolves with the number deleted.
+   * @throws VastflowError E_INVALID_ARGUMENT naming the field (`before`: ms since the epoch or a
+   * Date; `status`: success, fail or cancelled), or when the store cannot purge.
+   */
+  async purge(options: PurgeOptions): Promise<number> {
+    this.#assertOpen('purge');
+    const query = resolvePurgeQuery(options);
+    if (this.#store.purge === undefined) throw new VastflowError('E_INVALID_ARGUMENT', 'purge: this store cannot purge flows');
+    return this.#store.purge(query);
+  }
+
+  /**
+   * Carries out the cancel and redrive commands left in the store (by the CLI, or an admin server
+   * on the store): at open, after recovery, and at each worker tick. A cancel of a flow this engine
+   * holds cancels it; a redrive of a failed flow redrives it; either is consumed once done, or at
+   * once when its flow has ended (cancel) or is no longer failed (redrive). Messages are for Dams.
+   */
+  async #storedCommands(): Promise<void> {
+    if (this.#commandsBusy || !this.#takesWork()) return;
+    this.#commandsBusy = true;
+    try {
+      for (const c of await this.#store.listCommands()) {
+        if (c.body.kind === 'message' || this.#carrying.has(c.seq) || !this.#takesWork()) continue;
+        const consume = (): Promise<unknown> => this.#queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
+        if (c.body.kind === 'cancel' && (this.#holds(c.flowId) || this.#admission.loading(c.flowId) !== undefined)) {
+          this.#carrying.add(c.seq);
+          void this.cancel(c.flowId, c.body.reason ?? 'cancelled')
+            .then(consume, (err: unknown) => this.#logger.warn({ err, flowId: c.flowId }, 'a stored cancel failed'))
+            .finally(() => this.#carrying.delete(c.seq));
+          continue;
+        }
+        const header = (await this.#store.getFlow(c.flowId))?.header;
+        if (header === undefined) continue; // gone: its commands went with it
+        if (c.body.kind === 'cancel') {
+          if (isFinal(header.status)) await consume(); // else: for the engine that runs it
+          continue;
+        }
+        if (header.status === 'fail') {
+          try {
+            await this.redrive(c.flowId);
+          } catch (err) {
+            // a class this engine lacks: left for an engine that has it
+            if (!isVastflowError(err, 'E_CONFLICT')) {
+              this.#logger.debug({ err, flowId: c.flowId }, 'a stored redrive is left for another engine');
+              continue;
+            }
+          }
+        }
+        await consume();
+      }
+    } catch (err) {
+      if (this.#takesWork()) this.#logger.warn({ err }, 'could not read the commands in the store; trying again at the next tick');
+    } finally {
+      this.#commandsBusy = false;
+    }
   }
 }

@@ -149,6 +149,14 @@ export interface FlowQuery {
   before?: string;
 }
 
+/** Which ended flows {@link Store.purge} deletes. */
+export interface PurgeQuery {
+  /** Flows whose `updatedAt` is before this (ms since the epoch). */
+  before: number;
+  /** Only flows of this status. */
+  status?: 'success' | 'fail' | 'cancelled';
+}
+
 /** An engine's claim on a flow: its owner and the claim's epoch (one more at each new claim). */
 export interface Fence {
   owner: string;

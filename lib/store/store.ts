@@ -7,6 +7,7 @@ import type {
   FlowChange,
   FlowHeader,
   FlowQuery,
+  PurgeQuery,
   StoredCommand,
   StoredFlow,
   WorkerBeat,
@@ -103,6 +104,13 @@ export interface Store {
   /** Commands not yet consumed, in seq order. */
   listCommands(query?: CommandQuery): Promise<StoredCommand[]>;
 
+  /**
+   * Deletes the ended flows (finished, and their Atlantic hook recorded as run) last updated
+   * before `query.before`, optionally only those of one status, with all their records, index
+   * entries and commands; never an unfinished flow. Resolves with the number deleted. Optional:
+   * a store without it cannot purge (`engine.purge` rejects with E_INVALID_ARGUMENT).
+   */
+  purge?(query: PurgeQuery): Promise<number>;
   /**
    * Headers changed after `cursor` (from the start when omitted), in the order they changed, at
    * most `limit`. Only on stores with `supports.changes`.

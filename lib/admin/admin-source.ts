@@ -1,0 +1,47 @@
+import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
+import type { Json } from '../model/json.js';
+import type { FlowStatus, WorkerInfo } from '../store/records.js';
+
+/** Which flows a listing asks for (the admin API's `GET /api/flows`). */
+export interface AdminListQuery {
+  status?: FlowStatus;
+  limit: number;
+  /** The last id of the page before. */
+  before?: string;
+}
+
+/** An event as the admin server streams it: the engine event's name and its payload. */
+export type AdminEventListener = (name: string, payload: Record<string, unknown>) => void;
+
+/**
+ * What the admin server and the CLI need of whatever holds the flows: an engine (which carries
+ * commands out itself), or a store opened directly (which records them for the engine that runs
+ * the flow). Every call that names a flow takes its id or its requestId.
+ */
+export interface AdminSource {
+  list(query: AdminListQuery): Promise<FlowSummary[]>;
+  get(idOrRequestId: string): Promise<FlowSnapshot | undefined>;
+  /** @throws E_NOT_FOUND. A flow that has ended is left as it is. */
+  cancel(idOrRequestId: string, reason?: string): Promise<{ id: string }>;
+  /** @throws E_NOT_FOUND; E_CONFLICT when the flow has not failed. */
+  redrive(idOrRequestId: string): Promise<{ id: string }>;
+  /** @throws E_NOT_FOUND; E_CONFLICT when the flow has ended; E_INVALID_ARGUMENT for an empty name. */
+  send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }>;
+  workers(): Promise<WorkerInfo[]>;
+  /** Removes ended flows last updated before `before` (ms since the epoch); the number removed. */
+  purge(query: { before: number; status?: 'success' | 'fail' | 'cancelled' }): Promise<number>;
+  /** Streams events to `listener` until the returned function is called. */
+  subscribe(listener: AdminEventListener): () => void;
+}
+
+/** The names of the engine's events that the admin server streams (Part 2's too). */
+export const ENGINE_EVENT_NAMES = [
+  'flow:start',
+  'flow:end',
+  'flow:message',
+  'river:start',
+  'river:retry',
+  'river:cycle',
+  'river:end',
+  'river:compensate',
+] as const;
