@@ -1,5 +1,6 @@
 // The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
 import { expect } from 'chai';
+import type { Request, Response } from 'playwright-core';
 import { Andes, type Engine } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
@@ -53,8 +54,9 @@ describe('web UI: token, workers, origin', function () {
     await until(async () => (await engine.get(id))?.status === 'success', 5000, 'the flow ends');
     const { page, requests } = await ui.visit(url);
     const failed: string[] = [];
-    page.on('requestfailed', (r) => void failed.push(r.url()));
-    page.on('response', (r) => void (r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`)));
+    const onFailed = (r: Request) => void failed.push(r.url());
+    const onResponse = (r: Response) => void (r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+    page.on('requestfailed', onFailed).on('response', onResponse);
     await page.locator('table.flows').waitFor();
     await page.getByRole('link', { name: id }).click();
     await page.locator('svg.graph').waitFor();
@@ -64,6 +66,7 @@ describe('web UI: token, workers, origin', function () {
     expect(requests.every((u) => u.startsWith(`${origin}/`))).to.equal(true);
     const paths = new Set(requests.map((u) => new URL(u).pathname));
     for (const p of ['/', '/app.css', '/app.js', '/api/flows', '/api/events', '/api/workers', `/api/flows/${id}`]) expect(paths, p).to.include(p);
+    page.off('requestfailed', onFailed).off('response', onResponse);
     expect(failed.filter((f) => !f.includes('/api/events'))).to.deep.equal([]);
   });
 });

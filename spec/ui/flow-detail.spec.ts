@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Andes, Basin, Headwaters, ParallelRiver, type Engine, type Stream } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
-import { Choose, failing, Gated, gate, Polled, resetRivers, Retried, Step, UI_CLASSES } from './rivers.js';
+import { Charge, Choose, Courier, failing, Gated, gate, Pack, Post, Quote, Reserve, resetRivers, Shipping, Step, UI_CLASSES, Validate } from './rivers.js';
 
 async function run(engine: Engine, ...streams: Stream[]): Promise<string> {
   return (await new Andes(engine).drawStream(...streams).start()).id;
@@ -40,9 +40,12 @@ describe('web UI: flow detail', function () {
     expect(await state(page, '2.0.0')).to.equal('success');
     expect(await state(page, '2.1.0')).to.equal('skipped');
     // the boxes do not overlap: every river's box is apart from every other's
-    const boxes = await page.locator('svg.graph g.node rect').evaluateAll((rs) => rs.map((r) => (r as SVGGraphicsElement).getBBox()).map((b) => [b.x, b.y, b.width, b.height]));
+    const boxes = await page
+      .locator('svg.graph g.node rect')
+      .evaluateAll((rs) => rs.map((r) => (r as SVGGraphicsElement).getBBox()).map((b) => [b.x, b.y, b.width, b.height]));
     for (const [i, a] of boxes.entries())
-      for (const b of boxes.slice(i + 1)) expect(a[0]! + a[2]! <= b[0]! || b[0]! + b[2]! <= a[0]! || a[1]! + a[3]! <= b[1]! || b[1]! + b[3]! <= a[1]!, 'boxes overlap').to.equal(true);
+      for (const b of boxes.slice(i + 1))
+        expect(a[0]! + a[2]! <= b[0]! || b[0]! + b[2]! <= a[0]! || a[1]! + a[3]! <= b[1]! || b[1]! + b[3]! <= a[1]!, 'boxes overlap').to.equal(true);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(1);
     expect(await page.locator('#headwaters').textContent()).to.contain('"slow": true');
   });
@@ -98,7 +101,11 @@ describe('web UI: flow detail', function () {
 
     await page.getByRole('button', { name: 'Cancel…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this flow?' });
-    expect(await dialog.getByRole('button', { name: 'Cancel flow' }).evaluate((b) => b === document.activeElement || b.closest('dialog')!.contains(document.activeElement))).to.equal(true);
+    expect(
+      await dialog
+        .getByRole('button', { name: 'Cancel flow' })
+        .evaluate((b) => b === document.activeElement || b.closest('dialog')!.contains(document.activeElement)),
+    ).to.equal(true);
     await dialog.getByLabel('Reason (optional)').fill('not needed');
     await dialog.getByRole('button', { name: 'Cancel flow' }).click();
     await page.locator('#flow-status', { hasText: 'cancelled' }).waitFor();
@@ -116,11 +123,11 @@ describe('web UI: flow detail', function () {
     const id = await new Andes(engine)
       .drawHeadwaters(new Headwaters('order-7731').put('orderId', 7731).put('amount', 129.9))
       .drawStream(
-        new Step({ label: 'validate' }),
+        new Validate({ label: 'validate' }),
         new ParallelRiver()
-          .append(new Retried({ label: 'reserve', fails: 2 }), new Polled({ label: 'pack', polls: 3 }))
-          .append(new Basin('payment').drawStream(new Polled({ label: 'quote', polls: 5 }), new Step({ label: 'charge' }))),
-        new Choose({ branch: 'express' }).branch('express', new Step({ label: 'courier' })).branch('standard', new Step({ label: 'post' })),
+          .append(new Reserve({ label: 'reserve', fails: 2 }), new Pack({ label: 'pack', polls: 3 }))
+          .append(new Basin('payment').drawStream(new Quote({ label: 'quote', polls: 5 }), new Charge({ label: 'charge' }))),
+        new Shipping({ branch: 'express' }).branch('express', new Courier({ label: 'courier' })).branch('standard', new Post({ label: 'post' })),
       )
       .start();
     const fid = id.id;
@@ -131,8 +138,11 @@ describe('web UI: flow detail', function () {
     expect(await page.locator('.flow-error').textContent()).to.contain('charge failed');
     const shot = process.env['VF_UI_SCREENSHOT'];
     if (shot !== undefined && shot !== '') {
-      await page.locator('details[data-stream="1.1.0.1"] summary').click();
-      await page.screenshot({ path: shot, fullPage: false });
+      await page.locator('svg.graph g[data-stream="1.1.0.1"]').click();
+      await page.setViewportSize({ width: 1280, height: 1120 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: shot });
+      await page.setViewportSize({ width: 1280, height: 900 });
     }
   });
 });

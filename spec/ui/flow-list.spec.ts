@@ -7,11 +7,18 @@ import { useUi } from './harness.js';
 import { failing, Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
 
 async function run(engine: Engine, requestId: string, ...streams: Stream[]): Promise<string> {
-  const flow = await new Andes(engine).drawHeadwaters(new Headwaters(requestId)).drawStream(...streams).start();
+  const flow = await new Andes(engine)
+    .drawHeadwaters(new Headwaters(requestId))
+    .drawStream(...streams)
+    .start();
   return flow.id;
 }
 async function settled(engine: Engine, ...ids: string[]): Promise<void> {
-  await until(async () => (await Promise.all(ids.map((id) => engine.get(id)))).every((f) => f?.status === 'success' || f?.status === 'fail'), 5000, 'flows end');
+  await until(
+    async () => (await Promise.all(ids.map((id) => engine.get(id)))).every((f) => f?.status === 'success' || f?.status === 'fail'),
+    5000,
+    'flows end',
+  );
 }
 
 describe('web UI: flow list', function () {

@@ -7,48 +7,75 @@ import { silent } from '../helpers/stores.js';
 
 /** Where the browser is: env CHROMIUM_PATH, else Debian's package (`apt-get install chromium`). */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A page of the UI and every URL it asked for. */
 export interface UiPage {
   page: Page;
-  /** Every request the page made, in order. */
+  /** Every request the page made since the test began, in order. */
   requests: string[];
 }
 
-/** What a spec opens: engines with their admin servers, and pages in a fresh browser context each. */
+/** What a spec opens: engines with their admin servers, and the page pointed at one. */
 export interface UiHarness {
   /** Opens an engine on `store` (default: memory) and serves it on port 0; both closed after the test. */
   serve(options?: EngineOptions, serve?: { token?: string }): Promise<{ engine: Engine; url: string }>;
-  /** A new page at `url` (in a context of its own), closed after the test. */
+  /** The page, gone to `url`. */
   visit(url: string): Promise<UiPage>;
 }
 
+// One browser and one page for the whole run: starting Chromium and a renderer costs seconds on a
+// busy machine. Each test's server listens on a port of its own, so each test's page has an origin
+// of its own (its own sessionStorage, its own token), and the page is blanked after each test.
+let shared: Promise<{ browser: Browser; context: BrowserContext; page: Page }> | undefined;
+let requests: string[] = [];
+
+function browserPage(): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
+  shared ??= (async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on('request', (r) => void requests.push(r.url()));
+    return { browser, context, page };
+  })();
+  return shared;
+}
+
+// a root hook: after every spec file has run
+after(async () => {
+  const s = shared;
+  shared = undefined;
+  if (s !== undefined) await (await s).browser.close();
+});
+
 /**
- * Registers hooks in the current describe: one browser for the file, and after each test the
- * check that no request left the server's origin, then everything it opened closed.
+ * Registers hooks in the current describe: after each test, the check that no request left the
+ * server's origin, then the page blanked and everything the test opened closed.
  */
 export function useUi(): UiHarness {
-  let browser: Browser | undefined;
-  const contexts: BrowserContext[] = [];
   const closers: Array<() => Promise<void>> = [];
-  const pages: Array<{ origin: string; requests: string[] }> = [];
-  before(async function () {
-    this.timeout(30_000);
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  let origin: string | undefined;
+  beforeEach(() => {
+    requests = [];
+    origin = undefined;
   });
-  after(async () => {
-    await browser?.close();
-    browser = undefined;
-  });
-  afterEach(async () => {
+  afterEach(async function () {
+    this.timeout(15_000);
     try {
-      for (const p of pages.splice(0)) {
-        const foreign = p.requests.filter((u) => !u.startsWith(`${p.origin}/`) && !u.startsWith('data:'));
+      if (origin !== undefined) {
+        const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:') && u !== 'about:blank');
         expect(foreign, 'requests that left the server origin').to.deep.equal([]);
       }
     } finally {
-      for (const c of contexts.splice(0)) await c.close();
+      if (shared !== undefined) await (await shared).page.goto('about:blank');
       for (const close of closers.splice(0).reverse()) await close();
     }
   });
@@ -61,12 +88,8 @@ export function useUi(): UiHarness {
       return { engine, url: admin.url };
     },
     async visit(url) {
-      const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-      contexts.push(context);
-      const page = await context.newPage();
-      const requests: string[] = [];
-      page.on('request', (r) => void requests.push(r.url()));
-      pages.push({ origin: new URL(url).origin, requests });
+      const { page } = await browserPage();
+      origin = new URL(url).origin;
       await page.goto(url);
       return { page, requests };
     },

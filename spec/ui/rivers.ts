@@ -36,11 +36,12 @@ export class Step extends River<{ label: string }> {
   }
 }
 
-/** Waits at its gate (or until the flow stops), then succeeds. */
+/** Waits at its gate, then succeeds; fails when the flow stops first. */
 export class Gated extends River<{ label: string }> {
   async flow(hw: Headwaters) {
     const stopped = new Promise<void>((r) => hw.signal.addEventListener('abort', () => r(), { once: true }));
     await Promise.race([gate(this.config!.label).promise, stopped]);
+    if (hw.signal.aborted) throw new Error(`${this.config!.label} stopped`);
     hw.put(this.config!.label, true);
   }
 }
@@ -78,4 +79,14 @@ export class Polled extends River<{ label: string; polls: number }> {
   }
 }
 
-export const UI_CLASSES = [Step, Gated, Choose, Retried, Polled];
+// the order flow of the screenshot: named rivers
+export class Validate extends Step {}
+export class Reserve extends Retried {}
+export class Pack extends Polled {}
+export class Quote extends Polled {}
+export class Charge extends Step {}
+export class Courier extends Step {}
+export class Post extends Step {}
+export class Shipping extends Choose {}
+
+export const UI_CLASSES = [Step, Gated, Choose, Retried, Polled, Validate, Reserve, Pack, Quote, Charge, Courier, Post, Shipping];

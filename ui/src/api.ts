@@ -30,9 +30,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const t = token();
   if (t !== undefined) headers['authorization'] = `Bearer ${t}`;
   const req: RequestInit = { method: init.method ?? 'GET', headers };
-  if (init.body !== undefined) {
+  if (init.body !== undefined || req.method === 'POST') {
+    // the server takes POST bodies only as JSON (which other sites' forms cannot send)
     headers['content-type'] = 'application/json';
-    req.body = JSON.stringify(init.body);
+    req.body = JSON.stringify(init.body ?? {});
   }
   let res: Response;
   try {

@@ -84,8 +84,22 @@ export const detailView: View = (root, { route, fail }) => {
         h('button', { type: 'button', id: 'redrive', disabled: f.status !== 'fail', onclick: () => askRedrive(host, f.id) }, 'Redrive…'),
         h('button', { type: 'button', id: 'send', disabled: ended, onclick: () => askSend(host, f.id) }, 'Send message…'),
       ),
-      h('section', { 'aria-labelledby': 'h-drawing' }, h('h2', { id: 'h-drawing' }, 'Drawing'), legend(), h('div', { class: 'scroll' }, drawGraph(f, select))),
-      h('section', { 'aria-labelledby': 'h-streams' }, h('h2', { id: 'h-streams' }, 'Streams'), ...f.streams.map((s) => streamDetails(s, unfolded.has(s.id)))),
+      h(
+        'div',
+        { class: 'panes' },
+        h(
+          'section',
+          { 'aria-labelledby': 'h-drawing' },
+          h('h2', { id: 'h-drawing' }, 'Drawing'),
+          h('div', { class: 'scroll' }, legend(), drawGraph(f, select)),
+        ),
+        h(
+          'section',
+          { 'aria-labelledby': 'h-streams' },
+          h('h2', { id: 'h-streams' }, 'Streams'),
+          ...f.streams.map((s) => streamDetails(s, unfolded.has(s.id))),
+        ),
+      ),
       timeline !== undefined &&
         h('section', { 'aria-labelledby': 'h-timeline' }, h('h2', { id: 'h-timeline' }, 'Timeline'), h('div', { class: 'scroll' }, timeline)),
       h('section', { 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Headwaters'), h('pre', { class: 'json', id: 'headwaters' }, json(f.headwaters))),

@@ -8,6 +8,11 @@ export function time(ms: number | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
+/** The time of day of `ms`, as `12:00:03.120`. */
+export function clock(ms: number): string {
+  return time(ms).slice(11);
+}
+
 /** A duration as `850 ms`, `12.3 s`, `4 min 5 s`, `3 h 2 min`. */
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -1,6 +1,6 @@
 // The flow's drawing as SVG: the layout of layout.ts, each stream coloured by its state.
 
-import { svg } from './dom.js';
+import { h, svg } from './dom.js';
 import { itemsOf, layout } from './layout.js';
 import type { FlowSnapshot, StreamSnapshot } from './types.js';
 
@@ -107,18 +107,17 @@ export function drawGraph(flow: FlowSnapshot, onSelect: (id: string) => void): S
 }
 
 /** The legend of the state colours. */
-export function legend(): SVGElement {
-  const w = 96;
-  const root = svg('svg', { class: 'legend', width: STATES.length * w, height: 24, role: 'img', 'aria-label': `Colours: ${STATES.join(', ')}` });
-  STATES.forEach((st, i) => {
-    root.append(
-      svg(
-        'g',
-        { class: `node st-${st}` },
-        svg('rect', { x: i * w + 1, y: 3, width: 18, height: 18, rx: 4 }),
-        svg('text', { x: i * w + 24, y: 17, class: 'key' }, st),
+export function legend(): HTMLElement {
+  return h(
+    'ul',
+    { class: 'legend', 'aria-label': 'Colours of the states' },
+    ...STATES.map((st) =>
+      h(
+        'li',
+        {},
+        svg('svg', { width: 16, height: 16, 'aria-hidden': 'true', class: `st-${st}` }, svg('rect', { x: 1, y: 1, width: 14, height: 14, rx: 3 })),
+        st,
       ),
-    );
-  });
-  return root;
+    ),
+  );
 }

@@ -2,7 +2,7 @@
 // and every error.
 
 import { h } from './dom.js';
-import { duration, errorText, span, time } from './format.js';
+import { clock, duration, errorText, span, time } from './format.js';
 import { shownState } from './graph.js';
 import type { FlowError, StreamSnapshot } from './types.js';
 
@@ -32,8 +32,8 @@ export function streamDetails(s: StreamSnapshot, open: boolean): HTMLDetailsElem
   if (s.dueAt !== undefined) facts.push(['Next due', time(s.dueAt)]);
   if (s.choice !== undefined) facts.push(['Branch taken', s.choice]);
   if (s.color !== 'default') facts.push(['Color', s.color]);
-  const errors = [...s.errors];
-  if (s.error !== undefined && !errors.some((e) => errorText(e) === errorText(s.error!))) errors.push(s.error);
+  // the stream's own error repeats its last attempt's (with the attempt count), unless it is of another kind
+  const failure = s.error !== undefined && s.error.code !== s.errors[s.errors.length - 1]?.code ? s.error : undefined;
   return h(
     'details',
     { class: `stream st-${state}`, id: `stream-${s.id}`, 'data-stream': s.id, open },
@@ -64,14 +64,15 @@ export function streamDetails(s: StreamSnapshot, open: boolean): HTMLDetailsElem
               { class: e.error !== undefined ? 'err' : '' },
               h('td', {}, e.phase === 'cycle' ? 'poll' : e.phase),
               h('td', {}, String(e.attempt)),
-              h('td', {}, time(e.startedAt)),
-              h('td', {}, e.endedAt === undefined ? 'running' : time(e.endedAt)),
+              h('td', { title: time(e.startedAt) }, clock(e.startedAt)),
+              h('td', { title: time(e.endedAt) }, e.endedAt === undefined ? 'running' : clock(e.endedAt)),
               h('td', {}, e.endedAt === undefined ? '' : duration(e.endedAt - e.startedAt)),
-              h('td', {}, e.error === undefined ? '' : errorText(e.error)),
+              h('td', { title: e.error === undefined ? undefined : errorText(e.error) }, e.error?.code ?? ''),
             ),
           ),
         ),
       ),
-    errors.length > 0 && h('div', { class: 'errors' }, h('h4', {}, `Errors (${errors.length})`), h('ol', {}, ...errors.map(errorItem))),
+    s.errors.length > 0 && h('div', { class: 'errors' }, h('h4', {}, `Errors of its attempts (${s.errors.length})`), h('ol', {}, ...s.errors.map(errorItem))),
+    failure !== undefined && h('div', { class: 'errors' }, h('h4', {}, 'Why it failed'), h('ul', {}, errorItem(failure))),
   );
 }

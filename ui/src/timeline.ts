@@ -33,7 +33,7 @@ export function drawTimeline(flow: FlowSnapshot, now = Date.now()): SVGElement |
     const t = t0 + ((t1 - t0) * i) / 4;
     root.append(
       svg('line', { class: 'tick', x1: x(t), x2: x(t), y1: TOP - 6, y2: height }),
-      svg('text', { class: 'axis', x: x(t), y: 12 }, `+${duration(t - t0)}`),
+      svg('text', { class: 'axis', x: x(t), y: 12, 'text-anchor': i === 4 ? 'end' : 'middle' }, `+${duration(t - t0)}`),
     );
   }
   rows.forEach((s, r) => {
