@@ -1,5 +1,5 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type FlowQuery, type FlowStatus, type PurgeQuery, type WorkerInfo } from '../store/records.js';
@@ -71,7 +71,13 @@ export class EngineSource implements AdminSource {
 
   async redrive(idOrRequestId: string): Promise<{ id: string }> {
     const snap = await this.#snapshot(idOrRequestId);
-    await this.#engine.redrive(snap.id);
+    try {
+      await this.#engine.redrive(snap.id);
+    } catch (err) {
+      // an engine without the flow's classes (a client engine) leaves it to one that has them
+      if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || this.#engine.store.supports.shared !== true) throw err;
+      return this.#stored.redrive(snap.id);
+    }
     return { id: snap.id };
   }
 

@@ -13,6 +13,7 @@ import {
   type FlowChange,
   type FlowHeader,
   type FlowQuery,
+  type PurgeQuery,
   type StoredCommand,
   type StoredFlow,
   type WorkerBeat,
@@ -482,6 +483,39 @@ export class LevelStore implements Store {
       out.push(c);
     }
     return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Deletes ended flows last updated before `query.before`: those in the buckets of ended flows
+   * (`x!success!`, …; a flow whose hook has not run is still in `x!open!`), with every key of theirs.
+   */
+  async purge(query: PurgeQuery): Promise<number> {
+    this.#assertOpen('purge');
+    let removed = 0;
+    for (const bucket of query.status === undefined ? FINAL_BUCKETS : [query.status]) {
+      const prefix = `x!${bucket}!`;
+      const ids = (await this.#scan(prefix, `the ${bucket} index`)).map(([key]) => key.slice(prefix.length));
+      // a few hundred flows a batch: the batch of a large purge stays small
+      for (let i = 0; i < ids.length; i += 200) {
+        const headers = await this.#headers(ids.slice(i, i + 200));
+        const ops: BatchOp[] = [];
+        for (const h of headers) {
+          if (h.updatedAt >= query.before || isUnfinished(h) || h.status !== bucket) continue;
+          const id = h.id;
+          ops.push(
+            { type: 'del', key: `f!${id}` },
+            { type: 'del', key: `b!${id}` },
+            { type: 'del', key: `r!${h.requestId}` },
+            { type: 'del', key: `${prefix}${id}` },
+          );
+          for (const p of [`s!${id}!`, `h!${id}!`, `m!${id}!`]) for (const [key] of await this.#scan(p, `flow ${id}`)) ops.push({ type: 'del', key });
+          this.#claims.delete(id);
+          removed++;
+        }
+        await this.#batch(ops);
+      }
+    }
+    return removed;
   }
 
   /** Every entry under `prefix`; E_STORE_CORRUPT naming the range when LevelDB cannot read it. */

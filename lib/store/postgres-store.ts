@@ -12,6 +12,7 @@ import type {
   FlowChange,
   FlowHeader,
   FlowQuery,
+  PurgeQuery,
   StoredCommand,
   StoredFlow,
   StreamRecord,
@@ -296,6 +297,36 @@ export class PostgresStore implements Store {
       params,
     );
     return rows.map((r) => ({ seq: Number(r.seq), flowId: r.flow_id, at: Number(r.at), body: r.body }));
+  }
+
+  /**
+   * Deletes ended flows (not `unfinished`: finished, their hook run) last updated before
+   * `query.before`, from every table (the schema has no foreign keys), a thousand flows a
+   * transaction; a flow another transaction is writing is skipped (it is being redriven).
+   */
+  async purge(query: PurgeQuery): Promise<number> {
+    const s = this.#s;
+    let removed = 0;
+    for (;;) {
+      const params: unknown[] = [query.before];
+      const status = query.status === undefined ? '' : ` AND status = $${params.push(query.status)}`;
+      const rows = await this.#query<{ n: string }>(
+        'purge',
+        `WITH gone AS (
+           DELETE FROM ${s}.flows WHERE id IN (
+             SELECT id FROM ${s}.flows WHERE NOT unfinished AND updated_at < $1${status} LIMIT 1000 FOR UPDATE SKIP LOCKED)
+           RETURNING id),
+         st AS (DELETE FROM ${s}.streams WHERE flow_id IN (SELECT id FROM gone)),
+         hw AS (DELETE FROM ${s}.headwaters WHERE flow_id IN (SELECT id FROM gone)),
+         cm AS (DELETE FROM ${s}.commands WHERE flow_id IN (SELECT id FROM gone)),
+         ch AS (DELETE FROM ${s}.changes WHERE flow_id IN (SELECT id FROM gone))
+         SELECT count(*) AS n FROM gone`,
+        params,
+      );
+      const n = Number(rows[0]?.n ?? 0);
+      removed += n;
+      if (n < 1000) return removed;
+    }
   }
 
   /**

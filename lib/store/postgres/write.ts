@@ -118,7 +118,9 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
     await client.query(
       `WITH changed AS (
          UPDATE ${s}.flows f SET status = u.status, seq = u.seq, updated_at = u.updated_at, due_at = u.due_at, unfinished = u.unfinished,
-                header = u.header::jsonb
+                header = u.header::jsonb,
+                -- a finished flow made unfinished again (redriven) is held by no engine: any may claim it
+                owner = CASE WHEN u.unfinished AND NOT f.unfinished THEN NULL ELSE f.owner END
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::text[])
               AS u(id, status, seq, updated_at, due_at, unfinished, header)
          WHERE f.id = u.id

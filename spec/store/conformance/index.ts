@@ -6,6 +6,7 @@ import { due } from './due.js';
 import { lifecycle } from './lifecycle.js';
 import { ownership } from './ownership.js';
 import { paging } from './paging.js';
+import { purge } from './purge.js';
 import { queue } from './queue.js';
 import { records } from './records.js';
 import { transitions } from './transitions.js';
@@ -29,6 +30,7 @@ export function storeConformance(opts: { name: string; factory: StoreFactory; pe
     due(opts.factory, opts.persistent);
     commands(opts.factory, opts.persistent);
     paging(opts.factory);
+    purge(opts.factory);
     if (opts.changes ?? false) changeFeed(opts.factory);
   });
 }

@@ -1,0 +1,275 @@
+import fs from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { startAdminServer } from '../admin/admin-server.js';
+import type { AdminSource } from '../admin/admin-source.js';
+import { StoreSource } from '../admin/store-source.js';
+import { durationMs } from '../clock/duration.js';
+import { toMermaid } from '../diagram/mermaid.js';
+import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
+import { createLogger } from '../logging/logger.js';
+import type { Json } from '../model/json.js';
+import { LevelStore } from '../store/level-store.js';
+import { FlowStatus } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { CliError, UsageError } from './cli-error.js';
+import { flowDetail, flowsTable, workersTable } from './format.js';
+import { HttpSource } from './http-source.js';
+
+/** Where the CLI writes, and the environment it reads. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGINT, SIGTERM): ends `vastflow ui`. */
+  stopped?: Promise<void>;
+}
+
+const WHERE = `Where:
+  --store PATH|URL   a LevelDB directory or a postgres:// URL (default: env VASTFLOW_DB, else .vastflow)
+  --url URL          a running engine's admin server, e.g. http://127.0.0.1:7411 (engine.serve())
+  --token TOKEN      the admin server's token (default: env VF_TOKEN)`;
+
+const COMMANDS: Record<string, { usage: string; about: string; options: NonNullable<ParseArgsConfig['options']>; args: [number, number] }> = {
+  list: {
+    usage: 'vastflow list [--status STATUS] [--limit N] [--before ID] [--json]',
+    about: 'Flows, newest first. --before pages: pass the last id of the page before.',
+    options: { status: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
+    args: [0, 0],
+  },
+  show: { usage: 'vastflow show <id|requestId> [--json]', about: "A flow's status, headwaters and streams.", options: {}, args: [1, 1] },
+  diagram: { usage: 'vastflow diagram <id|requestId>', about: 'A Mermaid flowchart of the flow as it ran.', options: {}, args: [1, 1] },
+  cancel: {
+    usage: 'vastflow cancel <id|requestId> [--reason TEXT]',
+    about: 'Cancels a flow (a flow that has ended is left as it is).',
+    options: { reason: { type: 'string' } },
+    args: [1, 1],
+  },
+  redrive: { usage: 'vastflow redrive <id|requestId>', about: 'Resumes a failed flow from the streams that failed.', options: {}, args: [1, 1] },
+  send: {
+    usage: 'vastflow send <id|requestId> <name> [json]',
+    about: "Sends a message to a flow's Dam (payload: JSON, default null).",
+    options: {},
+    args: [2, 3],
+  },
+  workers: { usage: 'vastflow workers [--json]', about: 'The live engines on the store.', options: {}, args: [0, 0] },
+  purge: {
+    usage: 'vastflow purge --before DURATION [--status success|fail|cancelled] [--json]',
+    about: 'Deletes ended flows last updated more than DURATION ago (e.g. 30d, 12h).',
+    options: { before: { type: 'string' }, status: { type: 'string' } },
+    args: [0, 0],
+  },
+  ui: {
+    usage: 'vastflow ui [--port 7411] [--host 127.0.0.1] [--token TOKEN]',
+    about: 'Serves the web UI and the admin API over a store (it runs no flow; commands are recorded for the engines).',
+    options: { port: { type: 'string' }, host: { type: 'string' } },
+    args: [0, 0],
+  },
+};
+
+const COMMON: NonNullable<ParseArgsConfig['options']> = {
+  store: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export function usage(command?: string): string {
+  const c = command === undefined ? undefined : COMMANDS[command];
+  if (c !== undefined) return `Usage: ${c.usage}\n\n${c.about}\n\n${WHERE}\n`;
+  const lines = Object.values(COMMANDS).map((x) => `  ${x.usage}`);
+  return `Usage: vastflow <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${WHERE}\n  --json             one JSON document instead of a table\n  --help             a command's usage\n`;
+}
+
+/** Runs the CLI on `argv` (without node and the script); resolves with the exit status. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    (command === undefined ? io.stderr : io.stdout)(usage());
+    return command === undefined ? 2 : 0;
+  }
+  const spec = COMMANDS[command];
+  if (spec === undefined) {
+    io.stderr(`vastflow: unknown command ${JSON.stringify(command)}\n\n${usage()}`);
+    return 2;
+  }
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON, ...spec.options }, allowPositionals: true, strict: true }) as typeof parsed;
+    if (parsed.values['help'] === true) {
+      io.stdout(usage(command));
+      return 0;
+    }
+    const n = parsed.positionals.length;
+    if (n < spec.args[0] || n > spec.args[1])
+      throw new UsageError(n < spec.args[0] ? 'missing arguments' : `unexpected argument ${JSON.stringify(parsed.positionals[spec.args[1]])}`);
+    if (parsed.values['store'] !== undefined && parsed.values['url'] !== undefined) throw new UsageError('give --store or --url, not both');
+  } catch (err) {
+    io.stderr(`vastflow ${command}: ${(err as Error).message}\n\n${usage(command)}`);
+    return 2;
+  }
+  let close: (() => Promise<void>) | undefined;
+  try {
+    const v = parsed.values;
+    const args = parsed.positionals;
+    const json = v['json'] === true;
+    const check = checkOptions(command, v);
+    if (command === 'send') check.payload = payloadOf(args[2]);
+    const token = (v['token'] as string | undefined) ?? (io.env['VF_TOKEN'] || undefined);
+    let source: Omit<AdminSource, 'subscribe'>;
+    let store: StoreSource | undefined;
+    if (typeof v['url'] === 'string') {
+      if (command === 'ui') throw new UsageError('ui serves a store: give --store, not --url');
+      source = new HttpSource(v['url'], token);
+    } else {
+      const opened = await openStore((v['store'] as string | undefined) ?? (io.env['VASTFLOW_DB'] || '.vastflow'));
+      const s = (store = new StoreSource(opened, createLogger({ level: io.env['VASTFLOW_LOG_LEVEL'] ?? 'warn' })));
+      source = s;
+      close = async () => {
+        s.close();
+        await opened.close();
+      };
+    }
+    const out = (value: unknown, text: string): void => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+    switch (command) {
+      case 'list': {
+        const flows = await source.list(check.list!);
+        out(flows, flowsTable(flows));
+        return 0;
+      }
+      case 'show':
+      case 'diagram': {
+        const snap = await source.get(args[0]!);
+        if (snap === undefined) throw new CliError('E_NOT_FOUND', `no flow "${args[0]}"`);
+        const mermaid = (snap as { mermaid?: string }).mermaid ?? toMermaid(snap);
+        if (command === 'diagram') io.stdout(mermaid);
+        else out({ ...snap, mermaid }, flowDetail(snap));
+        return 0;
+      }
+      case 'cancel': {
+        const { id } = await source.cancel(args[0]!, v['reason'] as string | undefined);
+        out(
+          { id, cancel: true },
+          store === undefined ? `flow ${id}: cancelled\n` : `flow ${id}: cancel recorded; the engine that runs the flow carries it out\n`,
+        );
+        return 0;
+      }
+      case 'redrive': {
+        const { id } = await source.redrive(args[0]!);
+        out(
+          { id, redrive: true },
+          store === undefined ? `flow ${id}: redriven\n` : `flow ${id}: redrive recorded; an engine with the flow's classes carries it out\n`,
+        );
+        return 0;
+      }
+      case 'send': {
+        const { id } = await source.send(args[0]!, args[1]!, check.payload!);
+        out({ id, message: args[1] }, `flow ${id}: message ${JSON.stringify(args[1])} sent\n`);
+        return 0;
+      }
+      case 'workers': {
+        const workers = await source.workers();
+        out(workers, workersTable(workers));
+        return 0;
+      }
+      case 'purge': {
+        const removed = await source.purge(check.purge!);
+        out({ removed }, `removed ${removed} flow${removed === 1 ? '' : 's'}\n`);
+        return 0;
+      }
+      default: {
+        // ui: the admin server over the store, until the process is told to stop
+        const server = await startAdminServer(
+          store!,
+          { port: check.port!, host: (v['host'] as string | undefined) ?? '127.0.0.1', token },
+          createLogger({ level: 'warn' }),
+        );
+        io.stdout(`vastflow ui: serving on ${server.url}${token === undefined ? '' : ' (token required)'}\n`);
+        await (io.stopped ?? new Promise<void>(() => undefined));
+        await server.close();
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`vastflow ${command}: ${err.message}\n\n${usage(command)}`);
+      return 2;
+    }
+    if (err instanceof CliError || isVastflowError(err)) io.stderr(`${(err as CliError).code}: ${err.message}\n`);
+    else io.stderr(`E_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await close?.().catch(() => undefined);
+  }
+}
+
+const STATUSES: readonly string[] = Object.values(FlowStatus);
+const ENDED = ['success', 'fail', 'cancelled'] as const;
+
+/** The command's options checked and converted; UsageError for bad ones. */
+function checkOptions(command: string, v: Record<string, string | boolean | undefined>) {
+  const out: {
+    list?: { status?: FlowStatus; limit: number; before?: string };
+    purge?: { before: number; status?: (typeof ENDED)[number] };
+    payload?: Json;
+    port?: number;
+  } = {};
+  const status = v['status'] as string | undefined;
+  if (command === 'list') {
+    if (status !== undefined && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+    const limit = v['limit'] === undefined ? 50 : Number(v['limit']);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be an integer from 1 to 1000');
+    out.list = { limit };
+    if (status !== undefined) out.list.status = status as FlowStatus;
+    if (typeof v['before'] === 'string') out.list.before = v['before'];
+  }
+  if (command === 'purge') {
+    const ms = typeof v['before'] === 'string' ? durationMs(v['before']) : undefined;
+    if (ms === undefined) throw new UsageError("--before must be a duration such as '30d', '12h' or '90m' (flows last updated longer ago are deleted)");
+    if (status !== undefined && !(ENDED as readonly string[]).includes(status))
+      throw new UsageError('--status must be success, fail or cancelled (only ended flows are purged)');
+    out.purge = { before: Date.now() - ms };
+    if (status !== undefined) out.purge.status = status as (typeof ENDED)[number];
+  }
+  if (command === 'ui') {
+    const port = v['port'] === undefined ? 7411 : Number(v['port']);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
+    out.port = port;
+  }
+  return out;
+}
+
+/** Parses a send's payload argument. */
+export function payloadOf(raw: string | undefined): Json {
+  if (raw === undefined) return null;
+  try {
+    return JSON.parse(raw) as Json;
+  } catch {
+    throw new UsageError(`the payload must be JSON, got ${JSON.stringify(raw)} (quote strings: '"text"')`);
+  }
+}
+
+/** Opens the store a --store names, for reading and recording commands. */
+async function openStore(where: string): Promise<Store> {
+  let store: Store;
+  if (/^postgres(ql)?:\/\//i.test(where)) {
+    const { PostgresStore } = await import('../store/postgres-store.js');
+    store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000 });
+  } else {
+    // a directory that is not there holds no flows: the CLI must not create an empty store
+    if (!fs.existsSync(where)) throw new CliError('E_NOT_FOUND', `no vastflow store at ${where} (give --store PATH|URL or set VASTFLOW_DB)`);
+    store = LevelStore.at(where);
+  }
+  try {
+    await store.open();
+  } catch (err) {
+    if (isVastflowError(err, 'E_STORE_LOCKED')) {
+      throw new VastflowError(
+        'E_STORE_LOCKED',
+        `${err.message}: an engine holds this LevelDB directory; talk to it through its admin server instead: --url http://127.0.0.1:7411 (engine.serve())`,
+      );
+    }
+    throw err;
+  }
+  return store;
+}

@@ -1,0 +1,65 @@
+import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
+import type { WorkerInfo } from '../store/records.js';
+
+const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+/** Rows as columns padded to their widest cell, with a header row. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function flowsTable(flows: FlowSummary[]): string {
+  if (flows.length === 0) return 'no flows\n';
+  return table(
+    ['ID', 'REQUEST ID', 'STATUS', 'CREATED', 'UPDATED'],
+    flows.map((f) => [f.id, f.requestId, f.status, time(f.createdAt), time(f.updatedAt)]),
+  );
+}
+
+export function workersTable(workers: WorkerInfo[]): string {
+  if (workers.length === 0) return 'no live engines\n';
+  return table(
+    ['ID', 'HEARTBEAT', 'RUNNING'],
+    workers.map((w) => [w.id, time(w.heartbeatAt), String(w.running)]),
+  );
+}
+
+/** A flow's status, headwaters and streams. */
+export function flowDetail(s: FlowSnapshot): string {
+  const out = [
+    `id:          ${s.id}`,
+    `requestId:   ${s.requestId}`,
+    `status:      ${s.status}`,
+    `created:     ${time(s.createdAt)}`,
+    `updated:     ${time(s.updatedAt)}`,
+  ];
+  if (s.error !== undefined) out.push(`error:       ${s.error.code}: ${s.error.message}${s.error.river === undefined ? '' : ` (river ${s.error.river})`}`);
+  if (s.pendingCancel !== undefined) out.push(`cancel:      asked (${s.pendingCancel.reason}), not carried out yet`);
+  if (s.atlantic !== undefined)
+    out.push(
+      `atlantic:    ${s.atlantic.hook} ${s.atlantic.done ? 'done' : 'to run'}${s.atlantic.error === undefined ? '' : ` (threw ${s.atlantic.error.message})`}`,
+    );
+  out.push(`headwaters:  ${JSON.stringify(s.headwaters)}`, '');
+  const rows = s.streams.map((st) => [
+    st.id,
+    st.kind,
+    st.name,
+    st.state,
+    String(st.attempts),
+    String(st.cycles),
+    time(st.startedAt),
+    time(st.endedAt),
+    st.error === undefined
+      ? st.errors.length === 0
+        ? ''
+        : `${st.errors.length} failed attempt(s); last: ${st.errors[st.errors.length - 1]!.message}`
+      : `${st.error.code}: ${st.error.message}`,
+  ]);
+  return out.join('\n') + '\n' + table(['STREAM', 'KIND', 'NAME', 'STATE', 'ATTEMPTS', 'CYCLES', 'STARTED', 'ENDED', 'ERROR'], rows);
+}

@@ -1,0 +1,375 @@
+import { expect } from 'chai';
+import { customAlphabet } from 'nanoid';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Engine, Headwaters, PostgresStore, type AdminServer } from '../../lib/index.js';
+import { uiFile, PLACEHOLDER } from '../../lib/admin/static-files.js';
+import { forEachStore, rejects, silent, startFlow, until, useEngines } from '../helpers/stores.js';
+import { Flaky, Hold, Ok } from './rivers.js';
+
+const CLASSES = [Ok, Flaky, Hold];
+
+/** A JSON request to the admin server. */
+async function call(admin: AdminServer, method: string, p: string, options: { body?: unknown; token?: string; raw?: string; type?: string | null } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+  if (method === 'POST' && options.type !== null) headers['content-type'] = options.type ?? 'application/json';
+  const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const res = await fetch(admin.url + p, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, type: res.headers.get('content-type') };
+}
+
+/** Reads server-sent events from `url` until `enough(events)` holds; then stops reading. */
+async function readEvents(
+  url: string,
+  start: () => Promise<unknown>,
+  enough: (events: Array<{ event: string; data: any }>) => boolean,
+  headers: Record<string, string> = {},
+) {
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  expect(res.status).to.equal(200);
+  expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
+  const events: Array<{ event: string; data: any }> = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  await start();
+  const timer = setTimeout(() => ac.abort(), 8000);
+  try {
+    while (!enough(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return events;
+}
+
+forEachStore((kind) => {
+  describe('engine.serve(): the admin API', () => {
+    const engines = useEngines(kind);
+    let engine: Engine;
+    let admin: AdminServer;
+    beforeEach(async () => {
+      Flaky.failing = true;
+      engine = await engines.open({ classes: CLASSES });
+      admin = await engine.serve({ port: 0 });
+    });
+
+    it('binds 127.0.0.1 by default and lists flows newest first, by status, in pages', async () => {
+      expect(admin.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const runs = [];
+      for (let i = 0; i < 5; i++) runs.push(await startFlow(engine, [i === 2 ? new Flaky() : new Ok()], new Headwaters(`r${i}`)));
+      for (const r of runs) await r.result();
+      const all = await call(admin, 'GET', '/api/flows');
+      expect(all.status).to.equal(200);
+      expect(all.json.map((f: { requestId: string }) => f.requestId)).to.deep.equal(['r4', 'r3', 'r2', 'r1', 'r0']);
+      expect(Object.keys(all.json[0]).sort()).to.deep.equal(['createdAt', 'id', 'requestId', 'status', 'updatedAt']);
+      const failed = await call(admin, 'GET', '/api/flows?status=fail');
+      expect(failed.json.map((f: { requestId: string }) => f.requestId)).to.deep.equal(['r2']);
+      const page1 = await call(admin, 'GET', '/api/flows?limit=2');
+      expect(page1.json.map((f: { requestId: string }) => f.requestId)).to.deep.equal(['r4', 'r3']);
+      const page2 = await call(admin, 'GET', `/api/flows?limit=2&before=${page1.json[1].id}`);
+      expect(page2.json.map((f: { requestId: string }) => f.requestId)).to.deep.equal(['r2', 'r1']);
+      const page3 = await call(admin, 'GET', `/api/flows?limit=2&status=success&before=${page2.json[1].id}`);
+      expect(page3.json.map((f: { requestId: string }) => f.requestId)).to.deep.equal(['r0']);
+    });
+
+    it('answers 400 for a bad query, naming the field', async () => {
+      for (const q of ['status=bogus', 'limit=0', 'limit=abc', 'limit=1001', 'colour=red']) {
+        const res = await call(admin, 'GET', `/api/flows?${q}`);
+        expect(res.status, q).to.equal(400);
+        expect(res.json.error.code, q).to.equal('E_INVALID_ARGUMENT');
+        expect(res.json.error.message, q).to.match(/status|limit|colour/);
+      }
+    });
+
+    it('shows a flow by id or requestId, with its Mermaid diagram; 404 for an unknown one', async () => {
+      const run = await startFlow(engine, [new Ok()], new Headwaters('order-1'));
+      await run.result();
+      for (const key of [run.id, 'order-1']) {
+        const res = await call(admin, 'GET', `/api/flows/${key}`);
+        expect(res.status).to.equal(200);
+        expect(res.json).to.deep.include({ id: run.id, requestId: 'order-1', status: 'success', headwaters: { ok: true } });
+        expect(res.json.streams[0]).to.deep.include({ kind: 'river', name: 'Ok', state: 'success', attempts: 1 });
+        expect(res.json.mermaid)
+          .to.match(/^flowchart LR/)
+          .and.to.include('class s0 success');
+      }
+      const missing = await call(admin, 'GET', '/api/flows/nope');
+      expect(missing.status).to.equal(404);
+      expect(missing.json).to.deep.equal({ error: { code: 'E_NOT_FOUND', message: 'no flow "nope"' } });
+    });
+
+    it('cancels a running flow; a cancel of an ended flow is a no-op; of an unknown one 404', async () => {
+      const run = await startFlow(engine, [new Hold()], new Headwaters('held'));
+      const res = await call(admin, 'POST', '/api/flows/held/cancel', { body: { reason: 'operator' } });
+      expect(res.status).to.equal(200);
+      expect(res.json).to.deep.include({ id: run.id });
+      const outcome = await run.result();
+      expect(outcome.status).to.equal('cancelled');
+      expect(outcome.error?.message).to.include('operator');
+      expect((await call(admin, 'POST', `/api/flows/${run.id}/cancel`)).status, 'ended: no-op').to.equal(200);
+      expect((await call(admin, 'POST', '/api/flows/nope/cancel')).json.error.code).to.equal('E_NOT_FOUND');
+      const bad = await call(admin, 'POST', `/api/flows/${run.id}/cancel`, { body: { reason: 5 } });
+      expect(bad.status).to.equal(400);
+      expect(bad.json.error.message).to.include('reason');
+    });
+
+    it('redrives a failed flow (409 for one that has not failed, 404 for none)', async () => {
+      const run = await startFlow(engine, [new Flaky()], new Headwaters('flaky'));
+      expect((await run.result()).status).to.equal('fail');
+      const ok = await startFlow(engine, [new Ok()]);
+      await ok.result();
+      const conflict = await call(admin, 'POST', `/api/flows/${ok.id}/redrive`);
+      expect(conflict.status).to.equal(409);
+      expect(conflict.json.error.code).to.equal('E_CONFLICT');
+      expect((await call(admin, 'POST', '/api/flows/nope/redrive')).status).to.equal(404);
+      Flaky.failing = false;
+      const res = await call(admin, 'POST', '/api/flows/flaky/redrive');
+      expect(res.status).to.equal(200);
+      await until(async () => (await engine.get(run.id))?.status === 'success', 3000, 'the redriven flow succeeds');
+    });
+
+    it('takes messages for a running flow: 409 when it has ended, 404 for no flow', async () => {
+      const run = await startFlow(engine, [new Hold()], new Headwaters('waits'));
+      const sent = await call(admin, 'POST', '/api/flows/waits/messages/approval', { body: { ok: true } });
+      expect(sent.status).to.equal(200);
+      expect(sent.json).to.deep.include({ id: run.id });
+      await engine.cancel(run.id);
+      const ended = await call(admin, 'POST', `/api/flows/${run.id}/messages/approval`, { body: 1 });
+      expect(ended.status).to.equal(409);
+      expect((await call(admin, 'POST', '/api/flows/nope/messages/approval')).status).to.equal(404);
+    });
+
+    it('lists the live engines', async () => {
+      const res = await call(admin, 'GET', '/api/workers');
+      expect(res.status).to.equal(200);
+      expect(res.json).to.have.length(1);
+      expect(res.json[0]).to.have.keys('id', 'heartbeatAt', 'running');
+    });
+
+    it('purges ended flows', async () => {
+      const run = await startFlow(engine, [new Ok()]);
+      await run.result();
+      const res = await call(admin, 'POST', '/api/purge', { body: { before: Date.now() + 1000 } });
+      expect(res.json).to.deep.equal({ removed: 1 });
+      expect(await engine.get(run.id)).to.equal(undefined);
+      expect((await call(admin, 'POST', '/api/purge', { body: { before: 'yesterday' } })).status).to.equal(400);
+    });
+
+    it('answers 404 for unknown routes, 400 for bodies that are not JSON or not sent as JSON, 413 for large ones', async () => {
+      expect((await call(admin, 'GET', '/api/nothing')).json.error.code).to.equal('E_NOT_FOUND');
+      expect((await call(admin, 'DELETE', '/api/flows')).status).to.equal(404);
+      expect((await call(admin, 'POST', '/api/flows/x/cancel', { raw: '{oops' })).status).to.equal(400);
+      const plain = await call(admin, 'POST', '/api/flows/x/cancel', { raw: '{}', type: 'text/plain' });
+      expect(plain.status).to.equal(400);
+      expect(plain.json.error.message).to.include('application/json');
+      expect((await call(admin, 'POST', '/api/flows/x/cancel', { type: null })).status).to.equal(400);
+      const big = await call(admin, 'POST', '/api/flows/x/messages/m', { raw: JSON.stringify('x'.repeat(1_100_000)) });
+      expect(big.status).to.equal(413);
+      expect(big.json.error.code).to.equal('E_INVALID_ARGUMENT');
+    });
+
+    it('refuses a Host header that is not its own while bound to loopback (DNS rebinding)', async () => {
+      const { port } = new URL(admin.url);
+      const http = await import('node:http');
+      const status = await new Promise<number>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/api/flows', headers: { host: 'evil.example:80' } }, (res) => (res.resume(), resolve(res.statusCode!)))
+          .on('error', reject);
+      });
+      expect(status).to.equal(400);
+    });
+
+    it('serves the UI page at / (a placeholder until the UI is built) without the token', async () => {
+      const res = await fetch(`${admin.url}/`);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.match(/^text\/html/);
+      expect(await res.text()).to.match(/<html/);
+      expect((await fetch(`${admin.url}/nope.js`)).status).to.equal(404);
+      expect((await fetch(`${admin.url}/`, { method: 'POST' })).status).to.equal(404);
+    });
+
+    it('streams every engine event as server-sent events', async () => {
+      const events = await readEvents(
+        `${admin.url}/api/events`,
+        async () => (await startFlow(engine, [new Ok()], new Headwaters('sse'))).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+      );
+      expect(events.map((e) => e.event)).to.include.members(['flow:start', 'river:start', 'river:end', 'flow:end']);
+      const end = events.find((e) => e.event === 'flow:end')!;
+      expect(end.data).to.deep.include({ requestId: 'sse', status: 'success' });
+    });
+
+    it('is closed by engine.close(), and can be closed on its own', async () => {
+      const second = await engine.serve({ port: 0 });
+      await second.close();
+      await rejects(fetch(`${second.url}/api/flows`));
+      await engine.close();
+      await rejects(fetch(`${admin.url}/api/flows`));
+    });
+
+    it('checks its options', async () => {
+      for (const bad of [{ port: -1 }, { port: 1.5 }, { host: '' }, { token: '' }, { prot: 1 }]) {
+        const err = await rejects(engine.serve(bad as never));
+        expect(err.code, JSON.stringify(bad)).to.equal('E_INVALID_ARGUMENT');
+      }
+      const { port } = new URL(admin.url);
+      expect((await rejects(engine.serve({ port: Number(port) }))).code, 'a port in use').to.equal('E_INVALID_ARGUMENT');
+    });
+  });
+
+  describe('engine.serve({ token })', () => {
+    const engines = useEngines(kind);
+    let admin: AdminServer;
+    let engine: Engine;
+    beforeEach(async () => {
+      engine = await engines.open({ classes: CLASSES });
+      admin = await engine.serve({ port: 0, token: 's3cret' });
+    });
+
+    it('answers 401 on every API route without the token, or with a wrong one', async () => {
+      for (const [method, p] of [
+        ['GET', '/api/flows'],
+        ['GET', '/api/flows/x'],
+        ['POST', '/api/flows/x/cancel'],
+        ['POST', '/api/flows/x/redrive'],
+        ['POST', '/api/flows/x/messages/m'],
+        ['GET', '/api/workers'],
+        ['GET', '/api/events'],
+        ['GET', '/api/unknown'],
+      ] as const) {
+        for (const token of [undefined, 'wrong', 's3cret-but-longer']) {
+          const res = await call(admin, method, p, token === undefined ? {} : { token });
+          expect(res.status, `${method} ${p} ${token}`).to.equal(401);
+          expect(res.json.error.code).to.equal('E_UNAUTHORIZED');
+        }
+      }
+      expect((await call(admin, 'GET', '/api/flows?token=s3cret')).status, '?token= is for /api/events only').to.equal(401);
+      expect((await call(admin, 'GET', '/api/flows', { token: 's3cret' })).status).to.equal(200);
+      expect((await fetch(`${admin.url}/`)).status, 'the page itself holds no data').to.equal(200);
+    });
+
+    it('streams events to a client that gives the token as ?token= (EventSource sends no headers)', async () => {
+      const events = await readEvents(
+        `${admin.url}/api/events?token=s3cret`,
+        async () => (await startFlow(engine, [new Ok()])).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+      );
+      expect(events.map((e) => e.event)).to.include('flow:end');
+      const withHeader = await readEvents(
+        `${admin.url}/api/events`,
+        async () => (await startFlow(engine, [new Ok()])).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+        { authorization: 'Bearer s3cret' },
+      );
+      expect(withHeader.map((e) => e.event)).to.include('flow:end');
+    });
+  });
+});
+
+describe('static files of the UI', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-ui-'));
+    fs.writeFileSync(path.join(dir, 'index.html'), '<html>ui</html>');
+    fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(1)');
+    fs.writeFileSync(path.join(os.tmpdir(), 'secret.txt'), 'no');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('serves index.html at / and files by type, nothing outside the directory', async () => {
+    expect((await uiFile(dir, '/'))?.type).to.match(/^text\/html/);
+    expect((await uiFile(dir, '/app.js'))?.type).to.match(/^text\/javascript/);
+    for (const p of ['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/nope.css', '/%E0%A4%A', '/a\0b'])
+      expect(await uiFile(dir, p), p).to.equal(undefined);
+    expect(await uiFile(undefined, '/')).to.deep.include({ body: PLACEHOLDER });
+    expect(await uiFile(undefined, '/app.js')).to.equal(undefined);
+  });
+});
+
+const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+
+describe('engine.serve() on PostgreSQL', () => {
+  let schema: string;
+  const engines: Engine[] = [];
+  const open = async (options: object): Promise<Engine> => {
+    const engine = await Engine.open({
+      store: new PostgresStore({ connectionString: PG_URL, schema }),
+      logger: silent,
+      closeTimeout: 200,
+      worker: { heartbeat: '100ms', leaseTime: '2s' },
+      ...options,
+    });
+    engines.push(engine);
+    return engine;
+  };
+  beforeEach(() => {
+    schema = `vf_test_${schemaName()}`;
+  });
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.close();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  it('streams status changes of flows that other engines run, rebuilt from the change feed', async () => {
+    const client = await open({ concurrency: 0 });
+    await open({ classes: CLASSES });
+    const admin = await client.serve({ port: 0 });
+    const events = await readEvents(
+      `${admin.url}/api/events`,
+      async () => new Promise((r) => setTimeout(r, 300)).then(() => startFlow(client, [new Ok()], new Headwaters('remote'))),
+      (seen) => seen.some((e) => e.event === 'flow:end'),
+    );
+    const end = events.find((e) => e.event === 'flow:end')!;
+    expect(end.data).to.deep.include({ requestId: 'remote', status: 'success', source: 'store' });
+    expect((await call(admin, 'GET', '/api/workers')).json).to.have.length(2);
+    const shown = await call(admin, 'GET', '/api/flows/remote');
+    expect(shown.json.status).to.equal('success');
+  });
+
+  it('cancels a flow another engine runs, and redrives a failed one there', async () => {
+    Flaky.failing = true;
+    const client = await open({ concurrency: 0 });
+    const runner = await open({ classes: CLASSES });
+    const admin = await client.serve({ port: 0 });
+    const held = await startFlow(runner, [new Hold()], new Headwaters('held-pg'));
+    await until(async () => (await runner.get(held.id))?.streams[0]?.state === 'running', 3000, 'the river runs');
+    expect((await call(admin, 'POST', '/api/flows/held-pg/cancel', { body: { reason: 'ops' } })).status).to.equal(200);
+    expect((await held.result()).status).to.equal('cancelled');
+    const flaky = await startFlow(runner, [new Flaky()], new Headwaters('flaky-pg'));
+    expect((await flaky.result()).status).to.equal('fail');
+    Flaky.failing = false;
+    // the client engine lacks the classes: it records the redrive for an engine that has them
+    const res = await call(admin, 'POST', '/api/flows/flaky-pg/redrive');
+    expect(res.status).to.equal(200);
+    await until(async () => (await runner.get(flaky.id))?.status === 'success', 5000, 'the runner redrives it');
+    expect(await runner['get'](flaky.id).then(() => client.get(flaky.id))).to.deep.include({ status: 'success' });
+  });
+});
