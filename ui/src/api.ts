@@ -69,7 +69,7 @@ export interface EngineEvent {
   payload: { flowId?: string; [key: string]: unknown };
 }
 
-const EVENT_NAMES = ['flow:start', 'flow:end', 'flow:message', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'river:compensate'];
+const EVENT_NAMES = ['flow:start', 'flow:waiting', 'flow:end', 'flow:message', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'river:compensate'];
 
 type EventListener = (e: EngineEvent) => void;
 const listeners = new Set<EventListener>();

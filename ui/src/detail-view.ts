@@ -12,6 +12,7 @@ import type { FlowSnapshot } from './types.js';
 import { debounce, type View } from './view.js';
 
 const ENDED = new Set(['success', 'fail', 'cancelled']);
+const POLL_MS = 3000;
 
 export const detailView: View = (root, { route, fail }) => {
   const ref = route.path[1] ?? '';
@@ -130,12 +131,18 @@ export const detailView: View = (root, { route, fail }) => {
   };
   const refresh = debounce(() => void load(), 120);
   void load();
+  // over a store opened directly (vastflow ui on PostgreSQL) only a flow's status changes arrive as
+  // events, so an unfinished flow is also read again every few seconds
+  const timer = setInterval(() => {
+    if (flow !== undefined && !ENDED.has(flow.status)) refresh();
+  }, POLL_MS);
   const off = onEvent((e) => {
     if (flow !== undefined && e.payload.flowId === flow.id) refresh();
   });
   return () => {
     alive = false;
     refresh.cancel();
+    clearInterval(timer);
     off();
   };
 };

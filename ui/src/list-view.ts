@@ -97,7 +97,7 @@ export const listView: View = (root, { route, fail }) => {
   const refresh = debounce(() => void load().catch(fail), 250);
   void load().catch(fail);
   const off = onEvent((e) => {
-    if (e.name === 'flow:start' || e.name === 'flow:end') refresh();
+    if (e.name.startsWith('flow:')) refresh();
   });
   return () => {
     alive = false;
