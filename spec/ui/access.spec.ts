@@ -1,7 +1,9 @@
 // The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
 import { expect } from 'chai';
 import type { Request, Response } from 'playwright-core';
-import { Andes, type Engine } from '../../lib/index.js';
+import { customAlphabet } from 'nanoid';
+import pg from 'pg';
+import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
 import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
@@ -9,7 +11,7 @@ import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
 const run = async (engine: Engine, label: string): Promise<string> => (await new Andes(engine).drawStream(new Gated({ label })).start()).id;
 
 describe('web UI: token, workers, origin', function () {
-  this.timeout(20_000);
+  this.timeout(30_000);
   const ui = useUi();
   afterEach(resetRivers);
 
@@ -68,5 +70,41 @@ describe('web UI: token, workers, origin', function () {
     for (const p of ['/', '/app.css', '/app.js', '/api/flows', '/api/events', '/api/workers', `/api/flows/${id}`]) expect(paths, p).to.include(p);
     page.off('requestfailed', onFailed).off('response', onResponse);
     expect(failed.filter((f) => !f.includes('/api/events'))).to.deep.equal([]);
+  });
+});
+
+const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+
+describe('web UI on PostgreSQL', function () {
+  this.timeout(30_000);
+  const ui = useUi();
+  let schema = '';
+  const store = () => new PostgresStore({ connectionString: PG_URL, schema });
+  beforeEach(() => {
+    schema = `vf_test_${schemaName()}`;
+  });
+  afterEach(async () => {
+    resetRivers();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  it('lists every engine on the database, and shows a flow another engine runs turning green', async () => {
+    const worker = { heartbeat: '100ms', leaseTime: '2s' };
+    const { engine: client, url } = await ui.serve({ store: store(), concurrency: 0, worker: { ...worker, id: 'client-engine' } });
+    await ui.open({ store: store(), classes: UI_CLASSES, worker: { ...worker, id: 'runner-engine' } });
+    const id = await run(client, 'pg');
+    const { page } = await ui.visit(`${url}/#/workers`);
+    await page.locator('tr[data-worker="runner-engine"]').waitFor();
+    await page.locator('tr[data-worker="client-engine"]').waitFor();
+    await page.getByRole('link', { name: 'Flows' }).click();
+    await page.getByRole('link', { name: id }).click();
+    await page.locator('svg.graph g[data-stream="0"][data-state="running"]').waitFor();
+    gate('pg').release();
+    await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+    await page.locator('svg.graph g[data-stream="0"][data-state="success"]').waitFor();
   });
 });

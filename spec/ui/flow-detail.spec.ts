@@ -12,7 +12,7 @@ async function run(engine: Engine, ...streams: Stream[]): Promise<string> {
 const state = (page: import('playwright-core').Page, stream: string) => page.locator(`svg.graph g[data-stream="${stream}"]`).getAttribute('data-state');
 
 describe('web UI: flow detail', function () {
-  this.timeout(20_000);
+  this.timeout(30_000);
   const ui = useUi();
   afterEach(resetRivers);
 

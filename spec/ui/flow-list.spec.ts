@@ -22,7 +22,7 @@ async function settled(engine: Engine, ...ids: string[]): Promise<void> {
 }
 
 describe('web UI: flow list', function () {
-  this.timeout(20_000);
+  this.timeout(30_000);
   const ui = useUi();
   afterEach(resetRivers);
 

@@ -28,6 +28,8 @@ export interface UiPage {
 export interface UiHarness {
   /** Opens an engine on `store` (default: memory) and serves it on port 0; both closed after the test. */
   serve(options?: EngineOptions, serve?: { token?: string }): Promise<{ engine: Engine; url: string }>;
+  /** Opens an engine (default: on memory) that is not served; closed after the test. */
+  open(options?: EngineOptions): Promise<Engine>;
   /** The page, gone to `url`. */
   visit(url: string): Promise<UiPage>;
 }
@@ -63,6 +65,10 @@ after(async () => {
 export function useUi(): UiHarness {
   const closers: Array<() => Promise<void>> = [];
   let origin: string | undefined;
+  before(async function () {
+    this.timeout(30_000); // the first file's: Chromium starts
+    await browserPage();
+  });
   beforeEach(() => {
     requests = [];
     origin = undefined;
@@ -80,9 +86,13 @@ export function useUi(): UiHarness {
     }
   });
   return {
-    async serve(options = {}, serve = {}) {
+    async open(options = {}) {
       const engine = await Engine.open({ store: 'memory', logger: silent, closeTimeout: 200, ...options });
       closers.push(() => engine.close());
+      return engine;
+    },
+    async serve(options = {}, serve = {}) {
+      const engine = await this.open(options);
       const admin = await engine.serve({ port: 0, ...serve });
       closers.push(() => admin.close());
       return { engine, url: admin.url };
