@@ -21,7 +21,7 @@ describe('web UI: token, workers, origin', function () {
     const { page } = await ui.visit(url);
     const input = page.getByLabel('Token');
     await input.waitFor();
-    expect(await input.evaluate((el) => el === document.activeElement)).to.equal(true);
+    expect(await input.evaluate((el) => el === el.ownerDocument.activeElement)).to.equal(true);
     await input.fill('wrong');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('The admin server refused that token.').waitFor();

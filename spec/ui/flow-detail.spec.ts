@@ -26,7 +26,7 @@ describe('web UI: flow detail', function () {
     );
     const { page } = await ui.visit(`${url}/#/flows/${id}`);
     await page.locator('svg.graph g[data-stream="1.0.0"][data-state="running"]').waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     const drawn = await page.locator('svg.graph g[data-stream]').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-stream')).sort());
     expect(drawn).to.deep.equal(['0', '1', '1.0.0', '1.1.0', '1.1.1', '1.1.1.0', '2', '2.0.0', '2.1.0']);
     expect(await state(page, '0')).to.equal('success');
@@ -42,11 +42,15 @@ describe('web UI: flow detail', function () {
     // the boxes do not overlap: every river's box is apart from every other's
     const boxes = await page
       .locator('svg.graph g.node rect')
-      .evaluateAll((rs) => rs.map((r) => (r as SVGGraphicsElement).getBBox()).map((b) => [b.x, b.y, b.width, b.height]));
+      .evaluateAll((rs) =>
+        rs
+          .map((r) => (r as unknown as { getBBox(): { x: number; y: number; width: number; height: number } }).getBBox())
+          .map((b) => [b.x, b.y, b.width, b.height]),
+      );
     for (const [i, a] of boxes.entries())
       for (const b of boxes.slice(i + 1))
         expect(a[0]! + a[2]! <= b[0]! || b[0]! + b[2]! <= a[0]! || a[1]! + a[3]! <= b[1]! || b[1]! + b[3]! <= a[1]!, 'boxes overlap').to.equal(true);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).to.equal(1);
     expect(await page.locator('#headwaters').textContent()).to.contain('"slow": true');
   });
 
@@ -101,11 +105,9 @@ describe('web UI: flow detail', function () {
 
     await page.getByRole('button', { name: 'Cancel…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this flow?' });
-    expect(
-      await dialog
-        .getByRole('button', { name: 'Cancel flow' })
-        .evaluate((b) => b === document.activeElement || b.closest('dialog')!.contains(document.activeElement)),
-    ).to.equal(true);
+    expect(await dialog.getByRole('button', { name: 'Cancel flow' }).evaluate((b) => b.closest('dialog')!.contains(b.ownerDocument.activeElement))).to.equal(
+      true,
+    );
     await dialog.getByLabel('Reason (optional)').fill('not needed');
     await dialog.getByRole('button', { name: 'Cancel flow' }).click();
     await page.locator('#flow-status', { hasText: 'cancelled' }).waitFor();
@@ -140,7 +142,7 @@ describe('web UI: flow detail', function () {
     if (shot !== undefined && shot !== '') {
       await page.locator('svg.graph g[data-stream="1.1.0.1"]').click();
       await page.setViewportSize({ width: 1280, height: 1120 });
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
       await page.screenshot({ path: shot });
       await page.setViewportSize({ width: 1280, height: 900 });
     }

@@ -29,7 +29,7 @@ describe('web UI: flow list', function () {
   it('counts the flows per status, filters by status and pages newest first', async () => {
     const { engine, url } = await ui.serve({ classes: UI_CLASSES });
     failing.add('bad');
-    const ok = [];
+    const ok: string[] = [];
     for (let i = 0; i < 3; i++) ok.push(await run(engine, `ok-${i}`, new Step({ label: 'a' })));
     const bad = [await run(engine, 'bad-0', new Step({ label: 'bad' })), await run(engine, 'bad-1', new Step({ label: 'bad' }))];
     const live = await run(engine, 'live-0', new Gated({ label: 'g' }));
@@ -97,11 +97,11 @@ describe('web UI: flow list', function () {
     const { engine, url } = await ui.serve({ classes: UI_CLASSES });
     const { page } = await ui.visit(url);
     await page.getByText('No flows yet.').waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     const id = await run(engine, 'late', new Gated({ label: 'late' }));
     await page.locator(`tr[data-flow="${id}"] .badge`, { hasText: 'running' }).waitFor();
     gate('late').release();
     await page.locator(`tr[data-flow="${id}"] .badge`, { hasText: 'success' }).waitFor();
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).to.equal(1);
   });
 });
