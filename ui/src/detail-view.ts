@@ -9,7 +9,7 @@ import { drawGraph, legend } from './graph.js';
 import { streamDetails } from './streams-panel.js';
 import { drawTimeline } from './timeline.js';
 import type { FlowSnapshot } from './types.js';
-import { debounce, type View } from './view.js';
+import { coalesce, type View } from './view.js';
 
 const ENDED = new Set(['success', 'fail', 'cancelled']);
 const POLL_MS = 3000;
@@ -24,6 +24,7 @@ export const detailView: View = (root, { route, fail }) => {
   const unfolded = new Set<string>();
   let flow: FlowSnapshot | undefined;
   let alive = true;
+  let reads = 0;
 
   const host: ActionHost = {
     root,
@@ -119,8 +120,9 @@ export const detailView: View = (root, { route, fail }) => {
 
   const load = async (): Promise<void> => {
     try {
+      const n = ++reads;
       const f = await api<FlowSnapshot>(`/flows/${encodeURIComponent(ref)}`);
-      if (!alive) return;
+      if (!alive || n !== reads) return; // a later read is on its way
       flow = f;
       render(f);
     } catch (err) {
@@ -129,7 +131,7 @@ export const detailView: View = (root, { route, fail }) => {
       else fail(err);
     }
   };
-  const refresh = debounce(() => void load(), 120);
+  const refresh = coalesce(() => void load(), 120);
   void load();
   // over a store opened directly (vastflow ui on PostgreSQL) only a flow's status changes arrive as
   // events, so an unfinished flow is also read again every few seconds

@@ -4,7 +4,7 @@ import { api, ApiError, onEvent, query } from './api.js';
 import { h, replace } from './dom.js';
 import { time } from './format.js';
 import { FLOW_STATUSES, type FlowSnapshot, type FlowSummary } from './types.js';
-import { debounce, type View } from './view.js';
+import { coalesce, type View } from './view.js';
 
 const PAGE = 20;
 /** Counting stops here: the list API pages, it does not count. */
@@ -16,7 +16,8 @@ const listHref = (params: Record<string, string | undefined>): string => `#${que
 export const listView: View = (root, { route, fail }) => {
   const status = route.params.get('status') ?? undefined;
   const before = route.params.get('before') ?? undefined;
-  const limit = Number(route.params.get('limit') ?? PAGE) || PAGE;
+  // one more than a page is asked for, to know whether an older page exists (the API gives 1000 at most)
+  const limit = Math.min(999, Math.max(1, Number(route.params.get('limit') ?? PAGE) || PAGE));
 
   const note = h('p', { class: 'note', role: 'status' });
   const input = h('input', { id: 'search', type: 'search', name: 'q', placeholder: 'flow id or requestId', autocomplete: 'off', required: true });
@@ -45,10 +46,12 @@ export const listView: View = (root, { route, fail }) => {
   replace(root, h('h1', {}, status === undefined ? 'Flows' : `Flows: ${status}`), search, note, counts, table, pager);
 
   let alive = true;
+  let reads = 0;
   const load = async (): Promise<void> => {
+    const n = ++reads;
     const page = await api<FlowSummary[]>(query('/flows', { status, limit: limit + 1, before }));
     const tally = await Promise.all(FLOW_STATUSES.map((s) => api<FlowSummary[]>(query('/flows', { status: s, limit: COUNT_CAP })).then((l) => l.length)));
-    if (!alive) return;
+    if (!alive || n !== reads) return; // a later read is on its way
     const total = tally.reduce((a, n) => a + n, 0);
     const shown = (n: number): string => (n >= COUNT_CAP ? `${COUNT_CAP}+` : String(n));
     const filter = (s: string | undefined, label: string, n: string) =>
@@ -94,7 +97,8 @@ export const listView: View = (root, { route, fail }) => {
       more && h('a', { href: listHref({ status, before: rows[rows.length - 1]!.id, limit: route.params.get('limit') ?? undefined }), rel: 'next' }, 'Older »'),
     );
   };
-  const refresh = debounce(() => void load().catch(fail), 250);
+  // a busy engine ends many flows a second: the list is read again at most about once a second
+  const refresh = coalesce(() => void load().catch(fail), 700);
   void load().catch(fail);
   const off = onEvent((e) => {
     if (e.name.startsWith('flow:')) refresh();

@@ -15,18 +15,21 @@ export interface ViewContext {
 /** Renders a page into `root`; returns what stops its timers and listeners. */
 export type View = (root: HTMLElement, ctx: ViewContext) => () => void;
 
-/** Calls `fn` once, `ms` after the last of a burst of calls. */
-export function debounce(fn: () => void, ms: number): { (): void; cancel(): void } {
+/**
+ * Calls `fn` once, `ms` after the first of a burst of calls (the calls during the wait join it), so
+ * a steady stream of events redraws at most once every `ms` and never starves.
+ */
+export function coalesce(fn: () => void, ms: number): { (): void; cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const call = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
+    timer ??= setTimeout(() => {
       timer = undefined;
       fn();
     }, ms);
   };
   call.cancel = (): void => {
     if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
   };
   return call;
 }
