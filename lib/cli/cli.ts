@@ -26,6 +26,7 @@ export interface CliIo {
 
 const WHERE = `Where:
   --store PATH|URL   a LevelDB directory or a postgres:// URL (default: env VASTFLOW_DB, else .vastflow)
+  --schema NAME      the PostgreSQL schema of the store (default: vastflow)
   --url URL          a running engine's admin server, e.g. http://127.0.0.1:7411 (engine.serve())
   --token TOKEN      the admin server's token (default: env VF_TOKEN)`;
 
@@ -68,6 +69,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: NonNulla
 
 const COMMON: NonNullable<ParseArgsConfig['options']> = {
   store: { type: 'string' },
+  schema: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },
@@ -122,7 +124,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (command === 'ui') throw new UsageError('ui serves a store: give --store, not --url');
       source = new HttpSource(v['url'], token);
     } else {
-      const opened = await openStore((v['store'] as string | undefined) ?? (io.env['VASTFLOW_DB'] || '.vastflow'));
+      const opened = await openStore((v['store'] as string | undefined) ?? (io.env['VASTFLOW_DB'] || '.vastflow'), v['schema'] as string | undefined);
       const s = (store = new StoreSource(opened, createLogger({ level: io.env['VASTFLOW_LOG_LEVEL'] ?? 'warn' })));
       source = s;
       close = async () => {
@@ -250,11 +252,11 @@ export function payloadOf(raw: string | undefined): Json {
 }
 
 /** Opens the store a --store names, for reading and recording commands. */
-async function openStore(where: string): Promise<Store> {
+async function openStore(where: string, schema: string | undefined): Promise<Store> {
   let store: Store;
   if (/^postgres(ql)?:\/\//i.test(where)) {
     const { PostgresStore } = await import('../store/postgres-store.js');
-    store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000 });
+    store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000, ...(schema === undefined ? {} : { schema }) });
   } else {
     // a directory that is not there holds no flows: the CLI must not create an empty store
     if (!fs.existsSync(where)) throw new CliError('E_NOT_FOUND', `no vastflow store at ${where} (give --store PATH|URL or set VASTFLOW_DB)`);

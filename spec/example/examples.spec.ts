@@ -81,4 +81,10 @@ describe('examples', function () {
     expect(out).to.include('flow:end    success');
     expect(out).to.include('class s0 success');
   });
+
+  it('admin serves the API of an engine and reads a flow through it', async () => {
+    const out = await example('admin.ts', { PORT: '0', VF_TOKEN: 'example-token' });
+    expect(out).to.match(/admin server on http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).to.include('flow greet-1: success');
+  });
 });

@@ -1,0 +1,320 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { customAlphabet } from 'nanoid';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
+import { runCli } from '../../lib/cli/cli.js';
+import { childEnv } from '../helpers/child.js';
+import { silent, startFlow, until } from '../helpers/stores.js';
+import { Flaky, Hold, Ok } from '../admin/rivers.js';
+
+const MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+const CLASSES = [Ok, Flaky, Hold];
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a child process. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: childEnv({ VASTFLOW_DB: '', VF_TOKEN: '', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI in this process (the same code: counted by coverage). */
+async function inProcess(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...env } });
+  return { code, stdout, stderr };
+}
+
+describe('the vastflow CLI', () => {
+  it('answers bad usage with exit 2 and the usage text, --help with 0', async () => {
+    const none = await cli([]);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.include('Usage: vastflow <command>');
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.include('unknown command "frobnicate"');
+    const help = await cli(['list', '--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include('Usage: vastflow list');
+    for (const args of [
+      ['list', '--bogus'],
+      ['list', '--limit', 'x'],
+      ['list', '--status', 'nope'],
+      ['show'],
+      ['show', 'a', 'b'],
+      ['purge'],
+      ['purge', '--before', 'soon'],
+      ['purge', '--before', '1d', '--status', 'running'],
+      ['send', 'x', 'm', '{bad'],
+      ['ui', '--port', '-3'],
+      ['list', '--store', 'a', '--url', 'http://x'],
+    ]) {
+      const r = await inProcess(args);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr, args.join(' ')).to.include('Usage: vastflow');
+    }
+    expect((await inProcess(['--help'])).code).to.equal(0);
+  });
+
+  it('reports a missing store with exit 1', async () => {
+    const r = await cli(['list', '--store', path.join(os.tmpdir(), 'vastflow-none-here')]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^E_NOT_FOUND: no vastflow store at /);
+  });
+
+  describe('on a LevelDB store', () => {
+    let dir: string;
+    let ids: { ok: string; failed: string; held: string };
+    beforeEach(async () => {
+      Flaky.failing = true;
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-'));
+      const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      const ok = await startFlow(engine, [new Ok()], new Headwaters('order-ok'));
+      await ok.result();
+      const failed = await startFlow(engine, [new Flaky()], new Headwaters('order-fail'));
+      await failed.result();
+      const held = await startFlow(engine, [new Hold()], new Headwaters('order-held'));
+      await until(async () => (await engine.get(held.id))?.streams[0]?.state === 'running');
+      await engine.close(); // the held flow stays unfinished in the store
+      ids = { ok: ok.id, failed: failed.id, held: held.id };
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('lists flows as a table, or as JSON', async () => {
+      const table = await cli(['list', '--store', dir]);
+      expect(table.code, table.stderr).to.equal(0);
+      const lines = table.stdout.trim().split('\n');
+      expect(lines[0]).to.match(/^ID\s+REQUEST ID\s+STATUS\s+CREATED\s+UPDATED$/);
+      expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).to.deep.equal(['order-held', 'order-fail', 'order-ok']);
+      const json = await cli(['list', '--json', '--status', 'fail'], { VASTFLOW_DB: dir });
+      expect(JSON.parse(json.stdout)).to.deep.equal([
+        {
+          id: ids.failed,
+          requestId: 'order-fail',
+          status: 'fail',
+          createdAt: JSON.parse(json.stdout)[0].createdAt,
+          updatedAt: JSON.parse(json.stdout)[0].updatedAt,
+        },
+      ]);
+      const page = JSON.parse((await inProcess(['list', '--store', dir, '--json', '--limit', '1', '--before', ids.held])).stdout);
+      expect(page.map((f: { id: string }) => f.id)).to.deep.equal([ids.failed]);
+    });
+
+    it('shows a flow and its diagram, by id or requestId; E_NOT_FOUND for none', async () => {
+      const shown = await cli(['show', 'order-fail', '--store', dir]);
+      expect(shown.code).to.equal(0);
+      expect(shown.stdout).to.include(`id:          ${ids.failed}`).and.include('status:      fail').and.include('E_RIVER_FAILED');
+      expect(shown.stdout).to.match(/STREAM\s+KIND\s+NAME\s+STATE/);
+      const json = JSON.parse((await inProcess(['show', ids.ok, '--store', dir, '--json'])).stdout);
+      expect(json).to.deep.include({ id: ids.ok, status: 'success', headwaters: { ok: true } });
+      expect(json.mermaid).to.match(/^flowchart LR/);
+      const diagram = await cli(['diagram', 'order-ok', '--store', dir]);
+      expect(diagram.stdout)
+        .to.match(/^flowchart LR/)
+        .and.include('class s0 success');
+      const none = await cli(['show', 'x', '--store', dir]);
+      expect(none.code).to.equal(1);
+      expect(none.stderr).to.equal('E_NOT_FOUND: no flow "x"\n');
+      expect((await inProcess(['diagram', 'x', '--store', dir])).stderr).to.equal('E_NOT_FOUND: no flow "x"\n');
+    });
+
+    it('records cancel and redrive in the store; the engine that opens it carries them out', async () => {
+      Flaky.failing = false;
+      const cancel = await cli(['cancel', 'order-held', '--reason', 'ops said', '--store', dir]);
+      expect(cancel.code, cancel.stderr).to.equal(0);
+      expect(cancel.stdout).to.include('cancel recorded');
+      const redrive = await inProcess(['redrive', 'order-fail', '--store', dir, '--json']);
+      expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true });
+      const store = LevelStore.at(dir);
+      await store.open();
+      expect((await store.listCommands()).map((c) => c.body.kind)).to.deep.equal(['cancel', 'redrive']);
+      await store.close();
+      const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      try {
+        await until(async () => (await engine.get(ids.held))?.status === 'cancelled', 3000, 'the stored cancel');
+        await until(async () => (await engine.get(ids.failed))?.status === 'success', 3000, 'the stored redrive');
+        expect((await engine.get(ids.held))?.error?.message).to.include('ops said');
+      } finally {
+        await engine.close();
+      }
+      const after = LevelStore.at(dir);
+      await after.open();
+      expect(await after.listCommands(), 'consumed').to.deep.equal([]);
+      await after.close();
+    });
+
+    it('answers E_CONFLICT for a redrive of a flow that has not failed and a send to an ended flow; a cancel of an ended flow is a no-op', async () => {
+      const redrive = await cli(['redrive', 'order-ok', '--store', dir]);
+      expect(redrive.code).to.equal(1);
+      expect(redrive.stderr).to.match(/^E_CONFLICT: /);
+      const send = await inProcess(['send', 'order-ok', 'approval', '{"ok":true}', '--store', dir]);
+      expect(send.code).to.equal(1);
+      expect(send.stderr).to.match(/^E_CONFLICT: /);
+      expect((await inProcess(['cancel', 'order-ok', '--store', dir])).code).to.equal(0);
+      expect((await inProcess(['cancel', 'nope', '--store', dir])).stderr).to.match(/^E_NOT_FOUND/);
+      const sent = await inProcess(['send', 'order-held', 'approval', '{"ok":true}', '--store', dir, '--json']);
+      expect(sent.code, sent.stderr).to.equal(0);
+      const store = LevelStore.at(dir);
+      await store.open();
+      expect((await store.listCommands()).map((c) => c.body)).to.deep.equal([{ kind: 'message', name: 'approval', payload: { ok: true } }]);
+      await store.close();
+    });
+
+    it('lists workers and purges ended flows', async () => {
+      const workers = await inProcess(['workers', '--store', dir]);
+      expect(workers.code).to.equal(0);
+      expect(workers.stdout).to.equal('no live engines\n');
+      const purged = await cli(['purge', '--before', '0ms', '--status', 'success', '--store', dir, '--json']);
+      expect(JSON.parse(purged.stdout)).to.deep.equal({ removed: 1 });
+      const rest = await inProcess(['purge', '--before', '0s', '--store', dir]);
+      expect(rest.stdout).to.equal('removed 1 flow\n');
+      expect(JSON.parse((await inProcess(['list', '--store', dir, '--json'])).stdout).map((f: { id: string }) => f.id)).to.deep.equal([ids.held]);
+    });
+
+    it('answers E_STORE_LOCKED, suggesting --url, while an engine holds the directory', async () => {
+      const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      try {
+        const r = await cli(['list', '--store', dir]);
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.match(/^E_STORE_LOCKED: .*--url/);
+      } finally {
+        await engine.close();
+      }
+    });
+
+    it('serves the UI and the API over the store with `ui`, until stopped', async () => {
+      const child = spawn(process.execPath, [MAIN, 'ui', '--store', dir, '--port', '0'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /serving on (http:\/\/\S+)/.exec(out);
+            if (m !== null) resolve(m[1]!);
+          });
+          child.on('exit', (code) => reject(new Error(`ui exited ${code}`)));
+        });
+        expect((await fetch(`${url}/`)).status).to.equal(200);
+        const flows = (await (await fetch(`${url}/api/flows`)).json()) as Array<{ id: string }>;
+        expect(flows.map((f) => f.id)).to.deep.equal([ids.held, ids.failed, ids.ok]);
+        const res = await fetch(`${url}/api/flows/order-held/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        expect(res.status).to.equal(200);
+      } finally {
+        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+        child.kill('SIGTERM');
+        expect(await exited).to.equal(0);
+      }
+    });
+  });
+
+  describe("--url: a running engine's admin server", () => {
+    let dir: string;
+    let engine: Engine;
+    let url: string;
+    beforeEach(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-'));
+      engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      url = (await engine.serve({ port: 0, token: 'tok' })).url;
+    });
+    afterEach(async () => {
+      await engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('lists, shows, cancels and redrives through the API, with the token from --token or VF_TOKEN', async () => {
+      Flaky.failing = true;
+      const held = await startFlow(engine, [new Hold()], new Headwaters('u-held'));
+      const failed = await startFlow(engine, [new Flaky()], new Headwaters('u-fail'));
+      await failed.result();
+      const list = await cli(['list', '--url', url, '--token', 'tok', '--json']);
+      expect(list.code, list.stderr).to.equal(0);
+      expect(JSON.parse(list.stdout).map((f: { requestId: string }) => f.requestId)).to.deep.equal(['u-fail', 'u-held']);
+      const show = await inProcess(['show', 'u-fail', '--url', url], { VF_TOKEN: 'tok' });
+      expect(show.stdout).to.include('status:      fail');
+      expect((await inProcess(['diagram', 'u-fail', '--url', url], { VF_TOKEN: 'tok' })).stdout).to.match(/^flowchart/);
+      const cancel = await cli(['cancel', 'u-held', '--url', url], { VF_TOKEN: 'tok' });
+      expect(cancel.code, cancel.stderr).to.equal(0);
+      expect((await held.result()).status).to.equal('cancelled');
+      Flaky.failing = false;
+      expect((await inProcess(['redrive', 'u-fail', '--url', url, '--token', 'tok'])).code).to.equal(0);
+      await until(async () => (await engine.get(failed.id))?.status === 'success');
+      expect((await inProcess(['redrive', 'u-fail', '--url', url, '--token', 'tok'])).stderr).to.match(/^E_CONFLICT/);
+      expect((await inProcess(['send', 'u-fail', 'm', '--url', url, '--token', 'tok'])).stderr).to.match(/^E_CONFLICT/);
+      expect((await inProcess(['show', 'nope', '--url', url, '--token', 'tok'])).stderr).to.equal('E_NOT_FOUND: no flow "nope"\n');
+      expect(JSON.parse((await inProcess(['workers', '--url', url, '--token', 'tok', '--json'])).stdout)).to.have.length(1);
+      expect(JSON.parse((await inProcess(['purge', '--before', '0s', '--url', url, '--token', 'tok', '--json'])).stdout)).to.deep.equal({ removed: 2 });
+    });
+
+    it('fails with E_UNAUTHORIZED without the token, and with a clear error when nothing listens', async () => {
+      const r = await cli(['list', '--url', url]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/^E_UNAUTHORIZED: /);
+      const gone = await inProcess(['list', '--url', 'http://127.0.0.1:1']);
+      expect(gone.code).to.equal(1);
+      expect(gone.stderr).to.match(/^E_STORE_UNAVAILABLE: cannot reach the admin server/);
+    });
+  });
+
+  describe('on PostgreSQL (--store URL --schema)', () => {
+    const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+    const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+    let schema: string;
+    let engine: Engine;
+    beforeEach(async () => {
+      schema = `vf_test_${schemaName()}`;
+      engine = await Engine.open({
+        store: new PostgresStore({ connectionString: PG_URL, schema }),
+        logger: silent,
+        classes: CLASSES,
+        closeTimeout: 100,
+        worker: { heartbeat: '100ms', leaseTime: '2s' },
+      });
+    });
+    afterEach(async () => {
+      await engine.close();
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    });
+
+    it('reads the flows of a running engine, lists it as a worker, and records commands it carries out', async () => {
+      Flaky.failing = true;
+      const held = await startFlow(engine, [new Hold()], new Headwaters('pg-held'));
+      const failed = await startFlow(engine, [new Flaky()], new Headwaters('pg-fail'));
+      await failed.result();
+      const where = ['--store', PG_URL, '--schema', schema];
+      const list = await cli(['list', ...where, '--json']);
+      expect(list.code, list.stderr).to.equal(0);
+      expect(JSON.parse(list.stdout).map((f: { requestId: string }) => f.requestId)).to.deep.equal(['pg-fail', 'pg-held']);
+      const workers = await inProcess(['workers', ...where]);
+      expect(workers.stdout).to.match(/^ID\s+HEARTBEAT\s+RUNNING\n/);
+      expect(workers.stdout.trim().split('\n')).to.have.length(2);
+      expect((await cli(['cancel', 'pg-held', ...where])).code).to.equal(0);
+      expect((await held.result()).status).to.equal('cancelled');
+      Flaky.failing = false;
+      expect((await inProcess(['redrive', 'pg-fail', ...where])).code).to.equal(0);
+      await until(async () => (await engine.get(failed.id))?.status === 'success', 5000, 'the redrive');
+    });
+  });
+});
