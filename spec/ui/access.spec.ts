@@ -1,0 +1,110 @@
+// The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
+import { expect } from 'chai';
+import type { Request, Response } from 'playwright-core';
+import { customAlphabet } from 'nanoid';
+import pg from 'pg';
+import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
+import { until } from '../helpers/stores.js';
+import { useUi } from './harness.js';
+import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
+
+const run = async (engine: Engine, label: string): Promise<string> => (await new Andes(engine).drawStream(new Gated({ label })).start()).id;
+
+describe('web UI: token, workers, origin', function () {
+  this.timeout(30_000);
+  const ui = useUi();
+  afterEach(resetRivers);
+
+  it('asks for the token once, refuses a wrong one, then shows the flows and their live updates', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES }, { token: 's3cret' });
+    const id = await run(engine, 'tok');
+    const { page } = await ui.visit(url);
+    const input = page.getByLabel('Token');
+    await input.waitFor();
+    expect(await input.evaluate((el) => el === el.ownerDocument.activeElement)).to.equal(true);
+    await input.fill('wrong');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('The admin server refused that token.').waitFor();
+    await page.getByLabel('Token').fill('s3cret');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator(`tr[data-flow="${id}"] .badge`, { hasText: 'running' }).waitFor();
+
+    // asked once: other pages and a reload keep the token, and the event stream carries it too
+    await page.getByRole('link', { name: id }).click();
+    await page.locator('svg.graph g[data-stream="0"][data-state="running"]').waitFor();
+    await page.reload();
+    await page.locator('svg.graph g[data-stream="0"][data-state="running"]').waitFor();
+    await page.waitForTimeout(100); // the event stream connects
+    gate('tok').release();
+    await page.locator('svg.graph g[data-stream="0"][data-state="success"]').waitFor();
+    expect(await page.getByLabel('Token').count()).to.equal(0);
+  });
+
+  it('lists the engines and their heartbeats on the workers page', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const [me] = await engine.workers();
+    const { page } = await ui.visit(`${url}/#/workers`);
+    const row = page.locator(`tr[data-worker="${me!.id}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).to.contain('ago');
+    expect(await page.getByRole('link', { name: 'Workers' }).getAttribute('aria-current')).to.equal('page');
+  });
+
+  it('loads every page with requests to its own origin only, and every asset from the package', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const id = (await new Andes(engine).drawStream(new Step({ label: 'a' })).start()).id;
+    await until(async () => (await engine.get(id))?.status === 'success', 5000, 'the flow ends');
+    const { page, requests } = await ui.visit(url);
+    const failed: string[] = [];
+    const onFailed = (r: Request) => void failed.push(r.url());
+    const onResponse = (r: Response) => void (r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+    page.on('requestfailed', onFailed).on('response', onResponse);
+    await page.locator('table.flows').waitFor();
+    await page.getByRole('link', { name: id }).click();
+    await page.locator('svg.graph').waitFor();
+    await page.getByRole('link', { name: 'Workers' }).click();
+    await page.locator('table.workers').waitFor();
+    const origin = new URL(url).origin;
+    expect(requests.every((u) => u.startsWith(`${origin}/`))).to.equal(true);
+    const paths = new Set(requests.map((u) => new URL(u).pathname));
+    for (const p of ['/', '/app.css', '/app.js', '/api/flows', '/api/events', '/api/workers', `/api/flows/${id}`]) expect(paths, p).to.include(p);
+    page.off('requestfailed', onFailed).off('response', onResponse);
+    expect(failed.filter((f) => !f.includes('/api/events'))).to.deep.equal([]);
+  });
+});
+
+const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+
+describe('web UI on PostgreSQL', function () {
+  this.timeout(30_000);
+  const ui = useUi();
+  let schema = '';
+  const store = () => new PostgresStore({ connectionString: PG_URL, schema });
+  beforeEach(() => {
+    schema = `vf_test_${schemaName()}`;
+  });
+  afterEach(async () => {
+    resetRivers();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  it('lists every engine on the database, and shows a flow another engine runs turning green', async () => {
+    const worker = { heartbeat: '100ms', leaseTime: '2s' };
+    const { engine: client, url } = await ui.serve({ store: store(), concurrency: 0, worker: { ...worker, id: 'client-engine' } });
+    await ui.open({ store: store(), classes: UI_CLASSES, worker: { ...worker, id: 'runner-engine' } });
+    const id = await run(client, 'pg');
+    const { page } = await ui.visit(`${url}/#/workers`);
+    await page.locator('tr[data-worker="runner-engine"]').waitFor();
+    await page.locator('tr[data-worker="client-engine"]').waitFor();
+    await page.getByRole('link', { name: 'Flows' }).click();
+    await page.getByRole('link', { name: id }).click();
+    await page.locator('svg.graph g[data-stream="0"][data-state="running"]').waitFor();
+    gate('pg').release();
+    await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+    await page.locator('svg.graph g[data-stream="0"][data-state="success"]').waitFor();
+  });
+});

@@ -1,0 +1,100 @@
+// The admin API client: every call goes to this page's own origin, with the token once one is known.
+
+const TOKEN_KEY = 'vastflow.token';
+
+/** An error answer of the admin API (`{ error: { code, message } }`), or a network failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The token this tab was given, if any. */
+export function token(): string | undefined {
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+/** Keeps `value` as the token for this tab (none: forgets it). */
+export function setToken(value: string | undefined): void {
+  if (value === undefined || value === '') sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, value);
+}
+
+/** Calls `path` (below /api) and returns its JSON; rejects with an ApiError. */
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const t = token();
+  if (t !== undefined) headers['authorization'] = `Bearer ${t}`;
+  const req: RequestInit = { method: init.method ?? 'GET', headers };
+  if (init.body !== undefined || req.method === 'POST') {
+    // the server takes POST bodies only as JSON (which other sites' forms cannot send)
+    headers['content-type'] = 'application/json';
+    req.body = JSON.stringify(init.body ?? {});
+  }
+  let res: Response;
+  try {
+    res = await fetch(`/api${path}`, req);
+  } catch (err) {
+    throw new ApiError(0, 'E_NETWORK', `the admin server cannot be reached (${String(err)})`);
+  }
+  const text = await res.text();
+  let body: unknown = undefined;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: reported below when the status is an error
+  }
+  if (!res.ok) {
+    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text || res.statusText));
+  }
+  return body as T;
+}
+
+/** `/api/…?k=v` with the empty values left out. */
+export function query(path: string, params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s === '' ? path : `${path}?${s}`;
+}
+
+/** An engine event: its name and payload. */
+export interface EngineEvent {
+  name: string;
+  payload: { flowId?: string; [key: string]: unknown };
+}
+
+const EVENT_NAMES = ['flow:start', 'flow:waiting', 'flow:end', 'flow:message', 'river:start', 'river:retry', 'river:cycle', 'river:end', 'river:compensate'];
+
+type EventListener = (e: EngineEvent) => void;
+const listeners = new Set<EventListener>();
+let source: EventSource | undefined;
+
+function dispatch(name: string, data: string): void {
+  let payload: EngineEvent['payload'];
+  try {
+    payload = JSON.parse(data) as EngineEvent['payload'];
+  } catch {
+    return;
+  }
+  for (const l of listeners) l({ name, payload });
+}
+
+/** Opens the event stream of /api/events (once), after a token change too. */
+export function connectEvents(): void {
+  source?.close();
+  const t = token();
+  source = new EventSource(t === undefined ? '/api/events' : `/api/events?token=${encodeURIComponent(t)}`);
+  for (const name of EVENT_NAMES) source.addEventListener(name, (e) => dispatch(name, (e as MessageEvent<string>).data));
+}
+
+/** Calls `listener` with every engine event until the returned function is called. */
+export function onEvent(listener: EventListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
