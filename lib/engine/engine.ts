@@ -41,11 +41,13 @@ const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
 
+const isPostgresUrl = (store: string): boolean => /^postgres(ql)?:\/\//i.test(store);
+
 /** The store the options name: a LevelDB directory, memory, a PostgreSQL URL, or the Store given. */
 async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
   if (typeof o.store !== 'string') return o.store;
   if (o.store === 'memory') return LevelStore.memory();
-  if (/^postgres(ql)?:\/\//i.test(o.store)) {
+  if (isPostgresUrl(o.store)) {
     // loaded only when asked for: an engine on LevelDB never loads pg
     const { PostgresStore } = await import('../store/postgres-store.js');
     return new PostgresStore({ connectionString: o.store, connectTimeoutMs: o.worker.connectTimeout });
@@ -181,13 +183,15 @@ export class Engine {
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const resolved = resolveEngineOptions(options);
     const logger = isLogger(resolved.logger) ? resolved.logger : createLogger(resolved.logger);
-    const store = await storeOf(resolved);
-    if (resolved.concurrency === 0 && store.supports.shared !== true) {
+    // checked before the store is made: a LevelDB directory is locked as soon as its store exists
+    const shared = typeof resolved.store === 'string' ? isPostgresUrl(resolved.store) : resolved.store.supports.shared === true;
+    if (resolved.concurrency === 0 && !shared) {
       throw new VastflowError(
         'E_INVALID_ARGUMENT',
         'Engine.open: concurrency: 0 opens a client engine, which runs no flow: it needs a store other engines share (PostgreSQL); on this store no flow would ever run',
       );
     }
+    const store = await storeOf(resolved);
     if (resolved.sync && typeof resolved.store !== 'string') {
       logger.warn('sync: true applies to a LevelDB path; a Store object chooses its own durability, e.g. LevelStore.at(path, { sync: true })');
     } else if (resolved.sync && !store.supports.sync) {
@@ -293,7 +297,7 @@ export class Engine {
     const records = plan.nodes.map(initRecord);
     const flow: PreparedFlow = { header, plan, records, hw, scopes: undefined, atlantic };
     const shared = this.#store.supports.shared === true;
-    if (runNow) this.#worker.own(header.id, 1);
+    if (runNow) this.#worker.own(header.id, 1, true);
     try {
       await this.#queue.push({
         flowId: header.id,
@@ -301,6 +305,7 @@ export class Engine {
         header: { ...header },
         headwaters: { main: internals.full(hw) },
       });
+      this.#worker.created(header.id);
     } catch (err) {
       this.#worker.disown(header.id);
       if (runNow) this.#admission.release();

@@ -59,6 +59,8 @@ export class Worker {
   /** When ticks began to fail (real ms), while they do. */
   #failingSince: number | undefined;
   readonly #epochs = new Map<string, number>();
+  /** Flows this engine creates, claimed by their create while it is in flight: not in the store yet. */
+  readonly #creating = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopWatch: (() => Promise<void>) | undefined;
   #ticking: Promise<void> | undefined;
@@ -86,14 +88,24 @@ export class Worker {
     return epoch === undefined ? undefined : { owner: this.id, epoch };
   }
 
-  /** Records a claim this engine made (or a flow it created claimed). */
-  own(flowId: string, epoch: number): void {
+  /**
+   * Records a claim this engine made, or (`creating`) the claim of a flow it creates, whose row
+   * the store does not hold until the create lands (see {@link created}).
+   */
+  own(flowId: string, epoch: number, creating = false): void {
     this.#epochs.set(flowId, epoch);
+    if (creating) this.#creating.add(flowId);
+  }
+
+  /** The create of a flow this engine owns has landed (or failed): its claim is in the store now. */
+  created(flowId: string): void {
+    this.#creating.delete(flowId);
   }
 
   /** Forgets a flow this engine no longer runs. */
   disown(flowId: string): void {
     this.#epochs.delete(flowId);
+    this.#creating.delete(flowId);
   }
 
   /** Flows this engine holds a claim on. */
@@ -157,10 +169,15 @@ export class Worker {
 
   async #beat(): Promise<void> {
     const now = this.#host.now();
-    const { lost } = await this.#host.store.heartbeat({ id: this.id, now, leaseMs: this.leaseMs, running: this.#host.running(), held: this.held });
+    // a flow whose create is in flight has no row yet: the store would call it lost
+    const held = this.held.filter((id) => !this.#creating.has(id));
+    const epochs = new Map(held.map((id) => [id, this.#epochs.get(id)]));
+    const beat = await this.#host.store.heartbeat({ id: this.id, now, leaseMs: this.leaseMs, running: this.#host.running(), held });
     this.#heartbeatAt = now;
+    // a claim renewed since the heartbeat was sent (the flow ended and was claimed again) is not lost
+    const lost = beat.lost.filter((id) => this.#epochs.has(id) && this.#epochs.get(id) === epochs.get(id));
     if (lost.length > 0) {
-      for (const id of lost) this.#epochs.delete(id);
+      for (const id of lost) this.disown(id);
       this.#host.lost(lost);
     }
   }
@@ -211,5 +228,6 @@ export class Worker {
     await this.#stopWatch?.().catch(() => undefined);
     await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));
     this.#epochs.clear();
+    this.#creating.clear();
   }
 }

@@ -73,7 +73,13 @@ export class WriteQueue {
   }
 }
 
-/** On a shared store: each change carries its flow's fence, and the writer hears what was dropped. */
+/**
+ * On a shared store: each change carries its flow's fence, and the writer hears what was dropped.
+ * A change of a flow the engine holds no claim on (it lost the claim: its heartbeat or a fenced
+ * write said so) is dropped without being sent, as a fenced one: unfenced, the store would take
+ * it. Only a create (which claims its flow, or leaves it waiting) and a redrive (of an ended flow,
+ * which no engine runs) are written without a claim.
+ */
 export interface WriteClaims {
   fence(flowId: string): Fence | undefined;
   /** Called before the write's pushers continue. */
@@ -150,16 +156,22 @@ class Lane {
     const failure = this.#queue.failure;
     if (failure !== undefined) return batch.reject(failure);
     const claims = this.#queue.claims;
-    const changes = [...batch.changes.values()];
+    let changes = [...batch.changes.values()];
+    /** Changes of flows this engine holds no claim on: never written (see WriteClaims). */
+    const unclaimed: string[] = [];
     if (claims !== undefined) {
       for (const c of changes) {
         const fence = claims.fence(c.flowId);
         if (fence !== undefined) c.fence = fence;
+        // creates, redrives and a carried-out command of a flow nobody holds are the writes without a claim
+        else if (c.create === undefined && c.reopened !== true && !onlyConsumes(c)) unclaimed.push(c.flowId);
       }
+      if (unclaimed.length > 0) changes = changes.filter((c) => !unclaimed.includes(c.flowId));
     }
-    const written = writeWithRetry(this.#store, changes, claims);
+    const written = changes.length === 0 ? Promise.resolve({ fenced: [], duplicates: [] }) : writeWithRetry(this.#store, changes, claims);
     this.#inFlight = written.then(
-      (result) => {
+      (stored) => {
+        const result = unclaimed.length === 0 || stored === undefined ? stored : { ...stored, fenced: [...stored.fenced, ...unclaimed] };
         if (claims !== undefined && result !== undefined && (result.fenced.length > 0 || result.duplicates.length > 0)) claims.dropped(result);
         if (this.#queue.failure === undefined) batch.resolve();
         else batch.reject(this.#queue.failure);
@@ -172,6 +184,9 @@ class Lane {
     });
   }
 }
+
+/** A change that only removes carried-out commands from the flow's inbox. */
+const onlyConsumes = (c: FlowChange): boolean => c.consumed !== undefined && c.header === undefined && c.streams === undefined && c.headwaters === undefined;
 
 function merge(into: FlowChange, c: FlowChange): void {
   if (c.create !== undefined) into.create = c.create;
