@@ -1,21 +1,26 @@
 // npm run bench [-- --quick] [-- --only W1,W3]: runs the workloads of ../shared/BENCH.md on the
 // compiled library, one JSON line per workload, then a markdown table of the targets.
+// npm run bench:pg runs only the PostgreSQL ones (server at env VASTFLOW_PG_URL).
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cleanup, round, type Measure, type Scenario } from './common.js';
 import { w0a } from './scenarios/w0a-naive-level.js';
 import { w0b } from './scenarios/w0b-device.js';
+import { w1pg, w1spg } from './scenarios/w1-pg.js';
 import { w1 } from './scenarios/w1-diamond.js';
 import { w1f } from './scenarios/w1f-fsync.js';
 import { w1s } from './scenarios/w1s-single.js';
 import { w2 } from './scenarios/w2-memory.js';
-import { w3 } from './scenarios/w3-poll.js';
+import { w3, w3pg } from './scenarios/w3-poll.js';
 import { w4, w4n } from './scenarios/w4-parked.js';
-import { w5 } from './scenarios/w5-recovery.js';
+import { w5, w5pg } from './scenarios/w5-recovery.js';
+import { w6 } from './scenarios/w6-engines.js';
 import { w7 } from './scenarios/w7-dam.js';
 
-const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5, w7];
+const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5, w7, w1pg, w1spg, w3pg, w5pg, w6];
+/** The workloads on PostgreSQL (npm run bench:pg). */
+const onPg = new Set([w1pg, w1spg, w3pg, w5pg, w6]);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
@@ -69,8 +74,9 @@ function median(runs: Measure[]): Measure {
 
 const results = new Map<string, Record<string, number>>();
 try {
-  // warm-up: the JIT and LevelDB's first open, not measured
-  await w1.run({ quick: true });
+  // warm-up: the JIT and LevelDB's first open, not measured (and pg's, the server's caches)
+  if (selected.some((s) => !onPg.has(s))) await w1.run({ quick: true });
+  if (selected.some((s) => onPg.has(s))) await w1pg.run({ quick: true });
   cleanup();
   for (const s of selected) {
     const runs: Measure[] = [];
@@ -102,13 +108,29 @@ const rows: Array<[string, string, number | undefined, (v: number) => boolean, s
   ['W4 start time', quick ? '<= 0.5 s (10k)' : '<= 5 s (100k)', f('W4', 'start_ms'), (v) => v <= (quick ? 500 : 5000), ' ms'],
   ['W5 recovery (resume all)', '<= 1 s', f('W5', 'recover_ms'), (v) => v <= 1000, ' ms'],
   ['W7 RSS per flow held at a Dam', '<= 2 KB', f('W7', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
+  ['W1pg flows/s', '>= 3,000', f('W1pg', 'flows_per_s'), (v) => v >= 3000, ''],
+  ['W1pg server + engine CPU per flow', '<= 0.6 ms', f('W1pg', 'total_cpu_ms_per_flow'), (v) => v <= 0.6, ' ms'],
+  ['W1spg p50 latency', '<= 5 ms', f('W1spg', 'p50_ms'), (v) => v <= 5, ' ms'],
+  ['W6 flows/s, 2 engines ÷ 1', '>= 1', ratio(f('W6', 'flows_per_s_2'), f('W6', 'flows_per_s_1')), (v) => v >= 1, 'x'],
+  ['W6 takeover of a SIGKILLed engine', '<= lease + 2 s (3 s)', f('W6', 'takeover_ms'), (v) => v <= 3000, ' ms'],
+];
+// W6's other figures: no target, shown as measured
+const figureRows: Array<[string, number | undefined, string]> = [
+  ['W6 flows/s, 1 engine', f('W6', 'flows_per_s_1'), ''],
+  ['W6 flows/s, 2 engines', f('W6', 'flows_per_s_2'), ''],
+  ['W6 flows/s, 3 engines', f('W6', 'flows_per_s_3'), ''],
+  ['W6 flows/s, 3 engines, one SIGKILLed', f('W6', 'flows_per_s_3_killed'), ''],
+  ['W6 all ended, after the kill', f('W6', 'all_ended_after_kill_ms'), ' ms'],
 ];
 console.log(`\n| figure | target | measured | met |\n| --- | --- | --- | --- |`);
 for (const [name, target, value, ok, unit] of rows) {
   if (value === undefined) continue;
   console.log(`| ${name} | ${target} | ${round(value, unit === 'x' ? 2 : 3)}${unit === 'x' ? '' : unit} | ${ok(value) ? 'yes' : 'no'} |`);
 }
-console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${quick ? 'quick (1/10 size)' : 'full size'}; median of 3 runs for W0-W3`);
+for (const [name, value, unit] of figureRows) if (value !== undefined) console.log(`| ${name} | (figure) | ${round(value, 0)}${unit} | |`);
+console.log(
+  `\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${quick ? 'quick (1/10 size)' : 'full size'}; median of 3 runs for W0-W3 and W1pg, W1spg, W3pg`,
+);
 if (quick)
   console.log(
     'A quick run checks that every workload runs: at a tenth of the size, what a process pays once (the JIT, the heap growing) weighs on W3 and W4; the targets are for a full run.',

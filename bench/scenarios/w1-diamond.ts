@@ -23,6 +23,10 @@ export interface DiamondOptions {
   /** LevelDB in a temp dir (its records counted), the memory store, or a given store. */
   store: 'level' | 'memory' | Store;
   sync?: boolean;
+  /** Starts measuring the database server's CPU (PostgreSQL); the function it returns gives the ms since. */
+  serverCpu?: () => () => number;
+  /** Write transactions the store has made so far (PostgreSQL). */
+  writes?: () => number;
 }
 
 export async function runDiamond(o: DiamondOptions): Promise<Measure> {
@@ -31,6 +35,8 @@ export async function runDiamond(o: DiamondOptions): Promise<Measure> {
   EndClock.ended.clear();
   const latencies: number[] = [];
   const rss = rssPeak();
+  const serverSince = o.serverCpu?.();
+  const writes0 = o.writes?.();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await windowed(o.flows, o.window, async (i) => {
@@ -42,6 +48,8 @@ export async function runDiamond(o: DiamondOptions): Promise<Measure> {
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMs(cpu0);
+  const server = serverSince?.();
+  const writes = writes0 === undefined ? undefined : o.writes!() - writes0;
   const peakMb = rss.stop();
   await engine.close();
   latencies.sort((a, b) => a - b);
@@ -54,6 +62,11 @@ export async function runDiamond(o: DiamondOptions): Promise<Measure> {
     cpu_ms_per_flow: round(cpu / o.flows, 3),
     peak_rss_mb: round(peakMb, 0),
   };
+  if (server !== undefined) {
+    figures['server_cpu_ms_per_flow'] = round(server / o.flows, 3);
+    figures['total_cpu_ms_per_flow'] = round((cpu + server) / o.flows, 3);
+  }
+  if (writes !== undefined) figures['flows_per_write'] = round(o.flows / writes, 2);
   if (counting !== undefined) {
     figures['records_per_flow'] = round(counting.records() / o.flows, 2);
     figures['records_per_s'] = round(counting.records() / seconds, 0);

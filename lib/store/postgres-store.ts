@@ -247,13 +247,18 @@ export class PostgresStore implements Store {
     );
   }
 
+  /**
+   * A held flow is lost when its row names another owner (or none). A held flow with no row yet is
+   * not: the engine owns the flows it creates before their create commits, and a heartbeat that
+   * runs meanwhile must not take them from it (a flow that never lands is fenced at its first write).
+   */
   async heartbeat(beat: WorkerBeat): Promise<{ lost: string[] }> {
     const rows = await this.#query<{ id: string }>(
       'heartbeat',
       `WITH w AS (
          INSERT INTO ${this.#s}.workers (id, heartbeat_at, expires_at, running) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, running = excluded.running)
-       SELECT h.id FROM unnest($5::text[]) AS h(id) LEFT JOIN ${this.#s}.flows f ON f.id = h.id
+       SELECT h.id FROM unnest($5::text[]) AS h(id) JOIN ${this.#s}.flows f ON f.id = h.id
        WHERE f.owner IS DISTINCT FROM $1`,
       [beat.id, beat.now, beat.now + beat.leaseMs, beat.running, [...beat.held]],
     );
