@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { CliError, UsageError } from './cli-error.js';
 import { flowDetail, flowsTable, workersTable } from './format.js';
 import { HttpSource } from './http-source.js';
+import { PostgresStore } from '../store/postgres-store.js';
 
 /** Where the CLI writes, and the environment it reads. */
 export interface CliIo {
@@ -255,7 +256,6 @@ export function payloadOf(raw: string | undefined): Json {
 async function openStore(where: string, schema: string | undefined): Promise<Store> {
   let store: Store;
   if (/^postgres(ql)?:\/\//i.test(where)) {
-    const { PostgresStore } = await import('../store/postgres-store.js');
     store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000, ...(schema === undefined ? {} : { schema }) });
   } else {
     // a directory that is not there holds no flows: the CLI must not create an empty store

@@ -11,6 +11,7 @@ import { frozenJsonCopy } from '../model/json.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
+import { PostgresStore } from '../store/postgres-store.js';
 import { FlowStatus, isFinal, isUnfinished, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
@@ -48,8 +49,6 @@ async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
   if (typeof o.store !== 'string') return o.store;
   if (o.store === 'memory') return LevelStore.memory();
   if (isPostgresUrl(o.store)) {
-    // loaded only when asked for: an engine on LevelDB never loads pg
-    const { PostgresStore } = await import('../store/postgres-store.js');
     return new PostgresStore({ connectionString: o.store, connectTimeoutMs: o.worker.connectTimeout });
   }
   return LevelStore.at(o.store, { sync: o.sync });

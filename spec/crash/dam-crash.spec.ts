@@ -11,7 +11,7 @@ import { Engine, LevelStore, PostgresStore } from '../../lib/index.js';
 import { kill, startProgram, waitForJournal, type ChildRun } from '../helpers/child.js';
 import { freshSchema, PG_URL } from '../helpers/postgres.js';
 import { silent, until } from '../helpers/stores.js';
-import { damClasses } from './dam-program.js';
+import { damClasses } from './dam-rivers.js';
 import { readJournal, settings } from './rivers.js';
 
 const PROGRAM = fileURLToPath(new URL('./dam-program.ts', import.meta.url));

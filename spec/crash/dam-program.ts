@@ -4,7 +4,8 @@
 // argv[2]: JSON { store: dir | { url, schema }, kill?: 'before-consume' | 'after-consume', send?: boolean, worker?: { id, heartbeat, leaseTime } }
 import { Level } from 'level';
 import { pino } from 'pino';
-import { Andes, Dam, Engine, Headwaters, LevelStore, PostgresStore, River, type LevelDatabase, type Store } from '../../lib/index.js';
+import { Engine, LevelStore, PostgresStore, type LevelDatabase, type Store } from '../../lib/index.js';
+import { damClasses, damFlow } from './dam-rivers.js';
 import { journal, settings } from './rivers.js';
 
 interface Args {
@@ -13,24 +14,6 @@ interface Args {
   send?: boolean;
   worker?: { id: string; heartbeat: string; leaseTime: string };
 }
-
-export class Before extends River {
-  static riverName = 'DamCrash.Before';
-  async flow(hw: Headwaters) {
-    journal(`before ${hw.requestId} ${process.pid}`);
-  }
-}
-
-export class After extends River {
-  static riverName = 'DamCrash.After';
-  async flow(hw: Headwaters) {
-    journal(`after ${hw.requestId} ${JSON.stringify(hw.get('go'))} ${process.pid}`);
-  }
-}
-
-export const damClasses = [Before, After];
-export const damFlow = (engine: Engine, requestId: string) =>
-  new Andes(engine).drawHeadwaters(new Headwaters(requestId)).drawStream(new Before(), new Dam('go'), new After());
 
 /** LevelDB that SIGKILLs this process just before, or just after, the write that consumes a message. */
 function killingLevel(dir: string, when: 'before-consume' | 'after-consume'): Store {
@@ -54,26 +37,24 @@ function killingLevel(dir: string, when: 'before-consume' | 'after-consume'): St
   return new LevelStore(wrapped, { where: dir });
 }
 
-if (process.argv[1]?.endsWith('dam-program.ts')) {
-  const args = JSON.parse(process.argv[2]!) as Args;
-  settings.journal = process.env['VASTFLOW_CRASH_JOURNAL'] ?? '';
-  journal('');
-  const store =
-    typeof args.store === 'string'
-      ? args.kill === undefined
-        ? LevelStore.at(args.store)
-        : killingLevel(args.store, args.kill)
-      : new PostgresStore({ connectionString: args.store.url, schema: args.store.schema });
-  const engine = await Engine.open({ store, classes: damClasses, logger: pino({ level: 'silent' }), ...(args.worker ? { worker: args.worker } : {}) });
-  const run = await damFlow(engine, 'dam-0').start();
-  for (;;) {
-    const dam = (await engine.get(run.id))?.streams[1];
-    if (dam?.state === 'waiting') break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  journal(`held ${run.id} ${process.pid}`);
-  if (args.send === true) await engine.send(run.id, 'go', { n: 1 });
-  await run.result();
-  journal(`done ${process.pid}`);
-  await engine.close();
+const args = JSON.parse(process.argv[2]!) as Args;
+settings.journal = process.env['VASTFLOW_CRASH_JOURNAL'] ?? '';
+journal('');
+const store =
+  typeof args.store === 'string'
+    ? args.kill === undefined
+      ? LevelStore.at(args.store)
+      : killingLevel(args.store, args.kill)
+    : new PostgresStore({ connectionString: args.store.url, schema: args.store.schema });
+const engine = await Engine.open({ store, classes: damClasses, logger: pino({ level: 'silent' }), ...(args.worker ? { worker: args.worker } : {}) });
+const run = await damFlow(engine, 'dam-0').start();
+for (;;) {
+  const dam = (await engine.get(run.id))?.streams[1];
+  if (dam?.state === 'waiting') break;
+  await new Promise((r) => setTimeout(r, 5));
 }
+journal(`held ${run.id} ${process.pid}`);
+if (args.send === true) await engine.send(run.id, 'go', { n: 1 });
+await run.result();
+journal(`done ${process.pid}`);
+await engine.close();

@@ -49,7 +49,10 @@ describe('web UI: flow list', function () {
     await page.getByRole('link', { name: /^fail/ }).click();
     await page.waitForURL(/status=fail/);
     await page.locator('h1', { hasText: 'Flows: fail' }).waitFor();
-    expect(await page.locator('table.flows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-flow')))).to.deep.equal([bad[1], bad[0]]);
+    // the heading changes at once; the rows once the filtered listing has come back
+    const failRows = () => page.locator('table.flows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-flow')));
+    await until(async () => (await failRows()).join() === [bad[1], bad[0]].join(), 3000, 'the failed flows listed');
+    expect(await failRows()).to.deep.equal([bad[1], bad[0]]);
     expect(await page.locator('.counts [aria-current="page"]').getAttribute('data-status')).to.equal('fail');
 
     // two a page: three pages of six, then back to the newest
