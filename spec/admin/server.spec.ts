@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import { customAlphabet } from 'nanoid';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Dam, Engine, Headwaters, PostgresStore, type AdminServer } from '../../lib/index.js';
 import { uiFile, PLACEHOLDER } from '../../lib/admin/static-files.js';
 import { forEachStore, rejects, silent, startFlow, until, useEngines } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from './rivers.js';
+import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
 
 const CLASSES = [Ok, Flaky, Hold];
 
@@ -312,9 +311,6 @@ describe('static files of the UI', () => {
   });
 });
 
-const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
-
 describe('engine.serve() on PostgreSQL', () => {
   let schema: string;
   const engines: Engine[] = [];
@@ -330,14 +326,11 @@ describe('engine.serve() on PostgreSQL', () => {
     return engine;
   };
   beforeEach(() => {
-    schema = `vf_test_${schemaName()}`;
+    schema = schemaName();
   });
   afterEach(async () => {
     for (const e of engines.splice(0)) await e.close();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await dropSchema(schema);
   });
 
   it('streams status changes of flows that other engines run, rebuilt from the change feed', async () => {

@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { customAlphabet } from 'nanoid';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
 import { runCli } from '../../lib/cli/cli.js';
 import { childEnv } from '../helpers/child.js';
 import { silent, startFlow, until } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from '../admin/rivers.js';
+import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 const CLASSES = [Ok, Flaky, Hold];
@@ -276,12 +275,10 @@ describe('the vastflow CLI', () => {
   });
 
   describe('on PostgreSQL (--store URL --schema)', () => {
-    const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-    const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
     let schema: string;
     let engine: Engine;
     beforeEach(async () => {
-      schema = `vf_test_${schemaName()}`;
+      schema = schemaName();
       engine = await Engine.open({
         store: new PostgresStore({ connectionString: PG_URL, schema }),
         logger: silent,
@@ -292,10 +289,7 @@ describe('the vastflow CLI', () => {
     });
     afterEach(async () => {
       await engine.close();
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropSchema(schema);
     });
 
     it('reads the flows of a running engine, lists it as a worker, and records commands it carries out', async () => {

@@ -7,19 +7,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { customAlphabet } from 'nanoid';
 import pg from 'pg';
 import { Engine, PostgresStore, type EngineOptions } from '../../lib/index.js';
 import { childEnv } from '../helpers/child.js';
 import { silent } from '../helpers/stores.js';
 import type { Args } from './program.js';
 import { allClasses, entries, readJournal, settings, type Entry } from './rivers.js';
+import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
+export { PG_URL };
 
-export const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
 export const HEARTBEAT_MS = 50;
 export const LEASE_MS = 400;
 const PROGRAM = fileURLToPath(new URL('./program.ts', import.meta.url));
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz', 12);
 
 /** An engine process. */
 export interface EngineProcess {
@@ -77,7 +76,7 @@ export function useCluster(): Cluster {
   let monitor: { stop(): Promise<void>; lapses: string[] } | undefined;
 
   beforeEach(() => {
-    schema = `vf_cluster_${schemaName()}`;
+    schema = schemaName('cluster');
     monitor = watchLeases(schema);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cluster-'));
     journalFile = path.join(tmp, 'journal.log');
@@ -97,13 +96,7 @@ export function useCluster(): Cluster {
     }
     for (const e of engines.splice(0)) await e.close();
     await monitor?.stop();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropSchema(schema);
     settings.journal = '';
     fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -2,11 +2,9 @@
 // succeeded and defines one runs, in the reverse order of their success, one at a time, with the
 // river's retries and timeout, before Atlantic.fail; on the memory store, LevelDB and PostgreSQL.
 import { expect } from 'chai';
-import { customAlphabet } from 'nanoid';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import {
   Andes,
   Basin,
@@ -30,9 +28,7 @@ import {
 } from '../../lib/index.js';
 import { inconsistency } from '../../lib/store/consistency.js';
 import { latch, RecordingAtlantic, rejects, silent, sleep, until, within, type Latch } from '../helpers/stores.js';
-
-const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
+import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
 
 interface Kind {
   name: string;
@@ -52,19 +48,8 @@ const KINDS: Kind[] = [
   {
     name: 'PostgreSQL store',
     make: () => {
-      const schema = `vf_test_${schemaName()}`;
-      return {
-        store: new PostgresStore({ connectionString: PG_URL, schema }),
-        dispose: async () => {
-          const client = new pg.Client({ connectionString: PG_URL });
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end();
-          }
-        },
-      };
+      const schema = schemaName();
+      return { store: new PostgresStore({ connectionString: PG_URL, schema }), dispose: () => dropSchema(schema) };
     },
   },
 ];

@@ -1,31 +1,13 @@
 import { expect } from 'chai';
-import { customAlphabet } from 'nanoid';
 import pg from 'pg';
 import { PostgresStore } from '../../lib/store/postgres-store.js';
 import type { FlowChange } from '../../lib/store/records.js';
 import type { StoreNotice } from '../../lib/store/store.js';
 import { storeConformance } from './conformance/index.js';
 import { created, header, rec } from './conformance/types.js';
+import { PG_URL, freshSchema } from '../helpers/postgres.js';
 
-const URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
-
-/** A fresh schema name, and a function that drops the schema. */
-function freshSchema(): { schema: string; drop: () => Promise<void> } {
-  const schema = `vf_test_${schemaName()}`;
-  return {
-    schema,
-    drop: async () => {
-      const client = new pg.Client({ connectionString: URL });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+const URL = PG_URL;
 
 storeConformance({
   name: 'PostgresStore',

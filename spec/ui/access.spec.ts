@@ -1,12 +1,11 @@
 // The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
 import { expect } from 'chai';
 import type { Request, Response } from 'playwright-core';
-import { customAlphabet } from 'nanoid';
-import pg from 'pg';
 import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
 import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
+import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
 
 const run = async (engine: Engine, label: string): Promise<string> => (await new Andes(engine).drawStream(new Gated({ label })).start()).id;
 
@@ -73,23 +72,17 @@ describe('web UI: token, workers, origin', function () {
   });
 });
 
-const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
-
 describe('web UI on PostgreSQL', function () {
   this.timeout(30_000);
   const ui = useUi();
   let schema = '';
   const store = () => new PostgresStore({ connectionString: PG_URL, schema });
   beforeEach(() => {
-    schema = `vf_test_${schemaName()}`;
+    schema = schemaName();
   });
   afterEach(async () => {
     resetRivers();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await dropSchema(schema);
   });
 
   it('lists every engine on the database, and shows a flow another engine runs turning green', async () => {
