@@ -33,14 +33,7 @@ export interface Entry {
   index: number;
 }
 
-export function readJournal(file: string): string[] {
-  return fs.existsSync(file)
-    ? fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-    : [];
-}
+export { readJournal } from '../crash/rivers.js';
 
 /** The journal's river lines, parsed (lines beginning with `#` are the processes' own notes). */
 export function entries(lines: string[]): Entry[] {
