@@ -21,6 +21,7 @@ const workerSchema = z
     heartbeat: duration('worker.heartbeat', 5_000),
     reconnectFor: duration('worker.reconnectFor', 60_000),
     connectTimeout: duration('worker.connectTimeout', 10_000),
+    listen: z.boolean().default(true),
   })
   .refine((w) => w.leaseTime > 0 && w.heartbeat > 0, 'worker.leaseTime and worker.heartbeat must be more than 0')
   .refine((w) => w.heartbeat < w.leaseTime, 'worker.heartbeat must be shorter than worker.leaseTime, or every claim would lapse between two heartbeats');
@@ -102,6 +103,12 @@ export interface WorkerOptions {
   reconnectFor?: Duration;
   /** How long Engine.open waits for the database. @default '10s' */
   connectTimeout?: Duration;
+  /**
+   * Hear of other engines' writes at once through LISTEN/NOTIFY. Turn it off behind a pooler in
+   * transaction mode (pgbouncer), where LISTEN does not work: engines then look at every heartbeat.
+   * @default true
+   */
+  listen?: boolean;
 }
 
 /** Engine options after defaults. */

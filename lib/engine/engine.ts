@@ -142,6 +142,7 @@ export class Engine {
         leaseMs: options.worker.leaseTime,
         heartbeatMs: options.worker.heartbeat,
         reconnectForMs: options.worker.reconnectFor,
+        listen: options.worker.listen,
       },
     );
     this.#remote = new RemoteOutcomes(store, logger);

@@ -36,6 +36,8 @@ export interface WorkerSettings {
   heartbeatMs: number;
   /** How long heartbeats may fail (the database is away) before the engine gives up. */
   reconnectForMs: number;
+  /** Listen for other processes' notices (LISTEN/NOTIFY); else look at every heartbeat only. */
+  listen: boolean;
 }
 
 /** The default worker id: the host, the process and a few random characters. */
@@ -55,6 +57,7 @@ export class Worker {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly #reconnectForMs: number;
+  readonly #listen: boolean;
   readonly #host: WorkerHost;
   /** When ticks began to fail (real ms), while they do. */
   #failingSince: number | undefined;
@@ -75,6 +78,7 @@ export class Worker {
     this.leaseMs = settings.leaseMs;
     this.heartbeatMs = settings.heartbeatMs;
     this.#reconnectForMs = settings.reconnectForMs;
+    this.#listen = settings.listen;
   }
 
   /** True on a store that several engines share. */
@@ -117,7 +121,7 @@ export class Worker {
   async start(): Promise<void> {
     await this.#beat();
     if (!this.shared) return;
-    if (this.#host.store.watch !== undefined) {
+    if (this.#listen && this.#host.store.watch !== undefined) {
       this.#stopWatch = await this.#host.store.watch((notice) => {
         if (notice.kind === 'runnable' || this.#epochs.has(notice.flowId)) this.poke();
       });

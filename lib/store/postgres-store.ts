@@ -56,6 +56,9 @@ export class PostgresStore implements Store {
   readonly #listeners = new Set<Listener>();
   readonly #onPoolError = (): void => undefined;
   readonly #onPoolConnect = (client: pg.PoolClient): void => {
+    // a connection the server or the network drops while the client is checked out reports an
+    // error event too: the query in flight rejects with it (and is retried), the event must not crash
+    client.on('error', () => undefined);
     const pid = (client as unknown as { processID?: number }).processID;
     if (pid !== undefined) this.#pids.add(pid);
     // a pool the caller owns: its connections are named too, so that the change feed knows its writers

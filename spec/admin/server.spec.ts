@@ -6,7 +6,7 @@ import { Dam, Engine, Headwaters, PostgresStore, type AdminServer } from '../../
 import { uiFile, PLACEHOLDER } from '../../lib/admin/static-files.js';
 import { forEachStore, rejects, silent, startFlow, until, useEngines } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from './rivers.js';
-import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
+import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
 const CLASSES = [Ok, Flaky, Hold];
 
@@ -311,7 +311,7 @@ describe('static files of the UI', () => {
   });
 });
 
-describe('engine.serve() on PostgreSQL', () => {
+describePg('engine.serve() on PostgreSQL', () => {
   let schema: string;
   const engines: Engine[] = [];
   const open = async (options: object): Promise<Engine> => {

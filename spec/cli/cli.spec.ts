@@ -8,7 +8,7 @@ import { runCli } from '../../lib/cli/cli.js';
 import { childEnv } from '../helpers/child.js';
 import { silent, startFlow, until } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from '../admin/rivers.js';
-import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
+import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 const CLASSES = [Ok, Flaky, Hold];
@@ -274,7 +274,7 @@ describe('the vastflow CLI', () => {
     });
   });
 
-  describe('on PostgreSQL (--store URL --schema)', () => {
+  describePg('the vastflow CLI on PostgreSQL (--store URL --schema)', () => {
     let schema: string;
     let engine: Engine;
     beforeEach(async () => {

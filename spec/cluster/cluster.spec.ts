@@ -9,6 +9,7 @@ import { Andes, Engine, type FlowOutcome, type FlowRun, type FlowSnapshot } from
 import { silent } from '../helpers/stores.js';
 import { countBy, HEARTBEAT_MS, LEASE_MS, only, opened, useCluster } from './harness.js';
 import { draw, settings, type Entry } from './rivers.js';
+import { describePg } from '../helpers/postgres.js';
 
 /**
  * The lease of the tests that do not measure takeovers: long enough that a heavily loaded machine
@@ -18,7 +19,7 @@ const STEADY = '3s';
 
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-describe('many engines on one PostgreSQL schema (real processes)', function () {
+describePg('many engines on one PostgreSQL schema (real processes)', function () {
   this.timeout(40_000);
   const cluster = useCluster();
 

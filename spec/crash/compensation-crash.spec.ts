@@ -13,6 +13,7 @@ import { kill, startProgram, waitForJournal } from '../helpers/child.js';
 import { silent } from '../helpers/stores.js';
 import { readJournal, settings } from './rivers.js';
 import { drawSaga, sagaClasses, type SagaScenario } from './saga-rivers.js';
+import { describePg } from '../helpers/postgres.js';
 
 const PROGRAM = path.join(import.meta.dirname, 'saga-program.ts');
 const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -22,7 +23,7 @@ const count = (lines: string[], text: string) => lines.filter((l) => l.startsWit
 const indexOf = (lines: string[], text: string) => lines.findIndex((l) => l.startsWith(text));
 
 for (const kind of ['LevelDB', 'PostgreSQL'] as const) {
-  describe(`compensation after a real SIGKILL (${kind})`, function () {
+  (kind === 'PostgreSQL' ? describePg : describe)(`compensation after a real SIGKILL (${kind})`, function () {
     this.timeout(40_000);
     let tmp: string;
     let journalFile: string;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine, LevelStore, PostgresStore } from '../../lib/index.js';
 import { kill, startProgram, waitForJournal, type ChildRun } from '../helpers/child.js';
-import { freshSchema, PG_URL } from '../helpers/postgres.js';
+import { freshSchema, PG_URL, itPg } from '../helpers/postgres.js';
 import { silent, until } from '../helpers/stores.js';
 import { damClasses } from './dam-rivers.js';
 import { readJournal, settings } from './rivers.js';
@@ -91,7 +91,7 @@ describe('Dams with real SIGKILLed processes', function () {
     });
   }
 
-  it('on PostgreSQL, a message sent to a flow whose engine was killed is consumed by the engine that takes it over', async () => {
+  itPg('Dams: on PostgreSQL, a message sent to a flow whose engine was killed is consumed by the engine that takes it over', async () => {
     const { schema, drop } = freshSchema('damcrash');
     try {
       const run = start({ store: { url: PG_URL, schema }, worker: { id: 'doomed', heartbeat: '50ms', leaseTime: '400ms' } });

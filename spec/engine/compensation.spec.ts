@@ -28,13 +28,21 @@ import {
 } from '../../lib/index.js';
 import { inconsistency } from '../../lib/store/consistency.js';
 import { latch, RecordingAtlantic, rejects, silent, sleep, until, within, type Latch } from '../helpers/stores.js';
-import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
+import { PG_URL, dropSchema, schemaName, whenPg } from '../helpers/postgres.js';
 
 interface Kind {
   name: string;
   /** A fresh store, and how to remove what it leaves behind once closed. */
   make(): { store: Store; dispose(): Promise<void> };
 }
+
+const PG: Kind = {
+  name: 'PostgreSQL store',
+  make: () => {
+    const schema = schemaName();
+    return { store: new PostgresStore({ connectionString: PG_URL, schema }), dispose: () => dropSchema(schema) };
+  },
+};
 
 const KINDS: Kind[] = [
   { name: 'memory store', make: () => ({ store: LevelStore.memory(), dispose: async () => {} }) },
@@ -45,13 +53,7 @@ const KINDS: Kind[] = [
       return { store: LevelStore.at(dir), dispose: async () => fs.rmSync(dir, { recursive: true, force: true }) };
     },
   },
-  {
-    name: 'PostgreSQL store',
-    make: () => {
-      const schema = schemaName();
-      return { store: new PostgresStore({ connectionString: PG_URL, schema }), dispose: () => dropSchema(schema) };
-    },
-  },
+  ...whenPg('compensation specs on the PostgreSQL store', [PG]),
 ];
 
 type Body = (hw: Headwaters, ctx: RiverContext) => unknown;

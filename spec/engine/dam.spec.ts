@@ -4,7 +4,7 @@
 // engine that holds the flow at once.
 import { expect } from 'chai';
 import { Andes, Basin, Dam, Engine, Headwaters, ManualClock, ParallelRiver, River, toMermaid, type FlowRun, type Stream } from '../../lib/index.js';
-import { PG_KIND } from '../helpers/postgres.js';
+import { pgKinds } from '../helpers/postgres.js';
 import { latch, rejects, STORE_KINDS, until, useEngines, within, type StoreKind } from '../helpers/stores.js';
 
 /** A river that records that it ran, and what the headwaters held then. */
@@ -144,7 +144,7 @@ function damSpecs(kind: StoreKind): void {
 }
 
 describe('Dam', () => {
-  for (const kind of [...STORE_KINDS, PG_KIND]) damSpecs(kind);
+  for (const kind of [...STORE_KINDS, ...pgKinds('Dam specs')]) damSpecs(kind);
 
   describe('timeouts and durable sleeps (a manual clock)', () => {
     const engines = useEngines(STORE_KINDS[0]!);

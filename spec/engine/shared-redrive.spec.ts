@@ -2,7 +2,7 @@
 // owner, and the first engine with room runs it — also when the engine that ran it before is alive.
 import { expect } from 'chai';
 import { Andes, Headwaters, River, type Engine } from '../../lib/index.js';
-import { PG_KIND } from '../helpers/postgres.js';
+import { describePg, PG_KIND } from '../helpers/postgres.js';
 import { until, useEngines } from '../helpers/stores.js';
 
 class FailsOnce extends River {
@@ -15,7 +15,7 @@ class FailsOnce extends River {
   }
 }
 
-describe('redrive on a shared store (PostgreSQL)', () => {
+describePg('redrive on a shared store (PostgreSQL)', () => {
   const engines = useEngines(PG_KIND);
   let a: Engine;
   let b: Engine;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { childEnv } from '../helpers/child.js';
+import { itPg } from '../helpers/postgres.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -52,7 +53,7 @@ describe('examples', function () {
     expect(out).to.match(/atlantic recorded: success: order order-\S+ for client-/);
   });
 
-  it('cluster (npm run example:cluster) runs 60 orders on three engines sharing PostgreSQL, one of them killed', async () => {
+  itPg('example: cluster (npm run example:cluster) runs 60 orders on three engines sharing PostgreSQL, one of them killed', async () => {
     const out = await example('cluster/cluster.ts');
     expect(out).to.include('engine-a: SIGKILL');
     expect(out).to.include('client: 60 of 60 orders succeeded');
@@ -61,7 +62,7 @@ describe('examples', function () {
     expect(ran).to.have.length(2);
   });
 
-  it('approval (npm run example:approval) holds a purchase at a Dam until a second process approves it; the other times out', async () => {
+  itPg('example: approval (npm run example:approval) holds a purchase at a Dam until a second process approves it; the other times out', async () => {
     const out = await example('approval.ts');
     expect(out).to.include('manager: sent approval for laptop-1');
     expect(out).to.include('engine: laptop-1 took message "approval"');

@@ -47,7 +47,7 @@ describe('engineOptionsSchema', () => {
         classes: [],
         sync: false,
         closeTimeout: 10_000,
-        worker: { leaseTime: 30_000, heartbeat: 5_000, reconnectFor: 60_000, connectTimeout: 10_000 },
+        worker: { leaseTime: 30_000, heartbeat: 5_000, reconnectFor: 60_000, connectTimeout: 10_000, listen: true },
       });
     } finally {
       if (saved !== undefined) process.env['VASTFLOW_DB'] = saved;

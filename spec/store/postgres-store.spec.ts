@@ -5,22 +5,24 @@ import type { FlowChange } from '../../lib/store/records.js';
 import type { StoreNotice } from '../../lib/store/store.js';
 import { storeConformance } from './conformance/index.js';
 import { created, header, rec } from './conformance/types.js';
-import { PG_URL, freshSchema } from '../helpers/postgres.js';
+import { PG_URL, freshSchema, describePg } from '../helpers/postgres.js';
 
 const URL = PG_URL;
 
-storeConformance({
-  name: 'PostgresStore',
-  persistent: true,
-  shared: true,
-  changes: true,
-  factory: async () => {
-    const { schema, drop } = freshSchema();
-    const store = new PostgresStore({ connectionString: URL, schema });
-    await store.open();
-    return { store, reopen: () => new PostgresStore({ connectionString: URL, schema }), cleanup: drop };
-  },
-});
+describePg('PostgresStore (store conformance)', () =>
+  storeConformance({
+    name: 'PostgresStore',
+    persistent: true,
+    shared: true,
+    changes: true,
+    factory: async () => {
+      const { schema, drop } = freshSchema();
+      const store = new PostgresStore({ connectionString: URL, schema });
+      await store.open();
+      return { store, reopen: () => new PostgresStore({ connectionString: URL, schema }), cleanup: drop };
+    },
+  }),
+);
 
 const errorOf = (p: Promise<unknown>): Promise<unknown> =>
   p.then(
@@ -28,7 +30,7 @@ const errorOf = (p: Promise<unknown>): Promise<unknown> =>
     (e: unknown) => e,
   );
 
-describe('PostgresStore on PostgreSQL', () => {
+describePg('PostgresStore on PostgreSQL', () => {
   let schema: string;
   let drop: () => Promise<void>;
   const opened: PostgresStore[] = [];

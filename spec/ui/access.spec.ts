@@ -5,7 +5,7 @@ import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
 import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
-import { PG_URL, dropSchema, schemaName } from '../helpers/postgres.js';
+import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
 const run = async (engine: Engine, label: string): Promise<string> => (await new Andes(engine).drawStream(new Gated({ label })).start()).id;
 
@@ -72,7 +72,7 @@ describe('web UI: token, workers, origin', function () {
   });
 });
 
-describe('web UI on PostgreSQL', function () {
+describePg('web UI on PostgreSQL', function () {
   this.timeout(30_000);
   const ui = useUi();
   let schema = '';

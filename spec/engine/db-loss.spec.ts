@@ -1,0 +1,144 @@
+// The database going away while flows run, through a TCP proxy of our own that the test cuts and
+// restores: the engine retries its writes and heartbeats for worker.reconnectFor, fails no flow,
+// and resumes; past reconnectFor it closes with E_STORE_UNAVAILABLE; Engine.open on an unreachable
+// database rejects within worker.connectTimeout.
+import { expect } from 'chai';
+import net from 'node:net';
+import { Andes, Engine, Headwaters, PostgresStore, River, type RiverAttr } from '../../lib/index.js';
+import { describePg, PG_URL, freshSchema } from '../helpers/postgres.js';
+import { rejects, silent, until } from '../helpers/stores.js';
+
+/** A TCP proxy to the PostgreSQL server that can be cut (every connection dropped, new ones refused) and restored. */
+class Proxy {
+  readonly #server = net.createServer((client) => this.#pipe(client));
+  readonly #sockets = new Set<net.Socket>();
+  #cut = false;
+  port = 0;
+  constructor(readonly target: { host: string; port: number }) {}
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
+    this.port = (this.#server.address() as net.AddressInfo).port;
+  }
+  #pipe(client: net.Socket): void {
+    if (this.#cut) return void client.destroy();
+    const upstream = net.connect(this.target.port, this.target.host);
+    for (const s of [client, upstream]) {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  }
+  cut(): void {
+    this.#cut = true;
+    for (const s of this.#sockets) s.destroy();
+  }
+  restore(): void {
+    this.#cut = false;
+  }
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise((r) => this.#server.close(r));
+  }
+}
+
+class Slow extends River<{ n: number }> {
+  static riverName = 'DbLoss.Slow';
+  static calls = new Map<string, number>();
+  update(attr: RiverAttr) {
+    attr.durable = true;
+  }
+  async flow(hw: Headwaters) {
+    const key = `${hw.requestId}/${this.config!.n}`;
+    Slow.calls.set(key, (Slow.calls.get(key) ?? 0) + 1);
+    await new Promise((r) => setTimeout(r, 30));
+    hw.put(`step${this.config!.n}`, true);
+  }
+}
+
+describePg('the database going away (a TCP proxy cut and restored)', function () {
+  this.timeout(30_000);
+  const target = new URL(PG_URL);
+  let proxy: Proxy;
+  let engine: Engine | undefined;
+  let drop: () => Promise<void>;
+  let schema: string;
+
+  beforeEach(async () => {
+    Slow.calls.clear();
+    proxy = new Proxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    ({ schema, drop } = freshSchema('dbloss'));
+  });
+  afterEach(async () => {
+    await engine?.close().catch(() => undefined);
+    engine = undefined;
+    await proxy.close();
+    await drop();
+  });
+
+  const viaProxy = () => Object.assign(new URL(PG_URL), { port: String(proxy.port) }).toString();
+
+  it('fails no flow when the database is away for less than reconnectFor, and every river runs once', async () => {
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      concurrency: 50,
+      worker: { id: 'steady', heartbeat: '100ms', leaseTime: '5s', reconnectFor: '10s' },
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        new Andes(engine!)
+          .drawHeadwaters(new Headwaters(`loss-${i}`))
+          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }), new Slow({ n: 3 }))
+          .start(),
+      ),
+    );
+    await until(() => [...Slow.calls.keys()].some((k) => k.endsWith('/2')), 5000, 'the flows under way');
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 800));
+    proxy.restore();
+    const outcomes = await Promise.all(runs.map((r) => r.result()));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(outcomes.map(() => 'success'));
+    expect(outcomes.every((o) => o.headwaters['step3'] === true)).to.equal(true);
+    expect(
+      [...Slow.calls.values()].every((n) => n === 1),
+      'every river ran once',
+    ).to.equal(true);
+    expect(Slow.calls.size).to.equal(90);
+  });
+
+  it('closes with E_STORE_UNAVAILABLE once the database has been away for longer than reconnectFor', async () => {
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      worker: { id: 'gives-up', heartbeat: '50ms', leaseTime: '2s', reconnectFor: '300ms' },
+    });
+    const run = await new Andes(engine)
+      .drawHeadwaters(new Headwaters('gone'))
+      .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
+      .start();
+    proxy.cut();
+    const err = await rejects(run.result());
+    expect(err.code).to.equal('E_STORE_UNAVAILABLE');
+    await until(
+      async () =>
+        (await engine!.get('gone').then(
+          () => 'open',
+          (e: { code?: string }) => e.code,
+        )) !== 'open',
+      5000,
+      'the engine closing',
+    );
+  });
+
+  it('rejects Engine.open with E_STORE_UNAVAILABLE within connectTimeout when the database cannot be reached', async () => {
+    proxy.cut();
+    const t0 = Date.now();
+    const err = await rejects(Engine.open({ store: viaProxy(), logger: silent, worker: { connectTimeout: '500ms' } }));
+    expect(err.code).to.equal('E_STORE_UNAVAILABLE');
+    expect(Date.now() - t0).to.be.below(3000);
+  });
+});
