@@ -16,11 +16,11 @@ import { w3, w3pg } from './scenarios/w3-poll.js';
 import { w4, w4n } from './scenarios/w4-parked.js';
 import { w5, w5pg } from './scenarios/w5-recovery.js';
 import { w6 } from './scenarios/w6-engines.js';
-import { w7 } from './scenarios/w7-dam.js';
+import { w7, w7pg } from './scenarios/w7-dam.js';
 
-const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5, w7, w1pg, w1spg, w3pg, w5pg, w6];
+const all: Scenario[] = [w0a, w0b, w1, w1s, w1f, w2, w3, w4, w4n, w5, w7, w1pg, w1spg, w3pg, w5pg, w6, w7pg];
 /** The workloads on PostgreSQL (npm run bench:pg). */
-const onPg = new Set([w1pg, w1spg, w3pg, w5pg, w6]);
+const onPg = new Set([w1pg, w1spg, w3pg, w5pg, w6, w7pg]);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
@@ -108,6 +108,7 @@ const rows: Array<[string, string, number | undefined, (v: number) => boolean, s
   ['W4 start time', quick ? '<= 0.5 s (10k)' : '<= 5 s (100k)', f('W4', 'start_ms'), (v) => v <= (quick ? 500 : 5000), ' ms'],
   ['W5 recovery (resume all)', '<= 1 s', f('W5', 'recover_ms'), (v) => v <= 1000, ' ms'],
   ['W7 RSS per flow held at a Dam', '<= 2 KB', f('W7', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
+  ['W7pg RSS per flow held at a Dam (PostgreSQL)', '<= 2 KB', f('W7pg', 'rss_bytes_per_flow'), (v) => v <= 2048, ' B'],
   ['W1pg flows/s', '>= 3,000', f('W1pg', 'flows_per_s'), (v) => v >= 3000, ''],
   ['W1pg server + engine CPU per flow', '<= 0.6 ms', f('W1pg', 'total_cpu_ms_per_flow'), (v) => v <= 0.6, ' ms'],
   ['W1spg p50 latency', '<= 5 ms', f('W1spg', 'p50_ms'), (v) => v <= 5, ' ms'],
@@ -121,6 +122,10 @@ const figureRows: Array<[string, number | undefined, string]> = [
   ['W6 flows/s, 3 engines', f('W6', 'flows_per_s_3'), ''],
   ['W6 flows/s, 3 engines, one SIGKILLed', f('W6', 'flows_per_s_3_killed'), ''],
   ['W6 all ended, after the kill', f('W6', 'all_ended_after_kill_ms'), ' ms'],
+  ['W7 sends/s (LevelDB, 100,000 flows)', f('W7', 'sends_per_s'), ''],
+  ['W7 all ended after the first send', f('W7', 'all_ended_ms'), ' ms'],
+  ['W7pg sends/s (PostgreSQL, 10,000 flows)', f('W7pg', 'sends_per_s'), ''],
+  ['W7pg all ended after the first send', f('W7pg', 'all_ended_ms'), ' ms'],
 ];
 console.log(`\n| figure | target | measured | met |\n| --- | --- | --- | --- |`);
 for (const [name, target, value, ok, unit] of rows) {

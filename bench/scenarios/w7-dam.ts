@@ -1,18 +1,17 @@
 // W7: 100,000 flows held at a Dam (LevelDB), then released by 100,000 engine.send calls. Runs in a
 // process of its own; memory per held flow as W4 measures it (the growth of RSS while the last
 // 90 % of the flows reach their Dam, divided by their number).
-import { Andes, Dam, Engine, Headwaters } from 'vastflow';
+import { Andes, Dam, Engine, Headwaters, type Store } from 'vastflow';
 import { countingLevelStore, EndClock, round, silent, tempDir, windowed, type Scenario } from '../common.js';
+import { admin, dropSchema, pgStore, schemaName } from '../pg.js';
 
 function rssAtRest(): number {
   global.gc?.();
   return process.memoryUsage.rss();
 }
 
-async function runHeld(quick: boolean) {
-  const flows = quick ? 10_000 : 100_000;
+async function runHeld(flows: number, store: Store) {
   const first = flows / 10;
-  const { store } = countingLevelStore(tempDir('w7'));
   const engine = await Engine.open({ store, logger: silent, classes: [EndClock], concurrency: flows });
   EndClock.ended.clear();
   const ids: string[] = new Array(flows);
@@ -55,5 +54,22 @@ export const w7: Scenario = {
   title: 'held at a Dam, then released by engine.send (LevelDB)',
   repeats: 1,
   ownProcess: true,
-  run: ({ quick }) => runHeld(quick),
+  run: ({ quick }) => runHeld(quick ? 10_000 : 100_000, countingLevelStore(tempDir('w7')).store),
+};
+
+export const w7pg: Scenario = {
+  id: 'W7pg',
+  title: 'held at a Dam, then released by engine.send (PostgreSQL, 10,000 flows)',
+  repeats: 1,
+  ownProcess: true,
+  run: async ({ quick }) => {
+    const db = await admin();
+    const schema = schemaName('w7pg');
+    try {
+      return await runHeld(quick ? 1_000 : 10_000, pgStore(schema).store);
+    } finally {
+      await dropSchema(db, schema);
+      await db.end();
+    }
+  },
 };
