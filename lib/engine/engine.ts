@@ -7,32 +7,32 @@ import { Atlantic } from '../model/atlantic.js';
 import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
 import { attachPort, portOf, provideDefaultEngine, type Drawing } from '../model/engine-port.js';
 import { internals } from '../model/headwaters.js';
-import { frozenJsonCopy } from '../model/json.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
 import { PostgresStore } from '../store/postgres-store.js';
-import { FlowStatus, isFinal, isUnfinished, type FlowChange, type FlowHeader, type FlowQuery } from '../store/records.js';
+import { FlowStatus, isUnfinished, type FlowHeader, type FlowQuery } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
 import type { EngineEventName } from './events.js';
 import { Admission } from './admission.js';
 import { EventBus, type Listener } from './event-bus.js';
-import { initRecord, prepareStored, resetForRedrive } from './flow-loader.js';
+import { initRecord, prepareStored } from './flow-loader.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
 import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { compile } from './plan.js';
-import { compensationsRan } from './compensation.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
+import { Commands } from './commands.js';
+import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
 import { blueprintClasses } from '../model/stream-tree.js';
-import type { Claim, StoredCommand, WorkerInfo, WriteResult } from '../store/records.js';
+import type { Claim, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
 import { EngineSource, type EnginePort } from '../admin/engine-source.js';
@@ -96,9 +96,8 @@ export class Engine {
   readonly #admins = new Set<AdminServer>();
   /** The background purge of `retention`. */
   #retention: Retention | undefined;
-  /** Stored commands being carried out (see #storedCommands), by seq. */
-  readonly #carrying = new Set<number>();
-  #commandsBusy = false;
+  /** Cancel, redrive and send, and the commands other processes leave in the store. */
+  readonly #commands: Commands;
 
   static {
     // a bare `new Andes()` finds the default engine through the model's port, without importing this module
@@ -127,10 +126,10 @@ export class Engine {
         classes: () => this.#registry.nameSet(),
         take: (claims) => this.#take(claims),
         lost: (ids) => this.#lost(ids),
-        command: (c) => this.#command(c),
+        command: (c) => this.#commands.carryOut(c),
         tick: () => {
           void this.#remote.poll();
-          void this.#storedCommands();
+          void this.#commands.stored();
         },
         unavailable: (err) => {
           this.#storeFailed(err);
@@ -158,6 +157,23 @@ export class Engine {
       : undefined;
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
     this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err), claims);
+    this.#commands = new Commands({
+      store,
+      queue: this.#queue,
+      registry: this.#registry,
+      admission: this.#admission,
+      worker: this.#worker,
+      remote: this.#remote,
+      clock: this.#clock,
+      logger,
+      runHost: this.#runHost,
+      runner: (id) => this.#runners.get(id),
+      holds: (id) => this.#holds(id),
+      takesWork: () => this.#takesWork(),
+      launch: (flow) => this.#launch(flow),
+      load: (id) => this.#load(id),
+      nextSeq: () => this.#nextSeq(),
+    });
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
     this.#poller = new Poller(this.#clock);
@@ -205,7 +221,7 @@ export class Engine {
         if (store.supports.shared) await engine.#worker.claimRoom();
         else await engine.#recover();
       }
-      await engine.#storedCommands();
+      await engine.#commands.stored();
       if (resolved.retention !== undefined) {
         const ms = resolved.retention;
         engine.#retention = new Retention(ms, () => engine.purge({ before: engine.#clock.now() - ms }), logger.child({ component: 'retention' }));
@@ -422,6 +438,11 @@ export class Engine {
       if (flow === undefined || !this.#takesWork()) {
         // not loadable, or the engine began closing (or its store failed) while it loaded: it stays for recovery
         this.#admission.release();
+        // on a shared store, given back: another engine (or this one, once the store answers again) takes it
+        if (this.#store.supports.shared && this.#worker.fence(id) !== undefined) {
+          this.#worker.disown(id);
+          void this.#store.release(this.#worker.id, [id]).catch(() => undefined);
+        }
         return;
       }
       if (flow.header.status === 'waiting') {
@@ -468,44 +489,9 @@ export class Engine {
     }
   }
 
-  /** A command another process left for a flow this engine runs. */
-  #command(c: StoredCommand): void {
-    const runner = this.#runners.get(c.flowId);
-    if (runner === undefined) return; // being loaded: its inbox is read once it runs
-    if (c.body.kind === 'message') return runner.deliver(c); // its Dam consumes it
-    if (c.body.kind !== 'cancel') return; // a redrive is of an ended flow
-    runner.cancel(c.body.reason ?? 'cancelled');
-    void this.#queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
-  }
-
   /** Loads a stored flow for running; undefined (and an error logged) when it cannot be. */
-  async #load(id: string): Promise<PreparedFlow | undefined> {
-    try {
-      const stored = await this.#store.getFlow(id);
-      if (stored === undefined) return undefined;
-      const flow = prepareStored(stored, this.#registry);
-      if (flow.plan.nodes.some((n) => n.kind === 'dam')) {
-        // messages sent before the flow reached its Dams, or while no engine ran it
-        const inbox = await this.#store.listCommands({ flowId: id });
-        flow.messages = inbox.filter((c) => c.body.kind === 'message');
-      }
-      return flow;
-    } catch (err) {
-      if (isVastflowError(err, 'E_UNKNOWN_CLASS')) {
-        this.#logger.error(
-          { flowId: id, err: err.message },
-          'flow left in the store: its drawing names a class this engine does not know; an engine that registers it will resume the flow',
-        );
-        return undefined;
-      }
-      if (isVastflowError(err, 'E_STORE_CORRUPT')) {
-        this.#logger.error({ flowId: id, err: err.message }, 'flow left in the store: its record is unreadable or inconsistent');
-        return undefined;
-      }
-      // a class whose update() now rejects its attributes, a store read that failed, …
-      this.#logger.error({ flowId: id, err }, 'flow left in the store: it could not be rebuilt from its record');
-      return undefined;
-    }
+  #load(id: string): Promise<PreparedFlow | undefined> {
+    return loadFlow(this.#store, this.#registry, this.#logger, id);
   }
 
   /**
@@ -513,20 +499,7 @@ export class Engine {
    * first, then the waiting ones in their FIFO order. Each is loaded when its turn comes.
    */
   async #recover(): Promise<void> {
-    // a damaged index loses the flows it held, not the engine: recover what the other one lists
-    const scan = (list: () => Promise<string[]>, what: string): Promise<string[]> =>
-      list().catch((err: unknown) => {
-        if (!isVastflowError(err, 'E_STORE_CORRUPT')) throw err;
-        this.#logger.error({ err: err.message }, `recovery could not read ${what}; the flows it lists are left in the store (see LevelStore.repair)`);
-        return [];
-      });
-    const waiting = await scan(() => this.#store.listWaiting(), 'the waiting queue');
-    const queued = new Set(waiting);
-    for (const id of await scan(() => this.#store.listUnfinished(), 'the unfinished flows')) {
-      if (!queued.has(id) && !this.#runners.has(id)) this.#admission.enqueue(id);
-    }
-    for (const id of waiting) this.#admission.enqueue(id);
-    this.#admission.drain();
+    await recoverUnfinished(this.#store, this.#logger, this.#admission, (id) => this.#runners.has(id));
   }
 
   /**
@@ -618,77 +591,7 @@ export class Engine {
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     this.#assertOpen('cancel');
-    const loading = this.#admission.loading(id);
-    if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
-    const running = this.#runners.get(id);
-    if (running !== undefined) {
-      running.cancel(reason);
-      await running.done();
-      return;
-    }
-    if (this.#admission.queued(id)) {
-      const held = this.#admission.dequeue(id); // before the load: the window must not start it meanwhile
-      const prepared = held ?? (await this.#load(id));
-      if (prepared !== undefined) await this.#cancelHere(prepared, reason);
-      return;
-    }
-    const stored = await this.#store.getFlow(id);
-    if (stored === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `cancel: no flow with id ${id}`);
-    if (isFinal(stored.header.status)) return;
-    if (this.#store.supports.shared) return this.#cancelShared(id, reason);
-    const flow = this.#prepareOrUndefined(stored);
-    if (flow !== undefined && !this.#holds(id)) {
-      // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
-      await this.#cancelHere(flow, reason);
-      return;
-    }
-    // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
-    // resumes it; get() shows it as a pending cancel meanwhile
-    await this.#queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#clock.now() }) });
-  }
-
-  /**
-   * Cancels a flow on a shared store that this engine does not run: claimed here when no live
-   * engine holds it (it waits, or its engine died), else left as a command for the engine that
-   * runs it, which carries it out within a heartbeat. Resolves once the flow has ended.
-   */
-  async #cancelShared(id: string, reason: string): Promise<void> {
-    const [claim] = this.#takesWork() ? await this.#worker.claimIds([id]) : [];
-    if (claim !== undefined) {
-      const stored = await this.#store.getFlow(id);
-      if (stored !== undefined && !isFinal(stored.header.status)) {
-        const flow = this.#prepareOrUndefined(stored);
-        if (flow !== undefined) return this.#cancelHere(flow, reason);
-      }
-      // it ended meanwhile, or its classes are not here: give it back
-      this.#worker.disown(id);
-      await this.#store.release(this.#worker.id, [id]);
-      if (stored === undefined || isFinal(stored.header.status)) return;
-    }
-    await this.#store.addCommand(id, { kind: 'cancel', reason }, this.#clock.now());
-    const d = deferred<FlowOutcome>(true);
-    this.#remote.await(id, d);
-    await d.promise;
-  }
-
-  #prepareOrUndefined(stored: Parameters<typeof prepareStored>[0]): PreparedFlow | undefined {
-    try {
-      return prepareStored(stored, this.#registry);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * Runs a flow this engine holds but does not run (waiting, or unowned in the store) to its
-   * cancelled end: outside the window, since it runs no river, only its Atlantic.fail.
-   */
-  async #cancelHere(flow: PreparedFlow, reason: string): Promise<void> {
-    flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#clock.now(), run: true });
-    await this.#queue.push({ flowId: flow.header.id, header: flow.header, claimed: true });
-    this.#admission.force();
-    this.#launch(flow);
-    await this.#runners.get(flow.header.id)?.done();
+    return this.#commands.cancel(id, reason);
   }
 
   /**
@@ -698,32 +601,7 @@ export class Engine {
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
-    const stored = this.#holds(id) ? undefined : await this.#store.getFlow(id);
-    if (stored === undefined) {
-      if (this.#holds(id)) throw new VastflowError('E_CONFLICT', `redrive: cannot redrive flow ${id}: it is still running`);
-      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: there is no such flow`);
-    }
-    if (stored.header.status !== 'fail') {
-      throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
-    }
-    if (compensationsRan(stored.streams)) {
-      // what its rivers did has been undone: running the rest of it would build on nothing
-      throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was compensated (its compensations ran); start a new flow instead`);
-    }
-    const flow = prepareStored(stored, this.#registry);
-    const streams = resetForRedrive(flow);
-    // on a shared store the redriven flow waits in the store for the first engine with room
-    const runNow = !this.#store.supports.shared && this.#admission.admit();
-    const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#nextSeq(), at: this.#clock.now() }));
-    const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
-    await this.#queue.push(change);
-    if (runNow) this.#launch(flow);
-    else if (this.#store.supports.shared) this.#worker.poke();
-    else {
-      this.#admission.enqueue(id, flow);
-      this.#admission.drain();
-    }
-    return new FlowRun(this.#runHost, id, h.requestId);
+    return this.#commands.redrive(id);
   }
 
   /**
@@ -737,33 +615,7 @@ export class Engine {
    */
   async send(idOrRequestId: string, name: string, payload: unknown = null): Promise<void> {
     this.#assertOpen('send');
-    if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
-      throw new VastflowError('E_INVALID_ARGUMENT', `send: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
-    }
-    if (typeof name !== 'string' || name === '')
-      throw new VastflowError('E_INVALID_ARGUMENT', `send: the message name must be a non-empty string, got ${JSON.stringify(name)}`);
-    const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
-    // a flow this engine runs is known without reading it back
-    const h = this.#runners.get(idOrRequestId)?.header ?? (await this.#header(idOrRequestId));
-    if (h === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
-    if (isFinal(h.status)) {
-      throw new VastflowError('E_CONFLICT', `send: flow ${h.id} has ended (${h.status}): a message can only be sent to a flow that waits or runs`);
-    }
-    const command = await this.#store.addCommand(h.id, { kind: 'message', name, payload: body }, this.#clock.now());
-    if (command === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}" (it was purged)`);
-    // loading to run here: it read its inbox, perhaps before this message landed
-    const loading = this.#admission.loading(h.id);
-    if (loading !== undefined) await loading;
-    this.#runners.get(h.id)?.deliver(command);
-  }
-
-  /** The header of a flow by its id or its requestId, from the runner that runs it here or from the store. */
-  async #header(idOrRequestId: string): Promise<FlowHeader | undefined> {
-    const stored = await this.#store.getFlow(idOrRequestId);
-    if (stored !== undefined) return stored.header;
-    const id = await this.#store.findFlowId(idOrRequestId);
-    if (id === undefined) return undefined;
-    return this.#runners.get(id)?.header ?? (await this.#store.getFlow(id))?.header;
+    return this.#commands.send(idOrRequestId, name, payload);
   }
 
   /**
@@ -861,51 +713,5 @@ export class Engine {
     const query = resolvePurgeQuery(options);
     if (this.#store.purge === undefined) throw new VastflowError('E_INVALID_ARGUMENT', 'purge: this store cannot purge flows');
     return this.#store.purge(query);
-  }
-
-  /**
-   * Carries out the cancel and redrive commands left in the store (by the CLI, or an admin server
-   * on the store): at open, after recovery, and at each worker tick. A cancel of a flow this engine
-   * holds cancels it; a redrive of a failed flow redrives it; either is consumed once done, or at
-   * once when its flow has ended (cancel) or is no longer failed (redrive). Messages are for Dams.
-   */
-  async #storedCommands(): Promise<void> {
-    if (this.#commandsBusy || !this.#takesWork()) return;
-    this.#commandsBusy = true;
-    try {
-      for (const c of await this.#store.listCommands()) {
-        if (c.body.kind === 'message' || this.#carrying.has(c.seq) || !this.#takesWork()) continue;
-        const consume = (): Promise<unknown> => this.#queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
-        if (c.body.kind === 'cancel' && (this.#holds(c.flowId) || this.#admission.loading(c.flowId) !== undefined)) {
-          this.#carrying.add(c.seq);
-          void this.cancel(c.flowId, c.body.reason ?? 'cancelled')
-            .then(consume, (err: unknown) => this.#logger.warn({ err, flowId: c.flowId }, 'a stored cancel failed'))
-            .finally(() => this.#carrying.delete(c.seq));
-          continue;
-        }
-        const header = (await this.#store.getFlow(c.flowId))?.header;
-        if (header === undefined) continue; // gone: its commands went with it
-        if (c.body.kind === 'cancel') {
-          if (isFinal(header.status)) await consume(); // else: for the engine that runs it
-          continue;
-        }
-        if (header.status === 'fail') {
-          try {
-            await this.redrive(c.flowId);
-          } catch (err) {
-            // a class this engine lacks: left for an engine that has it
-            if (!isVastflowError(err, 'E_CONFLICT')) {
-              this.#logger.debug({ err, flowId: c.flowId }, 'a stored redrive is left for another engine');
-              continue;
-            }
-          }
-        }
-        await consume();
-      }
-    } catch (err) {
-      if (this.#takesWork()) this.#logger.warn({ err }, 'could not read the commands in the store; trying again at the next tick');
-    } finally {
-      this.#commandsBusy = false;
-    }
   }
 }

@@ -1,0 +1,260 @@
+import type { Clock } from '../clock/clock.js';
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
+import type { Logger } from '../logging/logger.js';
+import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
+import { frozenJsonCopy } from '../model/json.js';
+import { isFinal, type FlowChange, type FlowHeader, type StoredCommand } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { deferred } from '../util/deferred.js';
+import type { Admission } from './admission.js';
+import { compensationsRan } from './compensation.js';
+import { prepareStored, resetForRedrive } from './flow-loader.js';
+import type { FlowRunner, PreparedFlow } from './flow-runner.js';
+import type { Registry } from './registry.js';
+import type { RemoteOutcomes } from './remote-outcomes.js';
+import { nextFlow } from './transitions.js';
+import type { Worker } from './worker.js';
+import type { WriteQueue } from './write-queue.js';
+
+/** What the commands need of their engine. */
+export interface CommandsHost {
+  readonly store: Store;
+  readonly queue: WriteQueue;
+  readonly registry: Registry;
+  readonly admission: Admission;
+  readonly worker: Worker;
+  readonly remote: RemoteOutcomes;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** What the FlowRuns handed out call back. */
+  readonly runHost: FlowRunHost;
+  /** The runner of a flow this engine runs. */
+  runner(id: string): FlowRunner | undefined;
+  /** True when this engine runs the flow, has it queued, or is loading it to run. */
+  holds(id: string): boolean;
+  /** False once the engine closes or its store failed. */
+  takesWork(): boolean;
+  /** Runs a flow whose slot is taken. */
+  launch(flow: PreparedFlow): void;
+  /** Loads a stored flow for running (undefined, logged, when it cannot be). */
+  load(id: string): Promise<PreparedFlow | undefined>;
+  /** The next position in the waiting queue. */
+  nextSeq(): number;
+}
+
+/**
+ * What users and operators ask of flows: cancel, redrive and send, wherever the flow runs (in this
+ * engine, in the store with no engine, or in another engine on a shared store, which carries out
+ * the command it finds in the flow's inbox), and the commands other processes left in the store.
+ */
+export class Commands {
+  readonly #host: CommandsHost;
+  /** Stored commands being carried out (see stored), by seq. */
+  readonly #carrying = new Set<number>();
+  #busy = false;
+
+  constructor(host: CommandsHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Cancels a flow: it stops (atomic rivers finish their branch), its status becomes `cancelled`
+   * and Atlantic.fail runs with E_CANCELLED. Resolves once it has ended; a flow that already ended
+   * is left as it is.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow.
+   */
+  async cancel(id: string, reason = 'cancelled'): Promise<void> {
+    const loading = this.#host.admission.loading(id);
+    if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
+    const running = this.#host.runner(id);
+    if (running !== undefined) {
+      running.cancel(reason);
+      await running.done();
+      return;
+    }
+    if (this.#host.admission.queued(id)) {
+      const held = this.#host.admission.dequeue(id); // before the load: the window must not start it meanwhile
+      const prepared = held ?? (await this.#host.load(id));
+      if (prepared !== undefined) await this.#cancelHere(prepared, reason);
+      return;
+    }
+    const stored = await this.#host.store.getFlow(id);
+    if (stored === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `cancel: no flow with id ${id}`);
+    if (isFinal(stored.header.status)) return;
+    if (this.#host.store.supports.shared) return this.#cancelShared(id, reason);
+    const flow = this.#prepareOrUndefined(stored);
+    if (flow !== undefined && !this.#host.holds(id)) {
+      // an unfinished flow no engine runs (this one was opened with recover: false): it ends here
+      await this.#cancelHere(flow, reason);
+      return;
+    }
+    // a flow this engine cannot run (its class is unknown): recorded, honoured by the engine that
+    // resumes it; get() shows it as a pending cancel meanwhile
+    await this.#host.queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#host.clock.now() }) });
+  }
+  /**
+   * Cancels a flow on a shared store that this engine does not run: claimed here when no live
+   * engine holds it (it waits, or its engine died), else left as a command for the engine that
+   * runs it, which carries it out within a heartbeat. Resolves once the flow has ended.
+   */
+  async #cancelShared(id: string, reason: string): Promise<void> {
+    const [claim] = this.#host.takesWork() ? await this.#host.worker.claimIds([id]) : [];
+    if (claim !== undefined) {
+      const stored = await this.#host.store.getFlow(id);
+      if (stored !== undefined && !isFinal(stored.header.status)) {
+        const flow = this.#prepareOrUndefined(stored);
+        if (flow !== undefined) return this.#cancelHere(flow, reason);
+      }
+      // it ended meanwhile, or its classes are not here: give it back
+      this.#host.worker.disown(id);
+      await this.#host.store.release(this.#host.worker.id, [id]);
+      if (stored === undefined || isFinal(stored.header.status)) return;
+    }
+    await this.#host.store.addCommand(id, { kind: 'cancel', reason }, this.#host.clock.now());
+    const d = deferred<FlowOutcome>(true);
+    this.#host.remote.await(id, d);
+    await d.promise;
+  }
+  #prepareOrUndefined(stored: Parameters<typeof prepareStored>[0]): PreparedFlow | undefined {
+    try {
+      return prepareStored(stored, this.#host.registry);
+    } catch {
+      return undefined;
+    }
+  }
+  /**
+   * Runs a flow this engine holds but does not run (waiting, or unowned in the store) to its
+   * cancelled end: outside the window, since it runs no river, only its Atlantic.fail.
+   */
+  async #cancelHere(flow: PreparedFlow, reason: string): Promise<void> {
+    flow.header = nextFlow(flow.header, { type: 'cancel', reason, at: this.#host.clock.now(), run: true });
+    await this.#host.queue.push({ flowId: flow.header.id, header: flow.header, claimed: true });
+    this.#host.admission.force();
+    this.#host.launch(flow);
+    await this.#host.runner(flow.header.id)?.done();
+  }
+  /**
+   * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
+   * failed (it runs, waits, succeeded or was cancelled), or its compensations ran.
+   */
+  async redrive(id: string): Promise<FlowRun> {
+    const stored = this.#host.holds(id) ? undefined : await this.#host.store.getFlow(id);
+    if (stored === undefined) {
+      if (this.#host.holds(id)) throw new VastflowError('E_CONFLICT', `redrive: cannot redrive flow ${id}: it is still running`);
+      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: there is no such flow`);
+    }
+    if (stored.header.status !== 'fail') {
+      throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${id} is ${stored.header.status}`);
+    }
+    if (compensationsRan(stored.streams)) {
+      // what its rivers did has been undone: running the rest of it would build on nothing
+      throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was compensated (its compensations ran); start a new flow instead`);
+    }
+    const flow = prepareStored(stored, this.#host.registry);
+    const streams = resetForRedrive(flow);
+    // on a shared store the redriven flow waits in the store for the first engine with room
+    const runNow = !this.#host.store.supports.shared && this.#host.admission.admit();
+    const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#host.nextSeq(), at: this.#host.clock.now() }));
+    const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
+    await this.#host.queue.push(change);
+    if (runNow) this.#host.launch(flow);
+    else if (this.#host.store.supports.shared) this.#host.worker.poke();
+    else {
+      this.#host.admission.enqueue(id, flow);
+      this.#host.admission.drain();
+    }
+    return new FlowRun(this.#host.runHost, id, h.requestId);
+  }
+  /**
+   * Sends a message to a flow: it is stored in the flow's inbox before this resolves, and the
+   * flow's next Dam of that name takes it (at once if one holds; a message sent before the flow
+   * reaches its Dam waits there). Works from any engine on the store.
+   * @example
+   * await engine.send(flowId, 'approval', { ok: true, by: 'alice' });
+   * @throws VastflowError E_INVALID_ARGUMENT (no id, or an empty name), E_NOT_SERIALIZABLE (the
+   * payload is not JSON), E_NOT_FOUND (no such flow), E_CONFLICT (the flow has ended).
+   */
+  async send(idOrRequestId: string, name: string, payload: unknown = null): Promise<void> {
+    if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `send: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
+    }
+    if (typeof name !== 'string' || name === '')
+      throw new VastflowError('E_INVALID_ARGUMENT', `send: the message name must be a non-empty string, got ${JSON.stringify(name)}`);
+    const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
+    // a flow this engine runs is known without reading it back
+    const h = this.#host.runner(idOrRequestId)?.header ?? (await this.#header(idOrRequestId));
+    if (h === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
+    if (isFinal(h.status)) {
+      throw new VastflowError('E_CONFLICT', `send: flow ${h.id} has ended (${h.status}): a message can only be sent to a flow that waits or runs`);
+    }
+    const command = await this.#host.store.addCommand(h.id, { kind: 'message', name, payload: body }, this.#host.clock.now());
+    if (command === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}" (it was purged)`);
+    // loading to run here: it read its inbox, perhaps before this message landed
+    const loading = this.#host.admission.loading(h.id);
+    if (loading !== undefined) await loading;
+    this.#host.runner(h.id)?.deliver(command);
+  }
+  /** The header of a flow by its id or its requestId, from the runner that runs it here or from the store. */
+  async #header(idOrRequestId: string): Promise<FlowHeader | undefined> {
+    const stored = await this.#host.store.getFlow(idOrRequestId);
+    if (stored !== undefined) return stored.header;
+    const id = await this.#host.store.findFlowId(idOrRequestId);
+    if (id === undefined) return undefined;
+    return this.#host.runner(id)?.header ?? (await this.#host.store.getFlow(id))?.header;
+  }
+  /** A command another process left for a flow this engine runs. */
+  carryOut(c: StoredCommand): void {
+    const runner = this.#host.runner(c.flowId);
+    if (runner === undefined) return; // being loaded: its inbox is read once it runs
+    if (c.body.kind === 'message') return runner.deliver(c); // its Dam consumes it
+    if (c.body.kind !== 'cancel') return; // a redrive is of an ended flow
+    runner.cancel(c.body.reason ?? 'cancelled');
+    void this.#host.queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
+  }
+  /**
+   * Carries out the cancel and redrive commands left in the store (by the CLI, or an admin server
+   * on the store): at open, after recovery, and at each worker tick. A cancel of a flow this engine
+   * holds cancels it; a redrive of a failed flow redrives it; either is consumed once done, or at
+   * once when its flow has ended (cancel) or is no longer failed (redrive). Messages are for Dams.
+   */
+  async stored(): Promise<void> {
+    if (this.#busy || !this.#host.takesWork()) return;
+    this.#busy = true;
+    try {
+      for (const c of await this.#host.store.listCommands()) {
+        if (c.body.kind === 'message' || this.#carrying.has(c.seq) || !this.#host.takesWork()) continue;
+        const consume = (): Promise<unknown> => this.#host.queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
+        if (c.body.kind === 'cancel' && (this.#host.holds(c.flowId) || this.#host.admission.loading(c.flowId) !== undefined)) {
+          this.#carrying.add(c.seq);
+          void this.cancel(c.flowId, c.body.reason ?? 'cancelled')
+            .then(consume, (err: unknown) => this.#host.logger.warn({ err, flowId: c.flowId }, 'a stored cancel failed'))
+            .finally(() => this.#carrying.delete(c.seq));
+          continue;
+        }
+        const header = (await this.#host.store.getFlow(c.flowId))?.header;
+        if (header === undefined) continue; // gone: its commands went with it
+        if (c.body.kind === 'cancel') {
+          if (isFinal(header.status)) await consume(); // else: for the engine that runs it
+          continue;
+        }
+        if (header.status === 'fail') {
+          try {
+            await this.redrive(c.flowId);
+          } catch (err) {
+            // a class this engine lacks: left for an engine that has it
+            if (!isVastflowError(err, 'E_CONFLICT')) {
+              this.#host.logger.debug({ err, flowId: c.flowId }, 'a stored redrive is left for another engine');
+              continue;
+            }
+          }
+        }
+        await consume();
+      }
+    } catch (err) {
+      if (this.#host.takesWork()) this.#host.logger.warn({ err }, 'could not read the commands in the store; trying again at the next tick');
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
