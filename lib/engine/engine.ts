@@ -221,7 +221,8 @@ export class Engine {
         if (store.supports.shared) await engine.#worker.claimRoom();
         else await engine.#recover();
       }
-      await engine.#commands.stored();
+      // in the background: open must not wait behind the recovered flows' first reads
+      void engine.#commands.stored();
       if (resolved.retention !== undefined) {
         const ms = resolved.retention;
         engine.#retention = new Retention(ms, () => engine.purge({ before: engine.#clock.now() - ms }), logger.child({ component: 'retention' }));
