@@ -126,7 +126,20 @@ export class Worker {
         if (notice.kind === 'runnable' || this.#epochs.has(notice.flowId)) this.poke();
       });
     }
-    this.#timer = setInterval(() => this.poke(), this.heartbeatMs);
+    this.#schedule();
+  }
+
+  /**
+   * The next heartbeat tick, jittered by ±10 % so that engines started together do not all hit the
+   * database (and reap a dead engine's flows) at the same moment.
+   */
+  #schedule(): void {
+    if (this.#stopped) return;
+    const ms = this.heartbeatMs * (0.9 + 0.2 * Math.random());
+    this.#timer = setTimeout(() => {
+      this.poke();
+      this.#schedule();
+    }, ms);
     this.#timer.unref();
   }
 
@@ -227,7 +240,7 @@ export class Worker {
   /** Stops the heartbeat and gives every claim up, so that other engines take the flows at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#ticking;
     await this.#stopWatch?.().catch(() => undefined);
     await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));
