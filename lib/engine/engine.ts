@@ -294,8 +294,12 @@ export class Engine {
 
   async #create(drawing: Drawing, plan: ReturnType<typeof compile>, atlantic: Atlantic): Promise<FlowRun> {
     const { hw } = drawing;
-    const existing = await this.#store.findFlowId(hw.requestId);
-    if (existing !== undefined) return this.#existing(existing, hw.requestId);
+    // a shared store refuses a second flow of a requestId in the create itself (WriteResult.duplicates):
+    // no lookup first, one round trip less per flow
+    if (this.#store.supports.shared !== true) {
+      const existing = await this.#store.findFlowId(hw.requestId);
+      if (existing !== undefined) return this.#existing(existing, hw.requestId);
+    }
     const blueprint: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON() as JsonObject, streams: streamsToBlueprint(drawing.streams) };
     if (hw.reqInfo !== undefined) blueprint.reqInfo = hw.reqInfo;
     if (atlantic.constructor !== Atlantic) blueprint.atlantic = nameOf(atlantic);
