@@ -159,7 +159,7 @@ export class Commands {
     const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#host.queue.push(change);
     if (runNow) this.#host.launch(flow);
-    else if (this.#host.store.supports.shared) this.#host.worker.poke();
+    else if (this.#host.store.supports.shared) this.#host.worker.poke('runnable');
     else {
       this.#host.admission.enqueue(id, flow);
       this.#host.admission.drain();

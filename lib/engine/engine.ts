@@ -371,7 +371,7 @@ export class Engine {
     if (loading !== undefined) await loading; // recovery is loading it: see whether it could
     if (this.#store.supports.shared) {
       // whichever engine holds it runs it, or the first with room takes it
-      this.#worker.poke();
+      this.#worker.poke('runnable');
     } else if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
@@ -420,7 +420,7 @@ export class Engine {
     const id = runner.id;
     this.#runners.delete(id);
     this.#worker.disown(id);
-    if (this.#store.supports.shared) this.#worker.poke();
+    if (this.#store.supports.shared) this.#worker.poke('slot');
     // a write that failed because the engine closed under an abandoned attempt: left for recovery
     const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
     if (!(err instanceof Interrupted) && !closing) {

@@ -68,6 +68,12 @@ export class Worker {
   #stopWatch: (() => Promise<void>) | undefined;
   #ticking: Promise<void> | undefined;
   #again = false;
+  /** Claiming may find work: set by the timer and by notices, cleared by a claim that did not fill the room. */
+  #mayClaim = true;
+  /** Commands may wait for this engine's flows: set by the timer and by command notices. */
+  #mayCommand = true;
+  /** The heartbeat timer asked for this tick: the engine's own checks run too. */
+  #timed = false;
   #lastCommand = 0;
   #heartbeatAt = 0;
   #stopped = false;
@@ -123,7 +129,8 @@ export class Worker {
     if (!this.shared) return;
     if (this.#listen && this.#host.store.watch !== undefined) {
       this.#stopWatch = await this.#host.store.watch((notice) => {
-        if (notice.kind === 'runnable' || this.#epochs.has(notice.flowId)) this.poke();
+        if (notice.kind === 'runnable') this.poke('runnable');
+        else if (this.#epochs.has(notice.flowId)) this.poke('command');
       });
     }
     this.#schedule();
@@ -137,15 +144,23 @@ export class Worker {
     if (this.#stopped) return;
     const ms = this.heartbeatMs * (0.9 + 0.2 * Math.random());
     this.#timer = setTimeout(() => {
-      this.poke();
+      this.poke('timer');
       this.#schedule();
     }, ms);
     this.#timer.unref();
   }
 
-  /** Runs a tick soon (a slot freed, a notice came); ticks never overlap. */
-  poke(): void {
+  /**
+   * Runs a tick soon; ticks never overlap. What it does depends on why: at the heartbeat timer
+   * everything (heartbeat, commands, claiming, the engine's own checks); on a notice of a runnable
+   * flow, claiming; on a command notice, the commands; when a slot frees, claiming only while the
+   * last claim filled the room (else there was nothing to take, until a notice or the timer).
+   */
+  poke(why: 'timer' | 'runnable' | 'command' | 'slot'): void {
     if (this.#stopped) return;
+    if (why === 'timer') this.#timed = this.#mayClaim = this.#mayCommand = true;
+    else if (why === 'runnable') this.#mayClaim = true;
+    else if (why === 'command') this.#mayCommand = true;
     if (this.#ticking !== undefined) {
       this.#again = true;
       return;
@@ -154,7 +169,7 @@ export class Worker {
       this.#ticking = undefined;
       if (this.#again) {
         this.#again = false;
-        this.poke();
+        this.poke('slot');
       }
     });
   }
@@ -162,10 +177,16 @@ export class Worker {
   async #tick(): Promise<void> {
     try {
       if (this.#host.now() - this.#heartbeatAt >= this.heartbeatMs / 2) await this.#beat();
-      await this.#commands();
+      if (this.#mayCommand) {
+        this.#mayCommand = false;
+        await this.#commands();
+      }
       await this.claimRoom();
       this.#failingSince = undefined;
-      this.#host.tick();
+      if (this.#timed) {
+        this.#timed = false;
+        this.#host.tick();
+      }
     } catch (err) {
       if (this.#stopped) return;
       if (isVastflowError(err, 'E_CLOSED')) return;
@@ -202,8 +223,10 @@ export class Worker {
   /** Claims as many runnable flows as the window has room for, and hands them to the engine. */
   async claimRoom(): Promise<void> {
     const room = this.#host.room();
-    if (room <= 0 || this.#stopped) return;
+    if (room <= 0 || this.#stopped || !this.#mayClaim) return;
     const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: room, classes: this.#host.classes() });
+    // fewer than there was room for: nothing more to take until a notice or the next heartbeat
+    if (claims.length < room) this.#mayClaim = false;
     this.#adopt(claims);
   }
 
