@@ -1,5 +1,5 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
-import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
+import { isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type FlowQuery, type FlowStatus, type PurgeQuery, type WorkerInfo } from '../store/records.js';
@@ -81,7 +81,6 @@ export class EngineSource implements AdminSource {
   }
 
   async send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }> {
-    if (typeof name !== 'string' || name === '') throw new VastflowError('E_INVALID_ARGUMENT', 'send: the message name must be a non-empty string');
     const snap = await this.#snapshot(idOrRequestId);
     await this.#engine.send(snap.id, name, payload);
     return { id: snap.id };

@@ -5,17 +5,9 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type StoredFlow, type WorkerInfo } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { findStored, type Store } from '../store/store.js';
 import type { AdminEventListener, AdminListQuery, AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
-
-/** The stored flow with this id, else the one started with this requestId. */
-export async function findStored(store: Store, idOrRequestId: string): Promise<StoredFlow | undefined> {
-  const byId = await store.getFlow(idOrRequestId);
-  if (byId !== undefined) return byId;
-  const id = await store.findFlowId(idOrRequestId);
-  return id === undefined ? undefined : store.getFlow(id);
-}
 
 export const notFound = (idOrRequestId: string): VastflowError => new VastflowError('E_NOT_FOUND', `no flow "${idOrRequestId}"`);
 

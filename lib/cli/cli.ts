@@ -15,6 +15,7 @@ import { CliError, UsageError } from './cli-error.js';
 import { flowDetail, flowsTable, workersTable } from './format.js';
 import { HttpSource } from './http-source.js';
 import { PostgresStore } from '../store/postgres-store.js';
+import { isPostgresUrl } from '../store/postgres/options.js';
 
 /** Where the CLI writes, and the environment it reads. */
 export interface CliIo {
@@ -255,7 +256,7 @@ export function payloadOf(raw: string | undefined): Json {
 /** Opens the store a --store names, for reading and recording commands. */
 async function openStore(where: string, schema: string | undefined): Promise<Store> {
   let store: Store;
-  if (/^postgres(ql)?:\/\//i.test(where)) {
+  if (isPostgresUrl(where)) {
     store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000, ...(schema === undefined ? {} : { schema }) });
   } else {
     // a directory that is not there holds no flows: the CLI must not create an empty store

@@ -3,8 +3,8 @@ import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { frozenJsonCopy } from '../model/json.js';
-import { isFinal, type FlowChange, type FlowHeader, type StoredCommand } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { isFinal, type FlowChange, type StoredCommand } from '../store/records.js';
+import { findStored, type Store } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
 import type { Admission } from './admission.js';
 import { compensationsRan } from './compensation.js';
@@ -183,7 +183,7 @@ export class Commands {
       throw new VastflowError('E_INVALID_ARGUMENT', `send: the message name must be a non-empty string, got ${JSON.stringify(name)}`);
     const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
     // a flow this engine runs is known without reading it back
-    const h = this.#host.runner(idOrRequestId)?.header ?? (await this.#header(idOrRequestId));
+    const h = this.#host.runner(idOrRequestId)?.header ?? (await findStored(this.#host.store, idOrRequestId))?.header;
     if (h === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}"`);
     if (isFinal(h.status)) {
       throw new VastflowError('E_CONFLICT', `send: flow ${h.id} has ended (${h.status}): a message can only be sent to a flow that waits or runs`);
@@ -194,14 +194,6 @@ export class Commands {
     const loading = this.#host.admission.loading(h.id);
     if (loading !== undefined) await loading;
     this.#host.runner(h.id)?.deliver(command);
-  }
-  /** The header of a flow by its id or its requestId, from the runner that runs it here or from the store. */
-  async #header(idOrRequestId: string): Promise<FlowHeader | undefined> {
-    const stored = await this.#host.store.getFlow(idOrRequestId);
-    if (stored !== undefined) return stored.header;
-    const id = await this.#host.store.findFlowId(idOrRequestId);
-    if (id === undefined) return undefined;
-    return this.#host.runner(id)?.header ?? (await this.#host.store.getFlow(id))?.header;
   }
   /** A command another process left for a flow this engine runs. */
   carryOut(c: StoredCommand): void {

@@ -11,8 +11,9 @@ import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { LevelStore } from '../store/level-store.js';
 import { PostgresStore } from '../store/postgres-store.js';
+import { isPostgresUrl } from '../store/postgres/options.js';
 import { FlowStatus, isUnfinished, type FlowHeader, type FlowQuery } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { findStored, type Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
 import type { EngineEventName } from './events.js';
@@ -25,7 +26,7 @@ import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './f
 import { compile } from './plan.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
-import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
+import { outcomeOf, snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
 import { Commands } from './commands.js';
 import { loadFlow, recoverUnfinished } from './recovery.js';
@@ -41,8 +42,6 @@ import { Retention, resolvePurgeQuery, type PurgeOptions } from './retention.js'
 const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
-
-const isPostgresUrl = (store: string): boolean => /^postgres(ql)?:\/\//i.test(store);
 
 /** The store the options name: a LevelDB directory, memory, a PostgreSQL URL, or the Store given. */
 async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
@@ -536,11 +535,7 @@ export class Engine {
     if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `get: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
     }
-    let stored = await this.#store.getFlow(idOrRequestId);
-    if (stored === undefined) {
-      const id = await this.#store.findFlowId(idOrRequestId);
-      if (id !== undefined) stored = await this.#store.getFlow(id);
-    }
+    const stored = await findStored(this.#store, idOrRequestId);
     return stored === undefined ? undefined : snapshotOf(stored);
   }
 
@@ -577,9 +572,7 @@ export class Engine {
     const h = stored.header;
     if (!isUnfinished(h) && this.#outcomes.get(id) === d) {
       this.#outcomes.delete(id);
-      const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
-      if (h.error !== undefined) out.error = h.error;
-      d.resolve(out);
+      d.resolve(outcomeOf(stored));
     } else if (this.#store.supports.shared && !this.#holds(id) && this.#outcomes.get(id) === d) {
       // another engine runs it (or will): its end shows in the store
       this.#outcomes.delete(id);

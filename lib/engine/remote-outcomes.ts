@@ -1,6 +1,7 @@
 import type { Logger } from '../logging/logger.js';
 import type { FlowOutcome } from '../model/flow-run.js';
 import { isUnfinished } from '../store/records.js';
+import { outcomeOf } from './snapshot.js';
 import type { Store } from '../store/store.js';
 import type { Deferred } from '../util/deferred.js';
 
@@ -62,10 +63,7 @@ export class RemoteOutcomes {
       if (d === undefined) continue;
       if (stored === undefined || isUnfinished(stored.header)) continue;
       this.#awaited.delete(id);
-      const h = stored.header;
-      const out: FlowOutcome = { id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
-      if (h.error !== undefined) out.error = h.error;
-      d.resolve(out);
+      d.resolve(outcomeOf(stored));
     }
     if (this.#awaited.size === 0) this.#stop();
   }

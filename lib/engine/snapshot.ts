@@ -3,6 +3,7 @@ import type { JsonObject } from '../model/json.js';
 import { isFinal, type CompensationRecord, type FlowHeader, type FlowStatus, type HistoryEntry, type StoredFlow, type StreamState } from '../store/records.js';
 import { walkBlueprint, type StreamKind } from '../model/stream-tree.js';
 import type { Blueprint } from '../model/blueprint.js';
+import type { FlowOutcome } from '../model/flow-run.js';
 
 /** One stream of a flow snapshot. */
 export interface StreamSnapshot {
@@ -71,6 +72,14 @@ export interface FlowSummary {
 /** The summary of a header. */
 export function summaryOf(h: FlowHeader): FlowSummary {
   return { id: h.id, requestId: h.requestId, status: h.status, createdAt: h.createdAt, updatedAt: h.updatedAt };
+}
+
+/** The outcome of a stored flow that has ended, as `run.result()` resolves with it. */
+export function outcomeOf(stored: StoredFlow): FlowOutcome {
+  const h = stored.header;
+  const out: FlowOutcome = { id: h.id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
+  if (h.error !== undefined) out.error = h.error;
+  return out;
 }
 
 /** The snapshot of a stored flow. */

@@ -147,6 +147,14 @@ const STORE_METHODS = [
   'listCommands',
 ] as const;
 
+/** The stored flow with this id, else the one started with this requestId. */
+export async function findStored(store: Store, idOrRequestId: string): Promise<StoredFlow | undefined> {
+  const byId = await store.getFlow(idOrRequestId);
+  if (byId !== undefined) return byId;
+  const id = await store.findFlowId(idOrRequestId);
+  return id === undefined ? undefined : store.getFlow(id);
+}
+
 /** True for an object that implements {@link Store}. */
 export function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;

@@ -3,7 +3,6 @@
 // checks that finished compensations never ran again, the unfinished one ran again
 // (at-least-once) and Atlantic.fail ran once, after all of them.
 import { expect } from 'chai';
-import { customAlphabet } from 'nanoid';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +12,9 @@ import { kill, startProgram, waitForJournal } from '../helpers/child.js';
 import { silent } from '../helpers/stores.js';
 import { readJournal, settings } from './rivers.js';
 import { drawSaga, sagaClasses, type SagaScenario } from './saga-rivers.js';
-import { describePg } from '../helpers/postgres.js';
+import { describePg, dropSchema, PG_URL, schemaName } from '../helpers/postgres.js';
 
 const PROGRAM = path.join(import.meta.dirname, 'saga-program.ts');
-const PG_URL = process.env['VASTFLOW_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const schemaName = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 12);
 const has = (text: string) => (lines: string[]) => lines.some((l) => l.startsWith(text));
 const count = (lines: string[], text: string) => lines.filter((l) => l.startsWith(text)).length;
 const indexOf = (lines: string[], text: string) => lines.findIndex((l) => l.startsWith(text));
@@ -33,7 +30,7 @@ for (const kind of ['LevelDB', 'PostgreSQL'] as const) {
     beforeEach(() => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-saga-crash-'));
       journalFile = path.join(tmp, 'journal.log');
-      where = kind === 'LevelDB' ? { dir: path.join(tmp, 'db') } : { pg: { url: PG_URL, schema: `vf_test_${schemaName()}` } };
+      where = kind === 'LevelDB' ? { dir: path.join(tmp, 'db') } : { pg: { url: PG_URL, schema: schemaName('saga') } };
       settings.journal = journalFile;
       settings.hang = '';
     });
@@ -43,15 +40,7 @@ for (const kind of ['LevelDB', 'PostgreSQL'] as const) {
       engine = undefined;
       settings.journal = '';
       fs.rmSync(tmp, { recursive: true, force: true });
-      if ('pg' in where) {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        try {
-          await client.query(`DROP SCHEMA IF EXISTS "${where.pg.schema}" CASCADE`);
-        } finally {
-          await client.end();
-        }
-      }
+      if ('pg' in where) await dropSchema(where.pg.schema);
     });
 
     const child = (scenario: SagaScenario, requestId: string, hang: string) =>

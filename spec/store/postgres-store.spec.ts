@@ -9,6 +9,17 @@ import { PG_URL, freshSchema, describePg } from '../helpers/postgres.js';
 
 const URL = PG_URL;
 
+/** Watches `store`: the notices it heard, a promise of the next one, and how to stop. */
+async function watching(store: PostgresStore): Promise<{ notices: StoreNotice[]; next: () => Promise<void>; stop: () => Promise<void> }> {
+  const notices: StoreNotice[] = [];
+  let heard: () => void = () => undefined;
+  const stop = await store.watch((n) => {
+    notices.push(n);
+    heard();
+  });
+  return { notices, next: () => new Promise<void>((resolve) => (heard = resolve)), stop };
+}
+
 describePg('PostgresStore (store conformance)', () =>
   storeConformance({
     name: 'PostgresStore',
@@ -231,13 +242,7 @@ describePg('PostgresStore on PostgreSQL', () => {
   it('tells a watcher of a command another store added, and of a flow another store released', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     await a.write([created('f1')]);
-    const notices: StoreNotice[] = [];
-    let heard: () => void = () => undefined;
-    const stop = await a.watch((n) => {
-      notices.push(n);
-      heard();
-    });
-    const next = (): Promise<void> => new Promise((resolve) => (heard = resolve));
+    const { notices, next, stop } = await watching(a);
     let waiting = next();
     await b.addCommand('f1', { kind: 'cancel' }, 1);
     await waiting;
@@ -257,14 +262,9 @@ describePg('PostgresStore on PostgreSQL', () => {
   it('listens again after its connection was cut, and says so with a runnable notice', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     await a.write([created('f1')]);
-    const notices: StoreNotice[] = [];
-    let heard: () => void = () => undefined;
-    const stop = await a.watch((n) => {
-      notices.push(n);
-      heard();
-    });
+    const { notices, next, stop } = await watching(a);
     try {
-      let waiting = new Promise<void>((resolve) => (heard = resolve));
+      let waiting = next();
       const admin = new pg.Client({ connectionString: URL });
       await admin.connect();
       const cut = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN "vastflow_${schema}"'`);
@@ -272,7 +272,7 @@ describePg('PostgresStore on PostgreSQL', () => {
       expect(cut.rowCount).to.equal(1);
       await waiting;
       expect(notices).to.deep.equal([{ kind: 'runnable' }]);
-      waiting = new Promise<void>((resolve) => (heard = resolve));
+      waiting = next();
       await b.addCommand('f1', { kind: 'cancel' }, 1);
       await waiting;
       expect(notices[1]).to.deep.equal({ kind: 'command', flowId: 'f1' });

@@ -5,6 +5,9 @@ import { VastflowError } from '../../errors/vastflow-error.js';
 const isPool = (v: unknown): v is pg.Pool =>
   typeof v === 'object' && v !== null && typeof (v as pg.Pool).connect === 'function' && typeof (v as pg.Pool).query === 'function';
 
+/** True for a `postgres://` or `postgresql://` connection string: a store option that names PostgreSQL. */
+export const isPostgresUrl = (where: string): boolean => /^postgres(ql)?:\/\//i.test(where);
+
 /** The schema of {@link PostgresStoreOptions}; its defaults are the documented ones. */
 export const postgresStoreOptionsSchema = z.strictObject({
   connectionString: z.string().min(1, 'connectionString must be a postgres:// URL').optional(),
