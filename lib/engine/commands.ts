@@ -214,8 +214,9 @@ export class Commands {
     if (this.#busy || !this.#host.takesWork()) return;
     this.#busy = true;
     try {
-      for (const c of await this.#host.store.listCommands()) {
-        if (c.body.kind === 'message' || this.#carrying.has(c.seq) || !this.#host.takesWork()) continue;
+      // messages wait in the inbox for their Dams: not read again at every heartbeat
+      for (const c of await this.#host.store.listCommands({ kinds: ['cancel', 'redrive'] })) {
+        if (this.#carrying.has(c.seq) || !this.#host.takesWork()) continue;
         const consume = (): Promise<unknown> => this.#host.queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
         if (c.body.kind === 'cancel' && (this.#host.holds(c.flowId) || this.#host.admission.loading(c.flowId) !== undefined)) {
           this.#carrying.add(c.seq);

@@ -479,6 +479,7 @@ export class LevelStore implements Store {
     for (const [key, raw] of await this.#scan(prefix, 'the command inboxes')) {
       const c = this.#parse<StoredCommand>(key.slice(2, key.lastIndexOf('!')), key, raw);
       if (query.after !== undefined && c.seq <= query.after) continue;
+      if (query.kinds !== undefined && !query.kinds.includes(c.body.kind)) continue;
       if (query.owner !== undefined && this.#claims.get(c.flowId)?.owner !== query.owner) continue;
       out.push(c);
     }

@@ -309,6 +309,7 @@ export class PostgresStore implements Store {
     if (query.owner !== undefined) join = ` JOIN ${this.#s}.flows f ON f.id = c.flow_id AND f.owner = $${params.push(query.owner)}`;
     if (query.flowId !== undefined) where.push(`c.flow_id = $${params.push(query.flowId)}`);
     if (query.after !== undefined) where.push(`c.seq > $${params.push(query.after)}`);
+    if (query.kinds !== undefined) where.push(`c.body->>'kind' = ANY($${params.push(query.kinds)}::text[])`);
     const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
     const rows = await this.#query<{ seq: string; flow_id: string; at: string; body: CommandBody }>(
       'listCommands',

@@ -260,6 +260,8 @@ export interface CommandQuery {
   owner?: string;
   /** Only commands with a seq above this. */
   after?: number;
+  /** Only commands of these kinds. */
+  kinds?: ReadonlyArray<CommandBody['kind']>;
 }
 
 /** A flow's header changed (the change feed). */

@@ -56,6 +56,17 @@ export function commands(factory: StoreFactory, persistent: boolean): void {
       expect(await store.listCommands({ after: a2!.seq })).to.deep.equal([]);
     });
 
+    it('lists only the commands of the kinds asked for', async () => {
+      const { store } = fx();
+      await store.write([created('a')]);
+      const cancel = await store.addCommand('a', { kind: 'cancel', reason: 'r' }, 10);
+      await store.addCommand('a', { kind: 'message', name: 'go', payload: 1 }, 11);
+      const redrive = await store.addCommand('a', { kind: 'redrive' }, 12);
+      expect(await store.listCommands({ kinds: ['cancel', 'redrive'] })).to.deep.equal([cancel, redrive]);
+      expect(await store.listCommands({ flowId: 'a', kinds: ['redrive'] })).to.deep.equal([redrive]);
+      expect((await store.listCommands({ kinds: ['message'] })).map((c) => c.body.kind)).to.deep.equal(['message']);
+    });
+
     it('lists for an owner only the commands of the flows it has claimed', async () => {
       const { store } = fx();
       await store.write([created('a'), created('b')]);
