@@ -13,14 +13,25 @@ const database = `vastflow_example_${process.pid}`;
 const url = Object.assign(new URL(base), { pathname: `/${database}` }).toString();
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
-function startWorker(id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, url, id], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((ready) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      process.stdout.write(d);
-      if (d.toString().includes('ready')) ready(child);
-    });
+/** Resolves when the child's output has said `words`. */
+function said(child: ChildProcess, words: string): Promise<void> {
+  return new Promise((resolve) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (!out.includes(words)) return;
+      child.stdout!.off('data', onData);
+      resolve();
+    };
+    child.stdout!.on('data', onData);
   });
+}
+
+async function startWorker(id: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, url, id], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdout!.on('data', (d: Buffer) => process.stdout.write(d));
+  await said(child, 'ready');
+  return child;
 }
 
 const admin = new pg.Client({ connectionString: base });
@@ -32,6 +43,7 @@ try {
   const client = await Engine.open({ store: url, classes, concurrency: 0, worker: { id: 'api' } });
   workers.push(...(await Promise.all(['engine-a', 'engine-b', 'engine-c'].map(startWorker))));
 
+  const busy = said(workers[0]!, 'runs its first flow');
   const runs = await Promise.all(
     Array.from({ length: 60 }, (_, i) =>
       new Andes(client)
@@ -42,7 +54,9 @@ try {
   );
   console.log(`client: started ${runs.length} orders`);
 
-  await new Promise((r) => setTimeout(r, 150));
+  // engine-a dies in the middle of its flows (each takes about 120 ms)
+  await busy;
+  await new Promise((r) => setTimeout(r, 50));
   console.log('engine-a: SIGKILL');
   workers[0]!.kill('SIGKILL');
 

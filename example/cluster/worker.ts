@@ -13,6 +13,11 @@ const engine = await Engine.open({
 });
 let ran = 0;
 engine.on('flow:end', () => ran++);
+const first = () => {
+  console.log(`${id}: runs its first flow`);
+  engine.off('flow:start', first);
+};
+engine.on('flow:start', first);
 console.log(`${id}: ready`);
 
 // SIGTERM (or the parent gone: stdin ends): a clean close releases this engine's claims at once,

@@ -33,7 +33,7 @@ import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
 import { blueprintClasses } from '../model/stream-tree.js';
-import type { Claim, WorkerInfo, WriteResult } from '../store/records.js';
+import type { Claim, StoredFlow, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
 import { EngineSource, type EnginePort } from '../admin/engine-source.js';
@@ -73,12 +73,14 @@ export class Engine {
   readonly #runHost: FlowRunHost = { result: (id) => this.#result(id), cancel: (id, reason) => this.cancel(id, reason) };
   readonly #poller: Poller;
   readonly #runners = new Map<string, FlowRunner>();
-  /** Waiting flows in FIFO order; a flow loaded in memory keeps its prepared form. */
+  /** Outcomes awaited here of flows this engine runs or will run. */
   readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
   readonly #starting = new Map<string, Promise<FlowRun>>();
   readonly #events: EventBus;
   /** The window and the queue: close() waits for the flows it is loading, so none starts after it. */
   readonly #admission: Admission;
+  /** Flows the worker claimed with their records (read in the claim), until their slot loads them. */
+  readonly #claimedReads = new Map<string, StoredFlow>();
   #lastSeq = 0;
   #idMs = -1;
   #idCount = 0;
@@ -462,7 +464,11 @@ export class Engine {
 
   /** Runs flows the worker claimed (their previous engine's lease ran out, or they wait or are due). */
   #take(claims: Claim[]): void {
-    for (const c of claims) if (!this.#holds(c.flowId)) this.#admission.enqueue(c.flowId);
+    for (const c of claims) {
+      if (this.#holds(c.flowId)) continue;
+      if (c.flow !== undefined) this.#claimedReads.set(c.flowId, c.flow);
+      this.#admission.enqueue(c.flowId);
+    }
     this.#admission.drain();
   }
 
@@ -471,6 +477,7 @@ export class Engine {
     for (const id of ids) {
       const runner = this.#runners.get(id);
       this.#admission.dequeue(id);
+      this.#claimedReads.delete(id);
       const d = this.#outcomes.get(id);
       if (d !== undefined) {
         // the engine that took it over reports its end through the store
@@ -495,7 +502,9 @@ export class Engine {
 
   /** Loads a stored flow for running; undefined (and an error logged) when it cannot be. */
   #load(id: string): Promise<PreparedFlow | undefined> {
-    return loadFlow(this.#store, this.#registry, this.#logger, id);
+    const read = this.#claimedReads.get(id);
+    this.#claimedReads.delete(id);
+    return loadFlow(this.#store, this.#registry, this.#logger, id, read);
   }
 
   /**
@@ -524,6 +533,7 @@ export class Engine {
     for (const d of this.#outcomes.values()) d.reject(this.#failure);
     this.#outcomes.clear();
     this.#admission.clear();
+    this.#claimedReads.clear();
   }
 
   /**
@@ -652,6 +662,7 @@ export class Engine {
     this.#outcomes.clear();
     this.#remote.clear(closed);
     this.#admission.clear();
+    this.#claimedReads.clear();
     await this.#worker.stop();
     await this.#store.close();
     this.#state = 'closed';

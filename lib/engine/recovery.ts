@@ -1,5 +1,6 @@
 import { isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
+import type { StoredFlow } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Admission } from './admission.js';
 import { prepareStored } from './flow-loader.js';
@@ -10,10 +11,11 @@ import type { Registry } from './registry.js';
  * Loads a stored flow for running: its drawing through the registry, its records, and the messages
  * waiting in its inbox when it has Dams. Undefined (and an error logged) when it cannot be: a class
  * this engine lacks, a damaged record, or a read that failed leave the flow in the store.
+ * `read`: the flow as a claim already read it.
  */
-export async function loadFlow(store: Store, registry: Registry, logger: Logger, id: string): Promise<PreparedFlow | undefined> {
+export async function loadFlow(store: Store, registry: Registry, logger: Logger, id: string, read?: StoredFlow): Promise<PreparedFlow | undefined> {
   try {
-    const stored = await store.getFlow(id);
+    const stored = read ?? (await store.getFlow(id));
     if (stored === undefined) return undefined;
     const flow = prepareStored(stored, registry);
     if (flow.plan.nodes.some((n) => n.kind === 'dam')) {

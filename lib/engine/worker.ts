@@ -224,7 +224,7 @@ export class Worker {
   async claimRoom(): Promise<void> {
     const room = this.#host.room();
     if (room <= 0 || this.#stopped || !this.#mayClaim) return;
-    const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: room, classes: this.#host.classes() });
+    const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: room, classes: this.#host.classes(), load: true });
     // fewer than there was room for: nothing more to take until a notice or the next heartbeat
     if (claims.length < room) this.#mayClaim = false;
     this.#adopt(claims);

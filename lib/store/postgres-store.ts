@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { SystemClock } from '../clock/system-clock.js';
 import { VastflowError } from '../errors/vastflow-error.js';
-import type { JsonObject } from '../model/json.js';
 import type {
   ChangePage,
   Claim,
@@ -15,7 +14,6 @@ import type {
   PurgeQuery,
   StoredCommand,
   StoredFlow,
-  StreamRecord,
   WorkerBeat,
   WorkerInfo,
   WriteResult,
@@ -24,6 +22,7 @@ import * as claims from './postgres/claim.js';
 import { describeTarget, isConnectionError, storeError } from './postgres/errors.js';
 import { Listener } from './postgres/listener.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './postgres/options.js';
+import { flowColumns, storedFlow } from './postgres/read.js';
 import { migrate } from './postgres/schema.js';
 import { applyChanges, mergeChanges } from './postgres/write.js';
 import type { Store, StoreNotice, StoreStatus, StoreSupports } from './store.js';
@@ -164,36 +163,16 @@ export class PostgresStore implements Store {
     // a deadlock between two writers of the same flows (fenced writers racing) is retried
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#transaction(pool, 'write', async (client) => {
-          const result = await applyChanges(client, this.#s, flows);
-          if (result.runnable) await this.#notify(client, { kind: 'runnable' });
-          return { fenced: result.fenced, duplicates: result.duplicates };
-        });
+        return await applyChanges(pool, this.#s, flows, this.#channel, RUNNABLE);
       } catch (err) {
-        if (attempt >= 3 || (err as { code?: string }).code !== '40P01') throw err;
+        if (attempt >= 3 || (err as { code?: string }).code !== '40P01') throw storeError(err, this.#where, 'write');
       }
     }
   }
 
   async getFlow(id: string): Promise<StoredFlow | undefined> {
-    const rows = await this.#query<Row>(
-      'getFlow',
-      `SELECT f.header, f.blueprint,
-              (SELECT COALESCE(json_object_agg(st.stream_id, st.record), '{}') FROM ${this.#s}.streams st WHERE st.flow_id = f.id) AS streams,
-              (SELECT COALESCE(json_agg(json_build_array(h.scope, h.key, h.value)), '[]') FROM ${this.#s}.headwaters h WHERE h.flow_id = f.id) AS hw
-       FROM ${this.#s}.flows f WHERE f.id = $1`,
-      [id],
-    );
-    const row = rows[0];
-    if (row === undefined) return undefined;
-    const headwaters: Record<string, JsonObject> = {};
-    for (const [scope, key, value] of row['hw'] as Array<[string, string, JsonObject[string]]>) (headwaters[scope] ??= {})[key] = value;
-    return {
-      header: row['header'] as FlowHeader,
-      blueprint: row['blueprint'] as StoredFlow['blueprint'],
-      streams: row['streams'] as Record<string, StreamRecord>,
-      headwaters,
-    };
+    const rows = await this.#query<Row>('getFlow', `SELECT ${flowColumns(this.#s, 'f')} FROM ${this.#s}.flows f WHERE f.id = $1`, [id]);
+    return rows[0] === undefined ? undefined : storedFlow(rows[0]);
   }
 
   async findFlowId(requestId: string): Promise<string | undefined> {
@@ -401,35 +380,6 @@ export class PostgresStore implements Store {
       this.#listeners.delete(listener);
       await listener.stop();
     };
-  }
-
-  async #notify(client: pg.PoolClient, notice: StoreNotice): Promise<void> {
-    await client.query('SELECT pg_notify($1, $2)', [this.#channel, JSON.stringify(notice)]);
-  }
-
-  async #transaction<T>(pool: pg.Pool, op: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw storeError(err, this.#where, op);
-    }
-    try {
-      await client.query('BEGIN');
-      const result = await body(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (err) {
-      if (isConnectionError(err)) client.release(err as Error);
-      else {
-        await client.query('ROLLBACK').then(
-          () => client.release(),
-          (e: unknown) => client.release(e as Error),
-        );
-      }
-      throw storeError(err, this.#where, op);
-    }
   }
 
   async #query<R extends pg.QueryResultRow>(op: string, text: string, params: unknown[] = []): Promise<R[]> {

@@ -201,6 +201,11 @@ export interface WriteResult {
 export interface Claim {
   flowId: string;
   epoch: number;
+  /**
+   * The flow as stored, read in the claim itself when the query asked for it (`load`) and the
+   * store can: the engine runs it without reading it again. Absent: the engine reads it.
+   */
+  flow?: StoredFlow;
 }
 
 /** Which flows an engine claims, and for how long. */
@@ -221,6 +226,8 @@ export interface ClaimQuery {
    * flows in queue order.
    */
   ids?: readonly string[];
+  /** Read each claimed flow with its claim, where the store can (see {@link Claim.flow}). */
+  load?: boolean;
 }
 
 /** An engine's heartbeat: it keeps the engine's claims alive until `now + leaseMs`. */

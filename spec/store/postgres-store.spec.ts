@@ -164,6 +164,30 @@ describePg('PostgresStore on PostgreSQL', () => {
     expect(await store.claim({ owner: 'A', now: 2000, limit: 1 })).to.deep.equal([{ flowId: 'now', epoch: 2 }]);
   });
 
+  it('reads each claimed flow with its claim when asked (load): what getFlow reads, as claimed', async () => {
+    const store = await open();
+    await store.write([
+      created('w1', { status: 'waiting', seq: 1 }),
+      {
+        ...created('run'),
+        streams: { '0': rec({ state: 'running', attempts: 2 }) },
+        headwaters: { main: { set: { a: 1, b: 'x' }, del: [] }, s1: { set: { c: true }, del: [] } },
+      },
+    ]);
+    await store.heartbeat({ id: 'A', now: 1000, leaseMs: 10_000, running: 0, held: [] });
+    const claims = await store.claim({ owner: 'A', now: 1000, limit: 10, load: true });
+    expect(claims.map((c) => [c.flowId, c.epoch])).to.deep.equal([
+      ['run', 1],
+      ['w1', 1],
+    ]);
+    for (const c of claims) expect(c.flow).to.deep.equal(await store.getFlow(c.flowId));
+    expect(claims[0]!.flow!.headwaters).to.deep.equal({ main: { a: 1, b: 'x' }, s1: { c: true } });
+    expect(claims[0]!.flow!.streams['0']).to.deep.equal(rec({ state: 'running', attempts: 2 }));
+    // without load, a claim is the id and the epoch only
+    await store.release('A', ['w1']);
+    expect(await store.claim({ owner: 'A', now: 1000, limit: 10 })).to.deep.equal([{ flowId: 'w1', epoch: 2 }]);
+  });
+
   it('claims only flows whose classes the claimer has', async () => {
     const store = await open();
     await store.write([

@@ -51,99 +51,81 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
   return [...byFlow.values()];
 }
 
-/** Runs a group's statements on `client`, inside the caller's transaction. */
-export async function applyChanges(client: pg.PoolClient, s: string, flows: Merged[]): Promise<WriteResult & { runnable: boolean }> {
-  const fenced: string[] = [];
-  const duplicates: string[] = [];
-  const dropped = new Set<string>();
+/**
+ * The statement that applies a group: one statement, so one round trip and its own transaction.
+ * Its parts, in the order the data flows through them:
+ * - `locked`, `fenced`: the rows of the fenced flows, locked in id order (two writers cannot
+ *   deadlock), and the flows whose row names another owner or epoch now;
+ * - `made`, `duplicates`: the creates, and those whose requestId another flow already has;
+ * - the header updates, stream records, headwaters and consumed commands of every other flow
+ *   (a fenced flow or a duplicate create is dropped whole), and the change feed;
+ * - a notice of a runnable flow, when the group made one.
+ * The schema has no foreign keys: the parts touch distinct rows, in any order.
+ */
+function writeStatement(s: string): string {
+  const dropped = `(SELECT id FROM fenced UNION ALL SELECT id FROM duplicates)`;
+  return `WITH
+  locked AS (SELECT f.id, f.owner, f.epoch FROM ${s}.flows f WHERE f.id = ANY($1::text[]) ORDER BY f.id FOR NO KEY UPDATE),
+  fenced AS (SELECT u.id FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, owner, epoch)
+             WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = u.id AND l.owner = u.owner AND l.epoch = u.epoch)),
+  made AS (INSERT INTO ${s}.flows (id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
+           SELECT u.id, u.request_id, u.status, u.seq, u.created_at, u.updated_at, u.due_at, u.unfinished, u.owner, u.epoch,
+                  ARRAY(SELECT jsonb_array_elements_text(u.classes::jsonb)), u.header::json, u.blueprint::json
+           FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[],
+                       $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[])
+                AS u(id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
+           ON CONFLICT (request_id) DO NOTHING
+           RETURNING id, status, updated_at),
+  duplicates AS (SELECT u.id FROM unnest($4::text[]) AS u(id) WHERE u.id NOT IN (SELECT id FROM made)),
+  changed AS (
+    UPDATE ${s}.flows f SET status = u.status, seq = u.seq, updated_at = u.updated_at, due_at = u.due_at, unfinished = u.unfinished,
+           header = u.header::json,
+           -- a redriven flow is nobody's: whichever engine has room claims it
+           owner = CASE WHEN u.reopened THEN NULL ELSE f.owner END
+    FROM unnest($17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::boolean[], $23::text[], $24::boolean[])
+         AS u(id, status, seq, updated_at, due_at, unfinished, header, reopened)
+    WHERE f.id = u.id AND u.id NOT IN (SELECT id FROM fenced)
+    RETURNING f.id, f.status, f.updated_at),
+  feed AS (
+    INSERT INTO ${s}.changes (flow_id, status, updated_at) SELECT id, status, updated_at FROM made UNION ALL SELECT id, status, updated_at FROM changed
+    ON CONFLICT (flow_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+      change_xid = pg_current_xact_id(), change_seq = nextval('${s}.change_seq')),
+  streams AS (
+    INSERT INTO ${s}.streams (flow_id, stream_id, record)
+    SELECT u.f, u.sid, u.r::json FROM unnest($25::text[], $26::text[], $27::text[]) AS u(f, sid, r) WHERE u.f NOT IN ${dropped}
+    ON CONFLICT (flow_id, stream_id) DO UPDATE SET record = excluded.record),
+  hw_set AS (
+    INSERT INTO ${s}.headwaters (flow_id, scope, key, value)
+    SELECT u.f, u.sc, u.k, u.v::json FROM unnest($28::text[], $29::text[], $30::text[], $31::text[]) AS u(f, sc, k, v) WHERE u.f NOT IN ${dropped}
+    ON CONFLICT (flow_id, scope, key) DO UPDATE SET value = excluded.value),
+  hw_del AS (
+    DELETE FROM ${s}.headwaters h USING unnest($32::text[], $33::text[], $34::text[]) AS u(f, sc, k)
+    WHERE h.flow_id = u.f AND h.scope = u.sc AND h.key = u.k AND u.f NOT IN ${dropped}),
+  consumed AS (
+    DELETE FROM ${s}.commands c USING unnest($35::text[], $36::bigint[]) AS u(f, seq)
+    WHERE c.seq = u.seq AND c.flow_id = u.f AND u.f NOT IN ${dropped})
+SELECT ARRAY(SELECT id FROM fenced) AS fenced, ARRAY(SELECT id FROM duplicates) AS duplicates,
+       CASE WHEN $38::text IS NOT NULL THEN pg_notify($37, $38) END AS notified`;
+}
 
-  // fences first: lock the rows (in id order, so that two writers cannot deadlock) and compare
+/** The statement of {@link writeStatement} for each schema, with the name it is prepared under. */
+const statements = new Map<string, { name: string; text: string }>();
+
+/**
+ * Applies a group in one statement (see {@link writeStatement}); `notice` is sent on `channel`
+ * when a flow of the group waits to be claimed.
+ */
+export async function applyChanges(db: pg.Pool, s: string, flows: Merged[], channel: string, notice: string): Promise<WriteResult> {
+  let statement = statements.get(s);
+  if (statement === undefined) {
+    statement = { name: `vastflow_write_${statements.size}`, text: writeStatement(s) };
+    statements.set(s, statement);
+  }
   const checked = flows.filter((m) => m.fence !== undefined && m.create === undefined);
-  if (checked.length > 0) {
-    const ids = checked.map((m) => m.flowId);
-    const { rows } = await client.query<{ id: string; owner: string | null; epoch: string }>(
-      `SELECT id, owner, epoch FROM ${s}.flows WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
-      [ids],
-    );
-    const held = new Map(rows.map((r) => [r.id, r]));
-    for (const m of checked) {
-      const row = held.get(m.flowId);
-      if (row === undefined || row.owner !== m.fence!.owner || Number(row.epoch) !== m.fence!.epoch) {
-        fenced.push(m.flowId);
-        dropped.add(m.flowId);
-      }
-    }
-  }
-
-  // creates: a requestId another flow already has drops that flow's change whole
+  // creates in requestId order, so that two writers of the same requestIds cannot deadlock
   const creates = flows.filter((m) => m.create !== undefined).sort((a, b) => cmp(a.header!.requestId, b.header!.requestId));
-  if (creates.length > 0) {
-    const col = <T>(f: (m: Merged, h: FlowHeader) => T): T[] => creates.map((m) => f(m, m.header!));
-    const { rows } = await client.query<{ id: string }>(
-      `WITH made AS (INSERT INTO ${s}.flows (id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
-       SELECT u.id, u.request_id, u.status, u.seq, u.created_at, u.updated_at, u.due_at, u.unfinished, u.owner, u.epoch,
-              ARRAY(SELECT jsonb_array_elements_text(u.classes::jsonb)), u.header::json, u.blueprint::json
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[],
-                   $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[])
-            AS u(id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
-       ON CONFLICT (request_id) DO NOTHING
-       RETURNING id, status, updated_at),
-       feed AS (INSERT INTO ${s}.changes (flow_id, status, updated_at) SELECT id, status, updated_at FROM made)
-       SELECT id FROM made`,
-      [
-        col((m) => m.flowId),
-        col((_, h) => h.requestId),
-        col((_, h) => h.status),
-        col((_, h) => h.seq),
-        col((_, h) => h.createdAt),
-        col((_, h) => h.updatedAt),
-        col((_, h) => h.dueAt ?? null),
-        col((_, h) => isUnfinished(h)),
-        col((m) => m.fence?.owner ?? null),
-        col((m) => m.fence?.epoch ?? 0),
-        col((m) => JSON.stringify(m.create!.classes)),
-        col((m) => m.headerJson!),
-        col((m) => m.create!.blueprint),
-      ],
-    );
-    const made = new Set(rows.map((r) => r.id));
-    for (const m of creates) {
-      if (!made.has(m.flowId)) {
-        duplicates.push(m.flowId);
-        dropped.add(m.flowId);
-      }
-    }
-  }
-
-  const live = flows.filter((m) => !dropped.has(m.flowId));
-  const updates = live.filter((m) => m.header !== undefined && m.create === undefined);
-  if (updates.length > 0) {
-    await client.query(
-      `WITH changed AS (
-         UPDATE ${s}.flows f SET status = u.status, seq = u.seq, updated_at = u.updated_at, due_at = u.due_at, unfinished = u.unfinished,
-                header = u.header::json,
-                -- a redriven flow is nobody's: whichever engine has room claims it
-                owner = CASE WHEN u.reopened THEN NULL ELSE f.owner END
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::text[], $8::boolean[])
-              AS u(id, status, seq, updated_at, due_at, unfinished, header, reopened)
-         WHERE f.id = u.id
-         RETURNING f.id, f.status, f.updated_at)
-       INSERT INTO ${s}.changes (flow_id, status, updated_at) SELECT id, status, updated_at FROM changed
-       ON CONFLICT (flow_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
-         change_xid = pg_current_xact_id(), change_seq = nextval('${s}.change_seq')`,
-      [
-        updates.map((m) => m.flowId),
-        updates.map((m) => m.header!.status),
-        updates.map((m) => m.header!.seq),
-        updates.map((m) => m.header!.updatedAt),
-        updates.map((m) => m.header!.dueAt ?? null),
-        updates.map((m) => isUnfinished(m.header!)),
-        updates.map((m) => m.headerJson!),
-        updates.map((m) => m.reopened === true),
-      ],
-    );
-  }
-
+  const updates = flows.filter((m) => m.header !== undefined && m.create === undefined);
+  const col = <T>(list: Merged[], f: (m: Merged, h: FlowHeader) => T): T[] => list.map((m) => f(m, m.header!));
   const sFlow: string[] = [];
   const sId: string[] = [];
   const sRec: string[] = [];
@@ -156,7 +138,7 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
   const delKey: string[] = [];
   const cFlow: string[] = [];
   const cSeq: number[] = [];
-  for (const m of live) {
+  for (const m of flows) {
     for (const [sid, record] of m.streams) (sFlow.push(m.flowId), sId.push(sid), sRec.push(record));
     for (const { scope, key, value } of m.headwaters.values()) {
       if (value === null) (delFlow.push(m.flowId), delScope.push(scope), delKey.push(key));
@@ -164,36 +146,52 @@ export async function applyChanges(client: pg.PoolClient, s: string, flows: Merg
     }
     for (const seq of m.consumed) (cFlow.push(m.flowId), cSeq.push(seq));
   }
-  if (sFlow.length > 0) {
-    await client.query(
-      `INSERT INTO ${s}.streams (flow_id, stream_id, record)
-       SELECT u.f, u.sid, u.r::json FROM unnest($1::text[], $2::text[], $3::text[]) AS u(f, sid, r)
-       ON CONFLICT (flow_id, stream_id) DO UPDATE SET record = excluded.record`,
-      [sFlow, sId, sRec],
-    );
-  }
-  if (setFlow.length > 0) {
-    await client.query(
-      `INSERT INTO ${s}.headwaters (flow_id, scope, key, value)
-       SELECT u.f, u.sc, u.k, u.v::json FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(f, sc, k, v)
-       ON CONFLICT (flow_id, scope, key) DO UPDATE SET value = excluded.value`,
-      [setFlow, setScope, setKey, setValue],
-    );
-  }
-  if (delFlow.length > 0) {
-    await client.query(
-      `DELETE FROM ${s}.headwaters h USING unnest($1::text[], $2::text[], $3::text[]) AS u(f, sc, k)
-       WHERE h.flow_id = u.f AND h.scope = u.sc AND h.key = u.k`,
-      [delFlow, delScope, delKey],
-    );
-  }
-  if (cFlow.length > 0) {
-    await client.query(`DELETE FROM ${s}.commands c USING unnest($1::text[], $2::bigint[]) AS u(f, seq) WHERE c.seq = u.seq AND c.flow_id = u.f`, [
+  const runnable = flows.some((m) => m.header?.status === 'waiting');
+  const { rows } = await db.query<{ fenced: string[]; duplicates: string[] }>({
+    name: statement.name,
+    text: statement.text,
+    values: [
+      checked.map((m) => m.flowId),
+      checked.map((m) => m.fence!.owner),
+      checked.map((m) => m.fence!.epoch),
+      col(creates, (m) => m.flowId),
+      col(creates, (_, h) => h.requestId),
+      col(creates, (_, h) => h.status),
+      col(creates, (_, h) => h.seq),
+      col(creates, (_, h) => h.createdAt),
+      col(creates, (_, h) => h.updatedAt),
+      col(creates, (_, h) => h.dueAt ?? null),
+      col(creates, (_, h) => isUnfinished(h)),
+      col(creates, (m) => m.fence?.owner ?? null),
+      col(creates, (m) => m.fence?.epoch ?? 0),
+      col(creates, (m) => JSON.stringify(m.create!.classes)),
+      col(creates, (m) => m.headerJson!),
+      col(creates, (m) => m.create!.blueprint),
+      col(updates, (m) => m.flowId),
+      col(updates, (_, h) => h.status),
+      col(updates, (_, h) => h.seq),
+      col(updates, (_, h) => h.updatedAt),
+      col(updates, (_, h) => h.dueAt ?? null),
+      col(updates, (_, h) => isUnfinished(h)),
+      col(updates, (m) => m.headerJson!),
+      col(updates, (m) => m.reopened === true),
+      sFlow,
+      sId,
+      sRec,
+      setFlow,
+      setScope,
+      setKey,
+      setValue,
+      delFlow,
+      delScope,
+      delKey,
       cFlow,
       cSeq,
-    ]);
-  }
-  return { fenced, duplicates, runnable: live.some((m) => m.header?.status === 'waiting') };
+      channel,
+      runnable ? notice : null,
+    ],
+  });
+  return { fenced: rows[0]!.fenced, duplicates: rows[0]!.duplicates };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
