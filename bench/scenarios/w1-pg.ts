@@ -22,14 +22,14 @@ async function runDiamondPg(tag: string, flows: number, window: number): Promise
 
 export const w1pg: Scenario = {
   id: 'W1pg',
-  title: 'diamond, PostgreSQL, 3,000 flows, 200 in flight',
+  title: 'diamond, PostgreSQL, 10,000 flows, 200 in flight',
   repeats: 3,
-  run: ({ quick }: BenchOptions) => runDiamondPg('w1pg', quick ? 300 : 3000, 200),
+  run: ({ quick }: BenchOptions) => runDiamondPg('w1pg', quick ? 1000 : 10_000, 200),
 };
 
 export const w1spg: Scenario = {
   id: 'W1spg',
-  title: 'diamond, PostgreSQL, one flow at a time, 300 flows',
+  title: 'diamond, PostgreSQL, one flow at a time, 1,000 flows',
   repeats: 3,
-  run: async ({ quick }: BenchOptions) => ({ ...(await runDiamondPg('w1spg', quick ? 30 : 300, 1)), primary: 'p50_ms' }),
+  run: async ({ quick }: BenchOptions) => ({ ...(await runDiamondPg('w1spg', quick ? 100 : 1000, 1)), primary: 'p50_ms' }),
 };

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Engine, LevelStore } from 'vastflow';
 import { cpuMs, diamondClasses, EndClock, round, silent, tempDir, type Scenario } from '../common.js';
-import { admin, dropSchema, endedFlows, heldBy, pgStore, resumedOf, schemaName, serverCpuSince, sleep, W5PG_WORKER, watchOthers } from '../pg.js';
+import { admin, allEnded, dropSchema, endedFlows, heldBy, pgStore, resumedOf, schemaName, serverCpuSince, sleep, W5PG_WORKER, watchOthers } from '../pg.js';
 
 const CHILD = fileURLToPath(new URL('./w5-child.js', import.meta.url));
 
@@ -78,7 +78,7 @@ export const w5pg: Scenario = {
       let recoverMs: number | undefined;
       for (;;) {
         if (recoverMs === undefined && (await resumedOf(db, schema, held, W5PG_WORKER)) === held.length) recoverMs = performance.now() - t0;
-        if ((await endedFlows(db, schema)) === flows) break;
+        if (await allEnded(db, schema)) break;
         await sleep(20);
       }
       recoverMs ??= performance.now() - t0;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { Engine } from 'vastflow';
 import { cpuMs, diamond, diamondClasses, round, silent, windowed } from '../common.js';
-import { admin, dropSchema, endedFlows, pgStore, schemaName, serverCpuSince, sleep } from '../pg.js';
+import { admin, allEnded, dropSchema, pgStore, schemaName, serverCpuSince, sleep } from '../pg.js';
 import { runDiamond } from '../scenarios/w1-diamond.js';
 
 /** A statement's kind: its first words, with the schema left out. */
@@ -79,7 +79,7 @@ async function profileClaims(flows: number): Promise<void> {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const engine = await Engine.open({ store, logger: silent, classes: diamondClasses, concurrency: 200, worker: { heartbeat: '200ms', leaseTime: '1s' } });
-    while ((await endedFlows(db, schema)) < flows) await sleep(20);
+    while (!(await allEnded(db, schema))) await sleep(20);
     const s = (performance.now() - t0) / 1000;
     const figures = {
       flows_per_s: round(flows / s, 0),

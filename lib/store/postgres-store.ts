@@ -49,6 +49,8 @@ export class PostgresStore implements Store {
   readonly #where: string;
   readonly #channel: string;
   #status: StoreStatus = 'new';
+  /** When a claim last swept for flows whose owner has no heartbeat row (see claim()). */
+  #sweptAt = -Infinity;
   #pool: pg.Pool | undefined;
   /** Backend pids of our pool's connections: the notices they send are our own. */
   readonly #pids = new Set<number>();
@@ -215,8 +217,15 @@ export class PostgresStore implements Store {
     return this.#run('listDue', (pool) => claims.listDue(pool, this.#s, now, limit));
   }
 
+  /**
+   * Claims due flows nobody holds, the flows of engines whose lease ran out, then waiting flows.
+   * Every {@link SWEEP_MS} (and at the first claim) it also looks for flows whose owner has no
+   * heartbeat row at all.
+   */
   claim(query: ClaimQuery): Promise<Claim[]> {
-    return this.#run('claim', (pool) => claims.claim(pool, this.#s, query));
+    const sweep = Date.now() - this.#sweptAt >= SWEEP_MS;
+    if (sweep) this.#sweptAt = Date.now();
+    return this.#run('claim', (pool) => claims.claim(pool, this.#s, query, sweep));
   }
 
   async release(owner: string, flowIds: readonly string[]): Promise<void> {
@@ -239,10 +248,13 @@ export class PostgresStore implements Store {
       'heartbeat',
       `WITH w AS (
          INSERT INTO ${this.#s}.workers (id, heartbeat_at, expires_at, running) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, running = excluded.running)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, running = excluded.running),
+       -- engines dead for a lease and holding nothing: claims need not look for their flows any more
+       gone AS (DELETE FROM ${this.#s}.workers d WHERE d.expires_at < $2 - $6
+         AND NOT EXISTS (SELECT 1 FROM ${this.#s}.flows f WHERE f.owner = d.id AND f.unfinished))
        SELECT h.id FROM unnest($5::text[]) AS h(id) JOIN ${this.#s}.flows f ON f.id = h.id
        WHERE f.owner IS DISTINCT FROM $1`,
-      [beat.id, beat.now, beat.now + beat.leaseMs, beat.running, [...beat.held]],
+      [beat.id, beat.now, beat.now + beat.leaseMs, beat.running, [...beat.held], beat.leaseMs],
     );
     return { lost: rows.map((r) => r.id) };
   }
@@ -260,7 +272,7 @@ export class PostgresStore implements Store {
     await this.#query(
       'leave',
       `WITH w AS (DELETE FROM ${this.#s}.workers WHERE id = $1),
-            r AS (UPDATE ${this.#s}.flows SET owner = NULL WHERE owner = $1 RETURNING 1)
+            r AS (UPDATE ${this.#s}.flows SET owner = NULL WHERE owner = $1 AND unfinished RETURNING 1)
        SELECT pg_notify($2, $3) FROM (SELECT 1 FROM r LIMIT 1) AS any_released`,
       [owner, this.#channel, RUNNABLE],
     );
@@ -285,7 +297,7 @@ export class PostgresStore implements Store {
     const params: unknown[] = [];
     const where: string[] = [];
     let join = '';
-    if (query.owner !== undefined) join = ` JOIN ${this.#s}.flows f ON f.id = c.flow_id AND f.owner = $${params.push(query.owner)}`;
+    if (query.owner !== undefined) join = ` JOIN ${this.#s}.flows f ON f.id = c.flow_id AND f.unfinished AND f.owner = $${params.push(query.owner)}`;
     if (query.flowId !== undefined) where.push(`c.flow_id = $${params.push(query.flowId)}`);
     if (query.after !== undefined) where.push(`c.seq > $${params.push(query.after)}`);
     if (query.kinds !== undefined) where.push(`c.body->>'kind' = ANY($${params.push(query.kinds)}::text[])`);
@@ -407,6 +419,9 @@ export class PostgresStore implements Store {
     return this.#pool;
   }
 }
+
+/** How often claims also look for flows whose owner has no heartbeat row (ms). */
+const SWEEP_MS = 5000;
 
 const RUNNABLE = JSON.stringify({ kind: 'runnable' } satisfies StoreNotice);
 

@@ -86,7 +86,53 @@ describePg('PostgresStore on PostgreSQL', () => {
     await client.end();
     const err = await errorOf(new PostgresStore({ connectionString: URL, schema }).open());
     expect(err).to.have.property('code', 'E_STORE_CORRUPT');
-    expect((err as Error).message).to.match(/format 99.*format 1/);
+    expect((err as Error).message).to.match(/format 99.*format 2/);
+  });
+
+  it('migrates a format-1 schema on open: its flows stay, and claims use the format-2 indexes', async () => {
+    const store = await open();
+    await store.write([created('f1'), created('w1', { status: 'waiting', seq: 1 })]);
+    await store.close();
+    // the schema as format 1 left it: the due index over every unfinished flow, the owner index over all
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    const s = `"${schema}"`;
+    await client.query(`DROP INDEX ${s}.flows_free; DROP INDEX ${s}.flows_owner`);
+    await client.query(`CREATE INDEX flows_due ON ${s}.flows ((COALESCE(due_at, -9223372036854775808)), id) WHERE unfinished AND status <> 'waiting'`);
+    await client.query(`CREATE INDEX flows_owner ON ${s}.flows (owner) WHERE owner IS NOT NULL`);
+    await client.query(`UPDATE ${s}.meta SET value = '1' WHERE key = 'format'`);
+    const reopened = await open();
+    const { rows: meta } = await client.query<{ value: string }>(`SELECT value FROM ${s}.meta WHERE key = 'format'`);
+    const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'flows' ORDER BY indexname`,
+      [schema],
+    );
+    await client.end();
+    expect(meta[0]!.value).to.equal('2');
+    const names = indexes.map((i) => i.indexname);
+    expect(names).to.include('flows_free').and.not.include('flows_due');
+    expect(indexes.find((i) => i.indexname === 'flows_owner')!.indexdef).to.match(/WHERE \(\(owner IS NOT NULL\) AND unfinished\)/);
+    expect((await reopened.getFlow('f1'))?.header.status).to.equal('running');
+    await reopened.heartbeat({ id: 'A', now: 1000, leaseMs: 10_000, running: 0, held: [] });
+    expect((await reopened.claim({ owner: 'A', now: 1000, limit: 10 })).map((c) => c.flowId)).to.deep.equal(['f1', 'w1']);
+  });
+
+  it('takes over the flows of an engine whose lease ran out, and of an owner that has no heartbeat row at all', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    await a.write([created('dead1'), created('dead2', { status: 'waiting', seq: 1 }), created('ghost')]);
+    await a.heartbeat({ id: 'D', now: 1000, leaseMs: 100, running: 2, held: [] });
+    expect((await a.claim({ owner: 'D', now: 1000, limit: 2 })).map((c) => c.flowId)).to.deep.equal(['dead1', 'ghost']);
+    expect((await a.claim({ owner: 'D', now: 1000, limit: 2 })).map((c) => c.flowId)).to.deep.equal(['dead2']);
+    // an operator deleted the row of an engine that held 'ghost'
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    await client.query(`UPDATE "${schema}".flows SET owner = 'gone-engine' WHERE id = 'ghost'`);
+    await client.end();
+    await b.heartbeat({ id: 'B', now: 5000, leaseMs: 10_000, running: 0, held: [] });
+    // b's first claim sweeps: the flows of D (dead since 1100) and the one whose owner has no row
+    const taken = await b.claim({ owner: 'B', now: 5000, limit: 10 });
+    expect(taken.map((c) => c.flowId)).to.deep.equal(['dead1', 'ghost', 'dead2']);
+    expect(taken.every((c) => c.epoch === 2)).to.equal(true);
   });
 
   it('rejects open on an unreachable server with E_STORE_UNAVAILABLE in time, naming host and db but not the password', async () => {

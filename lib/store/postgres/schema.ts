@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { VastflowError } from '../../errors/vastflow-error.js';
 
 /** The format this version of vastflow writes: the number of the last migration. */
-export const FORMAT = 1;
+export const FORMAT = 2;
 
 /** Sorts before every due time: a flow with no `dueAt` is due at once. */
 export const NO_DUE = '-9223372036854775808';
@@ -49,6 +49,15 @@ const MIGRATIONS: ReadonlyArray<(s: string) => string[]> = [
     `CREATE TABLE ${s}.commands (seq bigserial PRIMARY KEY, flow_id text NOT NULL, at bigint NOT NULL, body json NOT NULL)`,
     `CREATE INDEX commands_flow ON ${s}.commands (flow_id, seq)`,
     `CREATE TABLE ${s}.workers (id text PRIMARY KEY, heartbeat_at bigint NOT NULL, expires_at bigint NOT NULL, running integer NOT NULL)`,
+  ],
+  // 2: a claim looks only at flows it may take. The due index holds the flows nobody holds (not
+  // every running flow of every engine, which each claim used to walk past); the flows of a dead
+  // engine are found by owner, and the owner index holds unfinished flows only.
+  (s) => [
+    `DROP INDEX ${s}.flows_due`,
+    `CREATE INDEX flows_free ON ${s}.flows ((COALESCE(due_at, ${NO_DUE})), id) WHERE unfinished AND status <> 'waiting' AND owner IS NULL`,
+    `DROP INDEX ${s}.flows_owner`,
+    `CREATE INDEX flows_owner ON ${s}.flows (owner) WHERE owner IS NOT NULL AND unfinished`,
   ],
 ];
 
