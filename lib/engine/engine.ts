@@ -41,7 +41,7 @@ import { Retention, resolvePurgeQuery, type PurgeOptions } from './retention.js'
 
 const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
-const WRITE_LANES = Number(process.env.VF_LANES ?? 2);
+const WRITE_LANES = 2;
 
 /** The store the options name: a LevelDB directory, memory, a PostgreSQL URL, or the Store given. */
 async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
