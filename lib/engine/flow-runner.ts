@@ -8,7 +8,7 @@ import { internals, type Headwaters, type SignalSource } from '../model/headwate
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import { descendants, type BasinNode, type DamNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { descendants, forkAt, type BasinNode, type DamNode, type ForkNode, type Instances, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { FlowOutcome } from '../model/flow-run.js';
@@ -38,7 +38,10 @@ export interface RunnerHost {
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
 export interface PreparedFlow {
   header: FlowHeader;
+  /** The compiled drawing, shared with the flows drawn alike. */
   plan: Plan;
+  /** The flow's own River and Fork objects, by node index. */
+  instances: Instances;
   /** Each stream's record, in the order of `plan.nodes` (a node's `index`). */
   records: StreamRecord[];
   hw: Headwaters<any>;
@@ -102,6 +105,7 @@ export class FlowRunner implements SignalSource, StepPort {
   /** The flow's header as it stands (replaced on each transition, never changed). */
   #header: FlowHeader;
   readonly plan: Plan;
+  readonly instances: Instances;
   /** Each stream's record, by its node's `index`. */
   readonly records: StreamRecord[];
   readonly hw: Headwaters<any>;
@@ -144,6 +148,7 @@ export class FlowRunner implements SignalSource, StepPort {
     this.host = host;
     this.#header = flow.header;
     this.plan = flow.plan;
+    this.instances = flow.instances;
     this.records = flow.records;
     this.hw = flow.hw;
     this.#scopes = flow.scopes;
@@ -708,7 +713,7 @@ export class FlowRunner implements SignalSource, StepPort {
     const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
     this.#copies.delete(node.index);
     // the compensations of its rivers see the copy as the basin left it
-    const keep = holdsCompensable(node);
+    const keep = holdsCompensable(node, this.instances);
     if (keep) (this.#left ??= new Map()).set(node.index, copy);
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
@@ -732,7 +737,7 @@ export class FlowRunner implements SignalSource, StepPort {
       void this.write(this.#container(node, 'running'));
       let choice: string;
       try {
-        choice = await node.fork.choose(hw);
+        choice = await forkAt(this.instances, node).choose(hw);
       } catch (err) {
         return this.#failContainer(node, {
           code: 'E_RIVER_FAILED',
