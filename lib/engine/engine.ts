@@ -19,10 +19,10 @@ import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } 
 import type { EngineEventName } from './events.js';
 import { Admission } from './admission.js';
 import { EventBus, type Listener } from './event-bus.js';
-import { initRecord, NO_ATLANTIC, prepareStored } from './flow-loader.js';
+import { initRecord, prepareStored } from './flow-loader.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
-import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
+import { FlowRunner, Interrupted, NO_ATLANTIC, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import type { Compiled } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { Poller } from './poller.js';

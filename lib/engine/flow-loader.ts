@@ -1,9 +1,8 @@
-import { Atlantic } from '../model/atlantic.js';
 import { streamsFromBlueprint } from '../model/blueprint.js';
 import { Headwaters, internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import type { StoredFlow, StreamRecord } from '../store/records.js';
-import type { PreparedFlow } from './flow-runner.js';
+import { NO_ATLANTIC, type PreparedFlow } from './flow-runner.js';
 import { descendants } from './plan.js';
 import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
@@ -11,12 +10,6 @@ import { nextStream } from './transitions.js';
 
 /** A fresh record for a stream that has not started. */
 export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
-
-/**
- * The Atlantic of every flow that draws none: it has no state and its hooks do nothing, so the
- * flows share it rather than keep one each.
- */
-export const NO_ATLANTIC: Atlantic = Object.freeze(new Atlantic());
 
 /**
  * Rebuilds a stored flow for running: its drawing through the registry (update() runs again),
