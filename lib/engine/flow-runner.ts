@@ -70,6 +70,9 @@ class Parked {
   constructor(readonly due: number) {}
 }
 
+/** `flags` with `flag` set or cleared. */
+const flagged = (flags: number, flag: number, on: boolean): number => (on ? flags | flag : flags & ~flag);
+
 const DONE = 1;
 const PARKABLE = 2;
 const DAM = 4;
@@ -77,7 +80,8 @@ const ATOMIC = 8;
 
 /**
  * A wait of one flow in the poller: a small object that knows what follows it, rather than
- * closures; its four flags share one field, as every parked flow keeps one.
+ * closures; its four flags share one field, as every parked flow keeps one (and it has no private
+ * method, which would cost each one a field more).
  */
 class RunnerWait implements Wait {
   seq = 0;
@@ -98,15 +102,11 @@ class RunnerWait implements Wait {
     this.#flags = atomic ? ATOMIC : 0;
   }
 
-  #set(flag: number, on: boolean): void {
-    this.#flags = on ? this.#flags | flag : this.#flags & ~flag;
-  }
-
   get done(): boolean {
     return (this.#flags & DONE) !== 0;
   }
   set done(on: boolean) {
-    this.#set(DONE, on);
+    this.#flags = flagged(this.#flags, DONE, on);
   }
 
   /** A river's sleep that may turn into parking, once every branch of the flow waits (see FlowRunner.#unwind). */
@@ -114,7 +114,7 @@ class RunnerWait implements Wait {
     return (this.#flags & PARKABLE) !== 0;
   }
   set parkable(on: boolean) {
-    this.#set(PARKABLE, on);
+    this.#flags = flagged(this.#flags, PARKABLE, on);
   }
 
   /** A Dam's wait: a message sent to the flow ends it. */
@@ -122,7 +122,7 @@ class RunnerWait implements Wait {
     return (this.#flags & DAM) !== 0;
   }
   set dam(on: boolean) {
-    this.#set(DAM, on);
+    this.#flags = flagged(this.#flags, DAM, on);
   }
 
   get atomic(): boolean {
@@ -236,25 +236,25 @@ export class FlowRunner implements SignalSource, StepPort {
     return (this.#flags & INTERRUPTED) !== 0;
   }
   set #interrupted(on: boolean) {
-    this.#flags = on ? this.#flags | INTERRUPTED : this.#flags & ~INTERRUPTED;
+    this.#flags = flagged(this.#flags, INTERRUPTED, on);
   }
   get #stopped(): boolean {
     return (this.#flags & STOPPED) !== 0;
   }
   set #stopped(on: boolean) {
-    this.#flags = on ? this.#flags | STOPPED : this.#flags & ~STOPPED;
+    this.#flags = flagged(this.#flags, STOPPED, on);
   }
   get #cancelled(): boolean {
     return (this.#flags & CANCELLED) !== 0;
   }
   set #cancelled(on: boolean) {
-    this.#flags = on ? this.#flags | CANCELLED : this.#flags & ~CANCELLED;
+    this.#flags = flagged(this.#flags, CANCELLED, on);
   }
   get #fresh(): boolean {
     return (this.#flags & FRESH) !== 0;
   }
   set #fresh(on: boolean) {
-    this.#flags = on ? this.#flags | FRESH : this.#flags & ~FRESH;
+    this.#flags = flagged(this.#flags, FRESH, on);
   }
   get #scopes(): Record<string, JsonObject> | undefined {
     return this.#more?.scopes;
