@@ -10,6 +10,7 @@ import type { Admission } from './admission.js';
 import { compensationsRan } from './compensation.js';
 import { prepareStored, resetForRedrive } from './flow-loader.js';
 import type { FlowRunner, PreparedFlow } from './flow-runner.js';
+import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
 import type { RemoteOutcomes } from './remote-outcomes.js';
 import { nextFlow } from './transitions.js';
@@ -21,6 +22,8 @@ export interface CommandsHost {
   readonly store: Store;
   readonly queue: WriteQueue;
   readonly registry: Registry;
+  /** The plans of the drawings the engine compiled, shared by the flows drawn alike. */
+  readonly plans: PlanCache;
   readonly admission: Admission;
   readonly worker: Worker;
   readonly remote: RemoteOutcomes;
@@ -117,7 +120,7 @@ export class Commands {
   }
   #prepareOrUndefined(stored: Parameters<typeof prepareStored>[0]): PreparedFlow | undefined {
     try {
-      return prepareStored(stored, this.#host.registry);
+      return prepareStored(stored, this.#host.registry, this.#host.plans);
     } catch {
       return undefined;
     }
@@ -151,7 +154,7 @@ export class Commands {
       // what its rivers did has been undone: running the rest of it would build on nothing
       throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was compensated (its compensations ran); start a new flow instead`);
     }
-    const flow = prepareStored(stored, this.#host.registry);
+    const flow = prepareStored(stored, this.#host.registry, this.#host.plans);
     const streams = resetForRedrive(flow);
     // on a shared store the redriven flow waits in the store for the first engine with room
     const runNow = !this.#host.store.supports.shared && this.#host.admission.admit();

@@ -5,7 +5,7 @@ import { internals, type Headwaters } from '../model/headwaters.js';
 import type { FlowChange, StreamRecord } from '../store/records.js';
 import { AttemptHeadwaters } from './attempt-headwaters.js';
 import { Call } from './call.js';
-import { descendants, type BasinNode, type Plan, type PlanNode, type RiverNode } from './plan.js';
+import { descendants, riverAt, type BasinNode, type Instances, type Plan, type PlanNode, type RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
 import type { StepPort } from './runner-port.js';
@@ -21,11 +21,11 @@ import type { StepPort } from './runner-port.js';
  * unfinished one runs its attempt again (at-least-once, as `flow()`).
  */
 
-/** True for a river that defines `compensate()`. */
-export const compensable = (n: PlanNode): n is RiverNode => n.kind === 'river' && typeof n.river.compensate === 'function';
+/** True for a river that defines `compensate()` (its object in `instances`, the flow's). */
+export const compensable = (n: PlanNode, instances: Instances): n is RiverNode => n.kind === 'river' && typeof riverAt(instances, n).compensate === 'function';
 
 /** True for a basin holding a river that defines `compensate()`: its copy is kept as the basin leaves it. */
-export const holdsCompensable = (n: BasinNode): boolean => descendants(n).some(compensable);
+export const holdsCompensable = (n: BasinNode, instances: Instances): boolean => descendants(n).some((d) => compensable(d, instances));
 
 /** The `completion` number of a compensable river that succeeds now: one more than the flow's highest. */
 export function nextCompletion(records: readonly StreamRecord[]): number {
@@ -52,10 +52,12 @@ export interface CompensationPort extends StepPort {
  * Throws Interrupted when the engine closes: the rest run when the flow resumes.
  */
 export async function compensate(run: CompensationPort, error: FlowError): Promise<FlowError> {
-  const rivers = run.plan.nodes.filter(compensable).filter((n) => {
-    const s = run.record(n).state;
-    return s === 'success' || s === 'compensated';
-  });
+  const rivers = run.plan.nodes
+    .filter((n): n is RiverNode => compensable(n, run.instances))
+    .filter((n) => {
+      const s = run.record(n).state;
+      return s === 'success' || s === 'compensated';
+    });
   if (rivers.length === 0) return error;
   const basins = innermostBasins(run.plan.streams);
   // the latest success first; a record without a completion number (written before there were any) by its end
@@ -223,7 +225,7 @@ class Compensation {
           () => undefined,
         );
       }
-      await call.settle(Promise.resolve().then(() => node.river.compensate!(view, ctx)));
+      await call.settle(Promise.resolve().then(() => riverAt(run.instances, node).compensate!(view, ctx)));
     } finally {
       timer.abort();
       run.ended(call);

@@ -22,8 +22,9 @@ import { EventBus, type Listener } from './event-bus.js';
 import { initRecord, prepareStored } from './flow-loader.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
-import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
-import { compile } from './plan.js';
+import { FlowRunner, Interrupted, NO_ATLANTIC, type PreparedFlow, type RunnerHost } from './flow-runner.js';
+import type { Compiled } from './plan.js';
+import { PlanCache } from './plan-cache.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { outcomeOf, snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
@@ -65,6 +66,8 @@ export class Engine {
   readonly #store: Store;
   readonly #queue: WriteQueue;
   readonly #registry = new Registry();
+  /** The plans of the drawings compiled here: flows drawn alike share one. */
+  readonly #plans = new PlanCache();
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #options: ResolvedEngineOptions;
@@ -162,6 +165,7 @@ export class Engine {
       store,
       queue: this.#queue,
       registry: this.#registry,
+      plans: this.#plans,
       admission: this.#admission,
       worker: this.#worker,
       remote: this.#remote,
@@ -277,14 +281,14 @@ export class Engine {
   /** Starts a drawn flow (Andes.start calls it through the engine's port). */
   async #startFlow(drawing: Drawing): Promise<FlowRun> {
     this.#assertOpen('start');
-    const plan = compile(drawing.streams);
-    const atlantic = drawing.atlantic ?? new Atlantic();
-    for (const cls of plan.classes) this.#registry.add(cls as RegistrableClass);
+    const compiled = this.#plans.compile(drawing.streams);
+    const atlantic = drawing.atlantic ?? NO_ATLANTIC;
+    for (const cls of compiled.plan.classes) this.#registry.add(cls as RegistrableClass);
     if (atlantic.constructor !== Atlantic) this.#registry.add(atlantic.constructor as RegistrableClass);
     const requestId = drawing.hw.requestId;
     const pending = this.#starting.get(requestId);
     if (pending !== undefined) return pending;
-    const started = this.#create(drawing, plan, atlantic);
+    const started = this.#create(drawing, compiled, atlantic);
     this.#starting.set(requestId, started);
     try {
       return await started;
@@ -293,7 +297,7 @@ export class Engine {
     }
   }
 
-  async #create(drawing: Drawing, plan: ReturnType<typeof compile>, atlantic: Atlantic): Promise<FlowRun> {
+  async #create(drawing: Drawing, { plan, instances }: Compiled, atlantic: Atlantic): Promise<FlowRun> {
     const { hw } = drawing;
     // a shared store refuses a second flow of a requestId in the create itself (WriteResult.duplicates):
     // no lookup first, one round trip less per flow
@@ -317,7 +321,7 @@ export class Engine {
     if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
     internals.drainDirty(hw);
     const records = plan.nodes.map(initRecord);
-    const flow: PreparedFlow = { header, plan, records, hw, scopes: undefined, atlantic };
+    const flow: PreparedFlow = { header, plan, instances, records, hw, scopes: undefined, atlantic };
     const shared = this.#store.supports.shared === true;
     if (runNow) this.#worker.own(header.id, 1, true);
     try {
@@ -376,7 +380,7 @@ export class Engine {
     } else if (!this.#holds(id)) {
       const stored = await this.#store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
-        const flow = prepareStored(stored, this.#registry);
+        const flow = prepareStored(stored, this.#registry, this.#plans);
         if (!this.#holds(id)) {
           this.#admission.enqueue(id, flow);
           this.#admission.drain();
@@ -504,7 +508,7 @@ export class Engine {
   #load(id: string): Promise<PreparedFlow | undefined> {
     const read = this.#claimedReads.get(id);
     this.#claimedReads.delete(id);
-    return loadFlow(this.#store, this.#registry, this.#logger, id, read);
+    return loadFlow(this.#store, this.#registry, this.#plans, this.#logger, id, read);
   }
 
   /**

@@ -1,10 +1,10 @@
-import { Atlantic } from '../model/atlantic.js';
 import { streamsFromBlueprint } from '../model/blueprint.js';
 import { Headwaters, internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import type { StoredFlow, StreamRecord } from '../store/records.js';
-import type { PreparedFlow } from './flow-runner.js';
-import { compile, descendants } from './plan.js';
+import { NO_ATLANTIC, type PreparedFlow } from './flow-runner.js';
+import { descendants } from './plan.js';
+import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
 import { nextStream } from './transitions.js';
 
@@ -16,17 +16,17 @@ export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cyc
  * its records, its checkpointed headwaters.
  * @throws VastflowError E_UNKNOWN_CLASS when a drawn class is not registered.
  */
-export function prepareStored(stored: StoredFlow, registry: Registry): PreparedFlow {
+export function prepareStored(stored: StoredFlow, registry: Registry, plans: PlanCache): PreparedFlow {
   const bp = stored.blueprint;
-  const plan = compile(streamsFromBlueprint(bp.streams, registry));
-  const atlantic = bp.atlantic === undefined ? new Atlantic() : new (registry.atlantic(bp.atlantic))();
+  const { plan, instances } = plans.compile(streamsFromBlueprint(bp.streams, registry));
+  const atlantic = bp.atlantic === undefined ? NO_ATLANTIC : new (registry.atlantic(bp.atlantic))();
   const records = plan.nodes.map((n) => stored.streams[n.id] ?? initRecord());
   const hw = new Headwaters(stored.header.requestId);
   internals.load(hw, stored.headwaters['main'] ?? {});
   if (stored.header.reqInfo !== undefined) hw.reqInfo = stored.header.reqInfo;
   let scopes: Record<string, JsonObject> | undefined;
   for (const [scope, values] of Object.entries(stored.headwaters)) if (scope !== 'main') (scopes ??= {})[scope] = values;
-  return { header: stored.header, plan, records, hw, scopes, atlantic };
+  return { header: stored.header, plan, instances, records, hw, scopes, atlantic };
 }
 
 /**

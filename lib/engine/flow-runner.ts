@@ -8,7 +8,7 @@ import { internals, type Headwaters, type SignalSource } from '../model/headwate
 import type { JsonObject } from '../model/json.js';
 import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import { descendants, type BasinNode, type DamNode, type ForkNode, type ParallelNode, type Plan, type PlanNode } from './plan.js';
+import { descendants, forkAt, type BasinNode, type DamNode, type ForkNode, type Instances, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { FlowOutcome } from '../model/flow-run.js';
@@ -38,7 +38,10 @@ export interface RunnerHost {
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
 export interface PreparedFlow {
   header: FlowHeader;
+  /** The compiled drawing, shared with the flows drawn alike. */
   plan: Plan;
+  /** The flow's own River and Fork objects, by node index. */
+  instances: Instances;
   /** Each stream's record, in the order of `plan.nodes` (a node's `index`). */
   records: StreamRecord[];
   hw: Headwaters<any>;
@@ -67,30 +70,109 @@ class Parked {
   constructor(readonly due: number) {}
 }
 
-/** A wait of one flow in the poller: a small object that knows what follows it, rather than closures. */
+/** `flags` with `flag` set or cleared. */
+const flagged = (flags: number, flag: number, on: boolean): number => (on ? flags | flag : flags & ~flag);
+
+const DONE = 1;
+const PARKABLE = 2;
+const DAM = 4;
+const ATOMIC = 8;
+
+/**
+ * A wait of one flow in the poller: a small object that knows what follows it, rather than
+ * closures; its four flags share one field, as every parked flow keeps one (and it has no private
+ * method, which would cost each one a field more).
+ */
 class RunnerWait implements Wait {
   seq = 0;
-  done = false;
+  /** DONE, PARKABLE, DAM and ATOMIC. */
+  #flags: number;
   /** Neighbours in the runner's list of waits. */
   before: RunnerWait | undefined;
   after: RunnerWait | undefined;
-  /** A river's sleep that may turn into parking, once every branch of the flow waits (see FlowRunner.#unwind). */
-  parkable = false;
-  /** A Dam's wait: a message sent to the flow ends it. */
-  dam = false;
   /** Set when the sleep is ended to park the whole flow: it rejects with Parked instead of resolving. */
   unwind: ((parked: Parked) => void) | undefined;
   constructor(
     readonly due: number,
     readonly runner: FlowRunner,
-    readonly atomic: boolean,
+    atomic: boolean,
     /** What follows: resolving a river's sleep; undefined for the wait of a parked flow, which runs it again. */
     public next: (() => void) | undefined,
-  ) {}
+  ) {
+    this.#flags = atomic ? ATOMIC : 0;
+  }
+
+  get done(): boolean {
+    return (this.#flags & DONE) !== 0;
+  }
+  set done(on: boolean) {
+    this.#flags = flagged(this.#flags, DONE, on);
+  }
+
+  /** A river's sleep that may turn into parking, once every branch of the flow waits (see FlowRunner.#unwind). */
+  get parkable(): boolean {
+    return (this.#flags & PARKABLE) !== 0;
+  }
+  set parkable(on: boolean) {
+    this.#flags = flagged(this.#flags, PARKABLE, on);
+  }
+
+  /** A Dam's wait: a message sent to the flow ends it. */
+  get dam(): boolean {
+    return (this.#flags & DAM) !== 0;
+  }
+  set dam(on: boolean) {
+    this.#flags = flagged(this.#flags, DAM, on);
+  }
+
+  get atomic(): boolean {
+    return (this.#flags & ATOMIC) !== 0;
+  }
 
   onDue(): void {
     this.runner.waitEnded(this);
   }
+}
+
+/**
+ * The Atlantic of every flow that draws none: it has no state and its hooks do nothing, so the
+ * flows share it rather than keep one each.
+ */
+export const NO_ATLANTIC: Atlantic = Object.freeze(new Atlantic());
+
+const INTERRUPTED = 1;
+const STOPPED = 2;
+const CANCELLED = 4;
+/** A message came since the flow last ran from its records: a flow that parks runs again at once. */
+const FRESH = 8;
+
+/** The barrier of a runner that has written nothing yet. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * What few flows use: kept apart and made on first use, so that the runner of a parked flow
+ * (a plain river or parallel branches waiting, no Atlantic drawn) carries none of these fields.
+ */
+class SeldomUsed {
+  /** Basin scopes read back from the store, by basin id. */
+  scopes: Record<string, JsonObject> | undefined;
+  /** The flow's Atlantic, when it drew one. */
+  atlantic: Atlantic | undefined;
+  /** The flow's first failure (E_CANCELLED when cancelled), once it is stopping. */
+  error: FlowError | undefined;
+  /** Aborted when the flow fails or is cancelled: the headwaters' signal, made on first use. */
+  abort: AbortController | undefined;
+  /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
+  done: Deferred<void> | undefined;
+  log: Logger | undefined;
+  /** The grace after which calls the flow stopped are abandoned, while it runs. */
+  grace: AbortController | undefined;
+  /** Basin copies of the headwaters while their basins run, by node index: a flow that parks keeps them. */
+  copies: Map<number, Headwaters<any>> | undefined;
+  /** Messages sent to the flow and not yet consumed by a Dam, oldest first; undefined when none. */
+  messages: StoredCommand[] | undefined;
+  /** Copies of ended basins that hold compensable rivers, as the basins left them, by node index. */
+  left: Map<number, Headwaters<any>> | undefined;
 }
 
 /**
@@ -102,52 +184,37 @@ export class FlowRunner implements SignalSource, StepPort {
   /** The flow's header as it stands (replaced on each transition, never changed). */
   #header: FlowHeader;
   readonly plan: Plan;
+  readonly instances: Instances;
   /** Each stream's record, by its node's `index`. */
   readonly records: StreamRecord[];
   readonly hw: Headwaters<any>;
-  readonly #scopes: Record<string, JsonObject> | undefined;
-  readonly #atlantic: Atlantic;
-  /** Aborted when the flow fails or is cancelled: the headwaters' signal, made on first use. */
-  #abort: AbortController | undefined;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
-  #interrupted = false;
-  /** Made by done() for whoever must wait for the runner to stop (cancel, close). */
-  #done: Deferred<void> | undefined;
-  #stopped = false;
+  /** INTERRUPTED, STOPPED, CANCELLED and FRESH: one field rather than four, as every parked flow keeps its runner. */
+  #flags = 0;
   /**
    * The flow's latest queued write that the next stream must wait for (a stream's end, a fork's
    * choice, a basin's copy): writes land in order, so once it is durable every earlier write is too.
    */
-  #barrier: Promise<void> = Promise.resolve();
-  #error: FlowError | undefined;
-  #cancelled = false;
-  #log: Logger | undefined;
+  #barrier: Promise<void> = RESOLVED;
   /** Calls of flow() and cycle() in progress, made on first use. */
   #calls: Set<Call> | undefined;
-  /** The grace after which calls the flow stopped are abandoned, while it runs. */
-  #grace: AbortController | undefined;
   /** Sequences of the flow running now (a parallel river's branches count one each). */
   #leaves = 1;
   /** Of those, the ones sleeping in a wait that may turn into parking. */
   #sleeping = 0;
-  /** Basin copies of the headwaters while their basins run, by node index: a flow that parks keeps them. */
-  #copies: Map<number, Headwaters<any>> | undefined;
-  /** Messages sent to the flow and not yet consumed by a Dam, oldest first; undefined when none. */
-  #messages: StoredCommand[] | undefined;
-  /** A message came since the flow last ran from its records: a flow that parks runs again at once. */
-  #fresh = false;
-  /** Copies of ended basins that hold compensable rivers, as the basins left them, by node index. */
-  #left: Map<number, Headwaters<any>> | undefined;
+  /** What few flows use, made when one is first set. */
+  #more: SeldomUsed | undefined;
 
   constructor(host: RunnerHost, flow: PreparedFlow) {
     this.host = host;
     this.#header = flow.header;
     this.plan = flow.plan;
+    this.instances = flow.instances;
     this.records = flow.records;
     this.hw = flow.hw;
-    this.#scopes = flow.scopes;
-    this.#atlantic = flow.atlantic;
+    if (flow.scopes !== undefined) this.#seldom().scopes = flow.scopes;
+    if (flow.atlantic !== NO_ATLANTIC) this.#seldom().atlantic = flow.atlantic;
     if (flow.messages !== undefined && flow.messages.length > 0) this.#messages = flow.messages.slice();
     internals.setSignal(this.hw, this);
     if (flow.header.cancelReason !== undefined) this.cancel(flow.header.cancelReason, false);
@@ -157,6 +224,92 @@ export class FlowRunner implements SignalSource, StepPort {
 
   get id(): string {
     return this.#header.id;
+  }
+
+  #seldom(): SeldomUsed {
+    return (this.#more ??= new SeldomUsed());
+  }
+
+  // the fields kept in #flags and #more, read and set as fields; setting one of #more's to
+  // undefined makes no SeldomUsed
+  get #interrupted(): boolean {
+    return (this.#flags & INTERRUPTED) !== 0;
+  }
+  set #interrupted(on: boolean) {
+    this.#flags = flagged(this.#flags, INTERRUPTED, on);
+  }
+  get #stopped(): boolean {
+    return (this.#flags & STOPPED) !== 0;
+  }
+  set #stopped(on: boolean) {
+    this.#flags = flagged(this.#flags, STOPPED, on);
+  }
+  get #cancelled(): boolean {
+    return (this.#flags & CANCELLED) !== 0;
+  }
+  set #cancelled(on: boolean) {
+    this.#flags = flagged(this.#flags, CANCELLED, on);
+  }
+  get #fresh(): boolean {
+    return (this.#flags & FRESH) !== 0;
+  }
+  set #fresh(on: boolean) {
+    this.#flags = flagged(this.#flags, FRESH, on);
+  }
+  get #scopes(): Record<string, JsonObject> | undefined {
+    return this.#more?.scopes;
+  }
+  get #atlantic(): Atlantic {
+    return this.#more?.atlantic ?? NO_ATLANTIC;
+  }
+  /** The flow's first failure (E_CANCELLED when cancelled), once it is stopping. */
+  get #error(): FlowError | undefined {
+    return this.#more?.error;
+  }
+  set #error(v: FlowError | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().error = v;
+  }
+  get #abort(): AbortController | undefined {
+    return this.#more?.abort;
+  }
+  set #abort(v: AbortController | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().abort = v;
+  }
+  get #done(): Deferred<void> | undefined {
+    return this.#more?.done;
+  }
+  set #done(v: Deferred<void> | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().done = v;
+  }
+  get #log(): Logger | undefined {
+    return this.#more?.log;
+  }
+  set #log(v: Logger | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().log = v;
+  }
+  get #grace(): AbortController | undefined {
+    return this.#more?.grace;
+  }
+  set #grace(v: AbortController | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().grace = v;
+  }
+  get #copies(): Map<number, Headwaters<any>> | undefined {
+    return this.#more?.copies;
+  }
+  set #copies(v: Map<number, Headwaters<any>> | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().copies = v;
+  }
+  get #messages(): StoredCommand[] | undefined {
+    return this.#more?.messages;
+  }
+  set #messages(v: StoredCommand[] | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().messages = v;
+  }
+  get #left(): Map<number, Headwaters<any>> | undefined {
+    return this.#more?.left;
+  }
+  set #left(v: Map<number, Headwaters<any>> | undefined) {
+    if (v !== undefined || this.#more !== undefined) this.#seldom().left = v;
   }
 
   /** The flow's header as it stands. */
@@ -708,7 +861,7 @@ export class FlowRunner implements SignalSource, StepPort {
     const ok = await this.sequence(node.streams, copy, node, { atomicStarted: false, failed: false });
     this.#copies.delete(node.index);
     // the compensations of its rivers see the copy as the basin left it
-    const keep = holdsCompensable(node);
+    const keep = holdsCompensable(node, this.instances);
     if (keep) (this.#left ??= new Map()).set(node.index, copy);
     if (!ok) {
       // keep what the basin's finished rivers wrote, so that a redrive resumes the basin with it
@@ -732,7 +885,7 @@ export class FlowRunner implements SignalSource, StepPort {
       void this.write(this.#container(node, 'running'));
       let choice: string;
       try {
-        choice = await node.fork.choose(hw);
+        choice = await forkAt(this.instances, node).choose(hw);
       } catch (err) {
         return this.#failContainer(node, {
           code: 'E_RIVER_FAILED',

@@ -21,7 +21,8 @@ interface NodeBase {
 }
 export interface RiverNode extends NodeBase {
   kind: 'river';
-  river: River;
+  /** The drawn class (the flow's object of it is in its {@link Instances}). */
+  cls: Function;
   attr: ResolvedRiverAttr;
   input: ZodType | undefined;
 }
@@ -35,7 +36,8 @@ export interface BasinNode extends NodeBase {
 }
 export interface ForkNode extends NodeBase {
   kind: 'fork';
-  fork: Fork;
+  /** The drawn class (the flow's object of it is in its {@link Instances}). */
+  cls: Function;
   branches: Map<string, PlanNode[]>;
 }
 export interface DamNode extends NodeBase {
@@ -51,7 +53,10 @@ export interface DamNode extends NodeBase {
 /** A compiled stream: what the runner executes. */
 export type PlanNode = RiverNode | ParallelNode | BasinNode | ForkNode | DamNode;
 
-/** A compiled drawing. */
+/**
+ * A compiled drawing: its structure only, never changed once compiled, so that the flows drawn
+ * alike can share one (see PlanCache). The River and Fork objects of a flow are its {@link Instances}.
+ */
 export interface Plan {
   streams: PlanNode[];
   /** Every node, in drawing order. */
@@ -60,31 +65,51 @@ export interface Plan {
   classes: Function[];
 }
 
+/** The River and Fork objects one flow drew, by node index (undefined at the other nodes). */
+export type Instances = ReadonlyArray<River | Fork | undefined>;
+
+/** Drawn streams compiled: the plan and the flow's own River and Fork objects. */
+export interface Compiled {
+  plan: Plan;
+  instances: Instances;
+}
+
+/** What compile() builds as it walks the drawing. */
+interface Building extends Plan {
+  /** Pushed with each node: aligned with `nodes`. */
+  instances: Array<River | Fork | undefined>;
+}
+
 /**
  * Compiles drawn streams: ids, colors, resolved attributes.
  * @throws VastflowError E_EMPTY_FLOW, E_DUPLICATE_STREAM, E_INVALID_ATTR; E_BLUEPRINT when streams nest more than 64 deep
  */
-export function compile(streams: readonly Stream[]): Plan {
-  const plan: Plan = { streams: [], nodes: [], classes: [] };
+export function compile(streams: readonly Stream[]): Compiled {
+  const b: Building = { streams: [], nodes: [], classes: [], instances: [] };
   if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', 'the flow has no streams: draw at least one');
   const seen = new Set<Stream>();
-  plan.streams = seq(streams, '', undefined, plan, seen);
+  b.streams = seq(streams, '', undefined, b, seen);
   // exact-size copies: arrays grown by push keep spare room, and a parked flow keeps its plan
-  plan.nodes = plan.nodes.slice();
-  plan.classes = plan.classes.slice();
-  return plan;
+  const plan: Plan = { streams: b.streams, nodes: b.nodes.slice(), classes: b.classes.slice() };
+  return { plan, instances: b.instances.slice() };
 }
+
+/** The River a flow drew at `node`. */
+export const riverAt = (instances: Instances, node: RiverNode): River => instances[node.index] as River;
+
+/** The Fork a flow drew at `node`. */
+export const forkAt = (instances: Instances, node: ForkNode): Fork => instances[node.index] as Fork;
 
 // `depth`: of the streams in this sequence (1 at the top level); past MAX_STREAM_DEPTH the drawing
 // could not be loaded back from its blueprint, and the recursive walks here would near the stack's end
-function seq(streams: readonly Stream[], prefix: string, color: string | undefined, plan: Plan, seen: Set<Stream>, depth = 1): PlanNode[] {
+function seq(streams: readonly Stream[], prefix: string, color: string | undefined, plan: Building, seen: Set<Stream>, depth = 1): PlanNode[] {
   if (depth > MAX_STREAM_DEPTH) {
     throw new VastflowError('E_BLUEPRINT', `the drawing nests streams more than ${MAX_STREAM_DEPTH} deep (at ${prefix}0); flatten it`);
   }
   return streams.map((s, i) => node(s, StreamAddress.at(prefix, i), color, plan, seen, depth));
 }
 
-function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, seen: Set<Stream>, depth: number): PlanNode {
+function node(s: Stream, id: string, inherited: string | undefined, plan: Building, seen: Set<Stream>, depth: number): PlanNode {
   if (seen.has(s)) {
     throw new VastflowError('E_DUPLICATE_STREAM', `${describe(s)} is drawn more than once (again at ${id}); draw a new instance`);
   }
@@ -109,17 +134,19 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       index: plan.nodes.length,
       name,
       color,
-      river: s,
+      cls: s.constructor,
       attr: resolveRiverAttr(raw, name, s.cycle !== River.prototype.cycle),
       input,
     };
     plan.nodes.push(n);
+    plan.instances.push(s);
     return n;
   }
   if (s instanceof ParallelRiver) {
     if (s.branches.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id} has no branches`);
     const n: ParallelNode = { kind: 'parallel', id, index: plan.nodes.length, name: 'ParallelRiver', color, branches: [] };
     plan.nodes.push(n);
+    plan.instances.push(undefined);
     n.branches = s.branches.map((b, bi) => {
       if (b.length === 0) throw new VastflowError('E_EMPTY_FLOW', `parallel river at ${id}: branch ${bi} is empty`);
       return seq(b, StreamAddress.branch(id, bi), inherited, plan, seen, depth + 1);
@@ -130,6 +157,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     if (s.streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `basin ${s.color ?? ''} at ${id} is empty`.replace('  ', ' '));
     const n: BasinNode = { kind: 'basin', id, index: plan.nodes.length, name: 'Basin', color, streams: [] };
     plan.nodes.push(n);
+    plan.instances.push(undefined);
     n.streams = seq(s.streams, StreamAddress.basin(id), color, plan, seen, depth + 1);
     return n;
   }
@@ -147,6 +175,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
       onTimeout: s.onTimeout,
     };
     plan.nodes.push(n);
+    plan.instances.push(undefined);
     return n;
   }
   if (s instanceof Fork) {
@@ -154,8 +183,9 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Plan, 
     const branches = s.branches;
     if (branches.size === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id} has no branches`);
     if (!plan.classes.includes(s.constructor)) plan.classes.push(s.constructor);
-    const n: ForkNode = { kind: 'fork', id, index: plan.nodes.length, name, color, fork: s, branches: new Map() };
+    const n: ForkNode = { kind: 'fork', id, index: plan.nodes.length, name, color, cls: s.constructor, branches: new Map() };
     plan.nodes.push(n);
+    plan.instances.push(s);
     let bi = 0;
     for (const [b, streams] of branches) {
       if (streams.length === 0) throw new VastflowError('E_EMPTY_FLOW', `fork ${name} at ${id}: branch "${b}" is empty`);

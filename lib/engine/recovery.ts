@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { Admission } from './admission.js';
 import { prepareStored } from './flow-loader.js';
 import type { PreparedFlow } from './flow-runner.js';
+import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
 
 /**
@@ -13,11 +14,18 @@ import type { Registry } from './registry.js';
  * this engine lacks, a damaged record, or a read that failed leave the flow in the store.
  * `read`: the flow as a claim already read it.
  */
-export async function loadFlow(store: Store, registry: Registry, logger: Logger, id: string, read?: StoredFlow): Promise<PreparedFlow | undefined> {
+export async function loadFlow(
+  store: Store,
+  registry: Registry,
+  plans: PlanCache,
+  logger: Logger,
+  id: string,
+  read?: StoredFlow,
+): Promise<PreparedFlow | undefined> {
   try {
     const stored = read ?? (await store.getFlow(id));
     if (stored === undefined) return undefined;
-    const flow = prepareStored(stored, registry);
+    const flow = prepareStored(stored, registry, plans);
     if (flow.plan.nodes.some((n) => n.kind === 'dam')) {
       // messages sent before the flow reached its Dams, or while no engine ran it
       const inbox = await store.listCommands({ flowId: id });

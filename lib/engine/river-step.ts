@@ -6,7 +6,7 @@ import type { FlowChange, HistoryEntry, StreamRecord } from '../store/records.js
 import { AttemptHeadwaters } from './attempt-headwaters.js';
 import { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
-import type { RiverNode } from './plan.js';
+import { riverAt, type RiverNode } from './plan.js';
 import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
 import { compensable, nextCompletion } from './compensation.js';
@@ -186,7 +186,7 @@ class RiverStep {
   end(error: FlowError | undefined): boolean {
     const { node, run } = this;
     // a river that can be compensated records its place in the order of successes
-    const completion = error === undefined && compensable(node) ? nextCompletion(run.records) : undefined;
+    const completion = error === undefined && compensable(node, run.instances) ? nextCompletion(run.records) : undefined;
     const rec = this.#apply(completion === undefined ? { type: 'end', error, at: run.clock.now() } : { type: 'end', at: run.clock.now(), completion });
     const change: FlowChange = { flowId: run.id, streams: { [node.id]: rec } };
     if (error === undefined && node.attr.durable) run.checkpoint(this.hw, this.scope, change);
@@ -250,7 +250,8 @@ class RiverStep {
     run.began(call);
     try {
       if (attr.timeoutMs === undefined) {
-        const result: unknown = cycle === 0 ? node.river.flow(view, ctx) : node.river.cycle(view, ctx);
+        const river = riverAt(run.instances, node);
+        const result: unknown = cycle === 0 ? river.flow(view, ctx) : river.cycle(view, ctx);
         return isThenable(result) ? await call.settle(Promise.resolve(result)) : result;
       }
       const ms = attr.timeoutMs;
@@ -260,7 +261,8 @@ class RiverStep {
         () => undefined,
       );
       try {
-        return await call.settle(Promise.resolve().then(() => (cycle === 0 ? node.river.flow(view, ctx) : node.river.cycle(view, ctx))));
+        const river = riverAt(run.instances, node);
+        return await call.settle(Promise.resolve().then(() => (cycle === 0 ? river.flow(view, ctx) : river.cycle(view, ctx))));
       } finally {
         timer.abort();
       }

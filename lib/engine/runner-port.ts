@@ -5,7 +5,7 @@ import type { Headwaters } from '../model/headwaters.js';
 import type { FlowChange, StreamRecord } from '../store/records.js';
 import type { Call } from './call.js';
 import type { EngineEventName, EngineEvents } from './events.js';
-import type { BasinNode, PlanNode } from './plan.js';
+import type { BasinNode, Instances, PlanNode } from './plan.js';
 import type { StreamEvent } from './transitions.js';
 
 /** Whose headwaters a sequence runs on: the flow's (`main`) or a basin's isolated copy. */
@@ -36,6 +36,8 @@ export interface StepPort {
   readonly stopping: boolean;
   /** Each stream's record as it stands, by its node's `index`. */
   readonly records: readonly StreamRecord[];
+  /** The flow's River and Fork objects, by node index. */
+  readonly instances: Instances;
   /** A stream's record as it stands. */
   record(node: PlanNode): StreamRecord;
   /** Moves a stream's record through the state machine; returns the new record. */

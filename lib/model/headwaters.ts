@@ -59,7 +59,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
   #dirty: Set<string> | undefined;
   #touched: Set<string> | undefined;
   #reqInfo: Json | undefined;
-  #signal: AbortSignal | undefined;
+  /** Asked for the signal on each read of `signal` (the source keeps it): one field less in every parked flow. */
   #signalSource: SignalSource | undefined;
 
   /**
@@ -160,7 +160,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /** Aborted when the flow is cancelled or has failed: pass it to long calls. */
   get signal(): AbortSignal {
-    return (this.#signal ??= this.#signalSource?.signal ?? NEVER_ABORTED);
+    return this.#signalSource?.signal ?? NEVER_ABORTED;
   }
 
   /** The values' map, made this Headwaters' own before a write. */
@@ -199,7 +199,6 @@ export class Headwaters<T extends object = Record<string, Json>> {
     // one shared object of functions, not an object of closures per access: these run per river
     Object.assign(internals, {
       setSignal(hw, source) {
-        hw.#signal = undefined;
         hw.#signalSource = source;
       },
       drainDirty(hw) {
