@@ -1,46 +1,37 @@
-import { nanoid } from 'nanoid';
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import { createLogger, isLogger, type Logger } from '../logging/logger.js';
-import { Atlantic } from '../model/atlantic.js';
-import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
-import { attachPort, portOf, provideDefaultEngine, type Drawing } from '../model/engine-port.js';
-import { internals } from '../model/headwaters.js';
-import type { JsonObject } from '../model/json.js';
-import { nameOf } from '../model/stream.js';
+import { attachPort, portOf, provideDefaultEngine } from '../model/engine-port.js';
 import { LevelStore } from '../store/level-store.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { isPostgresUrl } from '../store/postgres/options.js';
-import { FlowStatus, isUnfinished, type FlowHeader, type FlowQuery } from '../store/records.js';
+import { FlowStatus, isUnfinished, type FlowQuery } from '../store/records.js';
 import { findStored, type Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
 import type { EngineEventName } from './events.js';
 import { Admission } from './admission.js';
 import { EventBus, type Listener } from './event-bus.js';
-import { initRecord, prepareStored } from './flow-loader.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
-import { FlowRunner, Interrupted, NO_ATLANTIC, type PreparedFlow, type RunnerHost } from './flow-runner.js';
-import type { Compiled } from './plan.js';
+import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './flow-runner.js';
 import { PlanCache } from './plan-cache.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
 import { outcomeOf, snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
 import { Commands } from './commands.js';
+import { Starts } from './starts.js';
 import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
-import { blueprintClasses } from '../model/stream-tree.js';
 import type { Claim, StoredFlow, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
 import { EngineSource, type EnginePort } from '../admin/engine-source.js';
 import { Retention, resolvePurgeQuery, type PurgeOptions } from './retention.js';
 
-const ID_COUNTER_SPAN = 36 ** 3;
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
 
@@ -78,15 +69,11 @@ export class Engine {
   readonly #runners = new Map<string, FlowRunner>();
   /** Outcomes awaited here of flows this engine runs or will run. */
   readonly #outcomes = new Map<string, Deferred<FlowOutcome>>();
-  readonly #starting = new Map<string, Promise<FlowRun>>();
   readonly #events: EventBus;
   /** The window and the queue: close() waits for the flows it is loading, so none starts after it. */
   readonly #admission: Admission;
   /** Flows the worker claimed with their records (read in the claim), until their slot loads them. */
   readonly #claimedReads = new Map<string, StoredFlow>();
-  #lastSeq = 0;
-  #idMs = -1;
-  #idCount = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
   /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
   #failure: VastflowError | undefined;
@@ -94,14 +81,14 @@ export class Engine {
   readonly #worker: Worker;
   /** Outcomes awaited here of flows another engine runs. */
   readonly #remote: RemoteOutcomes;
-  /** Creates another engine's concurrent start won: the requestId's flow is that one. */
-  readonly #duplicates = new Set<string>();
   /** Its admin servers (serve()), closed with it. */
   readonly #admins = new Set<AdminServer>();
   /** The background purge of `retention`. */
   #retention: Retention | undefined;
   /** Cancel, redrive and send, and the commands other processes leave in the store. */
   readonly #commands: Commands;
+  /** Creating flows, once per requestId. */
+  readonly #starts: Starts;
 
   static {
     // a bare `new Andes()` finds the default engine through the model's port, without importing this module
@@ -109,7 +96,7 @@ export class Engine {
   }
 
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
-    attachPort(this, { startFlow: (drawing) => this.#startFlow(drawing), classes: this.#registry });
+    attachPort(this, { startFlow: (drawing) => this.#starts.start(drawing), classes: this.#registry });
     this.#options = options;
     this.#store = store;
     this.#logger = logger;
@@ -161,6 +148,19 @@ export class Engine {
       : undefined;
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
     this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err), claims);
+    this.#starts = new Starts({
+      store,
+      queue: this.#queue,
+      registry: this.#registry,
+      plans: this.#plans,
+      admission: this.#admission,
+      worker: this.#worker,
+      clock: this.#clock,
+      runHost: this.#runHost,
+      assertOpen: (op) => this.#assertOpen(op),
+      holds: (id) => this.#holds(id),
+      launch: (flow) => this.#launch(flow),
+    });
     this.#commands = new Commands({
       store,
       queue: this.#queue,
@@ -177,7 +177,7 @@ export class Engine {
       takesWork: () => this.#takesWork(),
       launch: (flow) => this.#launch(flow),
       load: (id) => this.#load(id),
-      nextSeq: () => this.#nextSeq(),
+      nextSeq: () => this.#starts.nextSeq(),
     });
     for (const cls of options.classes) this.#registry.add(cls);
     const random = options.random ?? Math.random;
@@ -278,83 +278,6 @@ export class Engine {
     return this;
   }
 
-  /** Starts a drawn flow (Andes.start calls it through the engine's port). */
-  async #startFlow(drawing: Drawing): Promise<FlowRun> {
-    this.#assertOpen('start');
-    const compiled = this.#plans.compile(drawing.streams);
-    const atlantic = drawing.atlantic ?? NO_ATLANTIC;
-    for (const cls of compiled.plan.classes) this.#registry.add(cls as RegistrableClass);
-    if (atlantic.constructor !== Atlantic) this.#registry.add(atlantic.constructor as RegistrableClass);
-    const requestId = drawing.hw.requestId;
-    const pending = this.#starting.get(requestId);
-    if (pending !== undefined) return pending;
-    const started = this.#create(drawing, compiled, atlantic);
-    this.#starting.set(requestId, started);
-    try {
-      return await started;
-    } finally {
-      this.#starting.delete(requestId);
-    }
-  }
-
-  async #create(drawing: Drawing, { plan, instances }: Compiled, atlantic: Atlantic): Promise<FlowRun> {
-    const { hw } = drawing;
-    // a shared store refuses a second flow of a requestId in the create itself (WriteResult.duplicates):
-    // no lookup first, one round trip less per flow
-    if (this.#store.supports.shared !== true) {
-      const existing = await this.#store.findFlowId(hw.requestId);
-      if (existing !== undefined) return this.#existing(existing, hw.requestId);
-    }
-    const blueprint: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON() as JsonObject, streams: streamsToBlueprint(drawing.streams) };
-    if (hw.reqInfo !== undefined) blueprint.reqInfo = hw.reqInfo;
-    if (atlantic.constructor !== Atlantic) blueprint.atlantic = nameOf(atlantic);
-    const now = this.#clock.now();
-    const runNow = this.#admission.admit();
-    const header: FlowHeader = {
-      id: this.#newId(now),
-      requestId: hw.requestId,
-      status: runNow ? 'running' : 'waiting',
-      seq: this.#nextSeq(),
-      createdAt: now,
-      updatedAt: now,
-    };
-    if (hw.reqInfo !== undefined) header.reqInfo = hw.reqInfo;
-    internals.drainDirty(hw);
-    const records = plan.nodes.map(initRecord);
-    const flow: PreparedFlow = { header, plan, instances, records, hw, scopes: undefined, atlantic };
-    const shared = this.#store.supports.shared === true;
-    if (runNow) this.#worker.own(header.id, 1, true);
-    try {
-      await this.#queue.push({
-        flowId: header.id,
-        create: { blueprint, classes: blueprintClasses(blueprint) },
-        header: { ...header },
-        headwaters: { main: internals.full(hw) },
-      });
-      this.#worker.created(header.id);
-    } catch (err) {
-      this.#worker.disown(header.id);
-      if (runNow) this.#admission.release();
-      throw err;
-    }
-    if (this.#duplicates.delete(header.id)) {
-      const winner = await this.#store.findFlowId(hw.requestId);
-      // a write tried again after a lost connection may find its own create already there
-      if (winner !== header.id) {
-        // another engine started this requestId at the same moment, and its flow is the one
-        this.#worker.disown(header.id);
-        if (runNow) this.#admission.release();
-        if (winner === undefined) throw new VastflowError('E_STORE_UNAVAILABLE', `start: requestId ${hw.requestId} is taken, yet no flow holds it`);
-        return this.#existing(winner, hw.requestId);
-      }
-    }
-    if (runNow) this.#launch(flow);
-    else if (!shared) this.#admission.enqueue(header.id, flow);
-    // on a shared store a waiting flow waits in the store, for whichever engine has room first
-    this.#admission.drain();
-    return new FlowRun(this.#runHost, header.id, header.requestId);
-  }
-
   /** False once the engine closes or its store has failed: it starts no more flows. */
   #takesWork(): boolean {
     return this.#state === 'open' && this.#failure === undefined;
@@ -363,54 +286,6 @@ export class Engine {
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
   #holds(id: string): boolean {
     return this.#runners.has(id) || this.#admission.holds(id);
-  }
-
-  /**
-   * The run of a flow the store already holds for a requestId. An unfinished flow that no runner
-   * of this engine holds (opened with `recover: false`, or its class was missing at recovery) is
-   * taken to run here; one this engine cannot rebuild makes start() reject.
-   * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
-   */
-  async #existing(id: string, requestId: string): Promise<FlowRun> {
-    const loading = this.#admission.loading(id);
-    if (loading !== undefined) await loading; // recovery is loading it: see whether it could
-    if (this.#store.supports.shared) {
-      // whichever engine holds it runs it, or the first with room takes it
-      this.#worker.poke('runnable');
-    } else if (!this.#holds(id)) {
-      const stored = await this.#store.getFlow(id);
-      if (stored !== undefined && isUnfinished(stored.header)) {
-        const flow = prepareStored(stored, this.#registry, this.#plans);
-        if (!this.#holds(id)) {
-          this.#admission.enqueue(id, flow);
-          this.#admission.drain();
-        }
-      }
-    }
-    return new FlowRun(this.#runHost, id, requestId, true);
-  }
-
-  /**
-   * A time-sortable id: 9 base-36 digits of ms, a 3-digit counter that orders the flows one process
-   * starts within the same ms, and 9 random characters. Past 36^3 flows in one ms, the ms part moves
-   * on by one, so the ids of a process always increase.
-   */
-  #newId(now: number): string {
-    const ms = Math.max(0, Math.trunc(now));
-    if (ms > this.#idMs) {
-      this.#idMs = ms;
-      this.#idCount = 0;
-    } else if (++this.#idCount === ID_COUNTER_SPAN) {
-      this.#idMs++;
-      this.#idCount = 0;
-    }
-    return `${this.#idMs.toString(36).padStart(9, '0')}${this.#idCount.toString(36).padStart(3, '0')}${nanoid(9)}`;
-  }
-
-  #nextSeq(): number {
-    // ordered across restarts by the clock, within a process by a counter
-    this.#lastSeq = Math.max(this.#lastSeq + 1, this.#clock.now() * 1000);
-    return this.#lastSeq;
   }
 
   /** Runs a flow whose slot is taken. */
@@ -495,9 +370,9 @@ export class Engine {
     }
   }
 
-  /** What a write dropped: fenced flows are lost; a duplicate create is resolved by #create. */
+  /** What a write dropped: fenced flows are lost; a duplicate create is resolved by its start. */
   #dropped(result: WriteResult): void {
-    for (const id of result.duplicates) this.#duplicates.add(id);
+    this.#starts.duplicates(result.duplicates);
     if (result.fenced.length > 0) {
       for (const id of result.fenced) this.#worker.disown(id);
       this.#lost(result.fenced);
