@@ -1,12 +1,14 @@
 import type { Logger } from '../logging/logger.js';
 import type { FlowOutcome } from '../model/flow-run.js';
-import { isUnfinished } from '../store/records.js';
+import { isUnfinished, type StoredFlow } from '../store/records.js';
 import { outcomeOf } from './snapshot.js';
 import type { Store } from '../store/store.js';
 import type { Deferred } from '../util/deferred.js';
 
-/** Flows read per poll, at most. */
+/** Flows read one by one per poll, at most, from a store that cannot read many at once. */
 const PER_POLL = 200;
+/** Flows asked about in one call of a store's getEnded. */
+const PER_CALL = 1000;
 
 /**
  * Outcomes awaited in this engine of flows that another engine on a shared store runs (a client
@@ -20,6 +22,8 @@ export class RemoteOutcomes {
   readonly #awaited = new Map<string, Deferred<FlowOutcome>>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
+  /** Where the next poll of a store without getEnded begins, in the awaited flows. */
+  #next = 0;
 
   constructor(store: Store, logger: Logger, intervalMs = 20) {
     this.#store = store;
@@ -43,29 +47,51 @@ export class RemoteOutcomes {
     return this.#awaited.has(id);
   }
 
-  /** Reads the awaited flows (the oldest awaited first, a bounded number) and resolves the ended ones. */
+  /**
+   * Reads the awaited flows and resolves the ended ones: every awaited flow, a thousand a call, on a
+   * store that reads ended flows at once (getEnded); else a bounded number, in turn.
+   */
   poll(): Promise<void> {
     this.#polling ??= this.#poll().finally(() => (this.#polling = undefined));
     return this.#polling;
   }
 
   async #poll(): Promise<void> {
-    const ids = [...this.#awaited.keys()].slice(0, PER_POLL);
-    for (const id of ids) {
-      let stored;
-      try {
-        stored = await this.#store.getFlow(id);
-      } catch (err) {
-        this.#logger.warn({ err, flowId: id }, 'could not read the outcome of a flow another engine runs; trying again');
-        return;
-      }
-      const d = this.#awaited.get(id);
-      if (d === undefined) continue;
-      if (stored === undefined || isUnfinished(stored.header)) continue;
-      this.#awaited.delete(id);
-      d.resolve(outcomeOf(stored));
+    try {
+      if (this.#store.getEnded !== undefined) await this.#pollEnded(this.#store.getEnded.bind(this.#store));
+      else await this.#pollEach();
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not read the outcomes of flows another engine runs; trying again');
+      return;
     }
     if (this.#awaited.size === 0) this.#stop();
+  }
+
+  async #pollEnded(getEnded: (ids: readonly string[]) => Promise<StoredFlow[]>): Promise<void> {
+    const ids = [...this.#awaited.keys()];
+    for (let i = 0; i < ids.length; i += PER_CALL) {
+      for (const stored of await getEnded(ids.slice(i, i + PER_CALL))) this.#resolve(stored);
+    }
+  }
+
+  // a bounded number a poll, in turn: the next poll goes on where this one stopped, so that a flow
+  // awaited behind many that still run is read too
+  async #pollEach(): Promise<void> {
+    const ids = [...this.#awaited.keys()];
+    const from = this.#next % ids.length;
+    const n = Math.min(PER_POLL, ids.length);
+    this.#next = from + n;
+    for (let k = 0; k < n; k++) {
+      const stored = await this.#store.getFlow(ids[(from + k) % ids.length]!);
+      if (stored !== undefined && !isUnfinished(stored.header)) this.#resolve(stored);
+    }
+  }
+
+  #resolve(stored: StoredFlow): void {
+    const d = this.#awaited.get(stored.header.id);
+    if (d === undefined) return;
+    this.#awaited.delete(stored.header.id);
+    d.resolve(outcomeOf(stored));
   }
 
   /** Rejects every awaited outcome (the engine closes). */

@@ -177,6 +177,20 @@ export class PostgresStore implements Store {
     return rows[0] === undefined ? undefined : storedFlow(rows[0]);
   }
 
+  /** The ended flows among `ids`, whole, in one statement (a primary-key lookup per id). */
+  async getEnded(ids: readonly string[]): Promise<StoredFlow[]> {
+    if (ids.length === 0) {
+      this.#open('getEnded');
+      return [];
+    }
+    const rows = await this.#query<Row>(
+      'getEnded',
+      `SELECT ${flowColumns(this.#s, 'f')} FROM ${this.#s}.flows f WHERE f.id = ANY($1::text[]) AND NOT f.unfinished`,
+      [[...ids]],
+    );
+    return rows.map(storedFlow);
+  }
+
   async findFlowId(requestId: string): Promise<string | undefined> {
     const rows = await this.#query<{ id: string }>('findFlowId', `SELECT id FROM ${this.#s}.flows WHERE request_id = $1`, [requestId]);
     return rows[0]?.id;

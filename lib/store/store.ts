@@ -64,6 +64,12 @@ export interface Store {
    * store that checks, as LevelStore does) when its records disagree with each other.
    */
   getFlow(id: string): Promise<StoredFlow | undefined>;
+  /**
+   * Optional: the flows among `ids` that have ended (not unfinished: finished, their hook run), as
+   * stored, read at once. An engine awaiting the outcomes of many flows other engines run reads
+   * them with one call per poll; without it, one getFlow per awaited flow.
+   */
+  getEnded?(ids: readonly string[]): Promise<StoredFlow[]>;
   /** The id of the flow started with this requestId. */
   findFlowId(requestId: string): Promise<string | undefined>;
   /** Flow headers in descending id order (newest first), by status and in pages of `limit`. */

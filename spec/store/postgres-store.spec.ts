@@ -234,6 +234,23 @@ describePg('PostgresStore on PostgreSQL', () => {
     expect(await store.claim({ owner: 'A', now: 1000, limit: 10 })).to.deep.equal([{ flowId: 'w1', epoch: 2 }]);
   });
 
+  it('reads the ended flows among ids at once (getEnded), whole, and none of the unfinished or unknown', async () => {
+    const store = await open();
+    await store.write([
+      created('run'),
+      {
+        ...created('done', { status: 'success' }),
+        headwaters: { main: { set: { out: 'x' }, del: [] } },
+        streams: { '0': rec({ state: 'success', attempts: 1 }) },
+      },
+      created('hooked', { status: 'fail', atlantic: { outcome: 'fail', done: false } }),
+    ]);
+    const ended = await store.getEnded(['run', 'done', 'hooked', 'nowhere']);
+    expect(ended.map((f) => f.header.id)).to.deep.equal(['done']);
+    expect(ended[0]).to.deep.equal(await store.getFlow('done'));
+    expect(await store.getEnded([])).to.deep.equal([]);
+  });
+
   it('claims only flows whose classes the claimer has', async () => {
     const store = await open();
     await store.write([
