@@ -1,36 +1,21 @@
-import type { Clock } from '../clock/clock.js';
 import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
-import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
+import { FlowRun, type FlowOutcome } from '../model/flow-run.js';
 import { frozenJsonCopy } from '../model/json.js';
 import { isFinal, type FlowChange, type StoredCommand } from '../store/records.js';
-import { findStored, type Store } from '../store/store.js';
+import { findStored } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
-import type { Admission } from './admission.js';
 import { compensationsRan } from './compensation.js';
+import type { EngineParts } from './engine-parts.js';
 import { prepareStored, resetForRedrive } from './flow-loader.js';
 import type { FlowRunner, PreparedFlow } from './flow-runner.js';
-import type { PlanCache } from './plan-cache.js';
-import type { Registry } from './registry.js';
 import type { RemoteOutcomes } from './remote-outcomes.js';
 import { nextFlow } from './transitions.js';
-import type { Worker } from './worker.js';
-import type { WriteQueue } from './write-queue.js';
 
 /** What the commands need of their engine. */
-export interface CommandsHost {
-  readonly store: Store;
-  readonly queue: WriteQueue;
-  readonly registry: Registry;
-  /** The plans of the drawings the engine compiled, shared by the flows drawn alike. */
-  readonly plans: PlanCache;
-  readonly admission: Admission;
-  readonly worker: Worker;
+export interface CommandsHost extends EngineParts {
   readonly remote: RemoteOutcomes;
-  readonly clock: Clock;
   readonly logger: Logger;
-  /** What the FlowRuns handed out call back. */
-  readonly runHost: FlowRunHost;
   /** The runner of a flow this engine runs. */
   runner(id: string): FlowRunner | undefined;
   /** True when this engine runs the flow, has it queued, or is loading it to run. */

@@ -23,6 +23,7 @@ import { outcomeOf, snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary }
 import { WriteQueue } from './write-queue.js';
 import { Commands } from './commands.js';
 import { Starts } from './starts.js';
+import type { EngineParts } from './engine-parts.js';
 import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
@@ -148,7 +149,7 @@ export class Engine {
       : undefined;
     // two lanes let one fill while the other waits for the disk, on a store that takes concurrent writes
     this.#queue = new WriteQueue(store, store.supports.concurrentWrites === true ? WRITE_LANES : 1, (err) => this.#storeFailed(err), claims);
-    this.#starts = new Starts({
+    const parts: EngineParts = {
       store,
       queue: this.#queue,
       registry: this.#registry,
@@ -157,21 +158,17 @@ export class Engine {
       worker: this.#worker,
       clock: this.#clock,
       runHost: this.#runHost,
+    };
+    this.#starts = new Starts({
+      ...parts,
       assertOpen: (op) => this.#assertOpen(op),
       holds: (id) => this.#holds(id),
       launch: (flow) => this.#launch(flow),
     });
     this.#commands = new Commands({
-      store,
-      queue: this.#queue,
-      registry: this.#registry,
-      plans: this.#plans,
-      admission: this.#admission,
-      worker: this.#worker,
+      ...parts,
       remote: this.#remote,
-      clock: this.#clock,
       logger,
-      runHost: this.#runHost,
       runner: (id) => this.#runners.get(id),
       holds: (id) => this.#holds(id),
       takesWork: () => this.#takesWork(),

@@ -1,39 +1,24 @@
 import { nanoid } from 'nanoid';
-import type { Clock } from '../clock/clock.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from '../model/atlantic.js';
 import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
 import type { Drawing } from '../model/engine-port.js';
-import { FlowRun, type FlowRunHost } from '../model/flow-run.js';
+import { FlowRun } from '../model/flow-run.js';
 import { internals } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
 import { nameOf } from '../model/stream.js';
 import { blueprintClasses } from '../model/stream-tree.js';
 import { isUnfinished, type FlowHeader } from '../store/records.js';
-import type { Store } from '../store/store.js';
-import type { Admission } from './admission.js';
 import { initRecord, prepareStored } from './flow-loader.js';
 import { NO_ATLANTIC, type PreparedFlow } from './flow-runner.js';
 import type { Compiled } from './plan.js';
-import type { PlanCache } from './plan-cache.js';
-import type { Registry, RegistrableClass } from './registry.js';
-import type { Worker } from './worker.js';
-import type { WriteQueue } from './write-queue.js';
+import type { EngineParts } from './engine-parts.js';
+import type { RegistrableClass } from './registry.js';
 
 const ID_COUNTER_SPAN = 36 ** 3;
 
 /** What starting flows needs of its engine. */
-export interface StartsHost {
-  readonly store: Store;
-  readonly queue: WriteQueue;
-  readonly registry: Registry;
-  /** The plans of the drawings the engine compiled, shared by the flows drawn alike. */
-  readonly plans: PlanCache;
-  readonly admission: Admission;
-  readonly worker: Worker;
-  readonly clock: Clock;
-  /** What the FlowRuns handed out call back. */
-  readonly runHost: FlowRunHost;
+export interface StartsHost extends EngineParts {
   /** @throws VastflowError E_CLOSED once the engine closes. */
   assertOpen(op: string): void;
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
