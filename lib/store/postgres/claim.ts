@@ -70,27 +70,21 @@ export async function claim(db: pg.Pool, s: string, query: ClaimQuery, sweep: bo
   try {
     await client.query('BEGIN; SET LOCAL enable_sort = off; SET LOCAL jit = off');
     const params = (limit: number): unknown[] => [query.owner, query.now, limit, classes];
-    // due flows nobody holds (the flows_free index), then the due flows of engines whose lease ran
-    // out (by owner); a sweep also finds flows whose owner has no heartbeat row at all
-    const owned = sweep ? `c.owner IS NOT NULL AND ${orphaned(s, '$2')}` : heldByDead(s, '$2');
+    // held by no live engine: by one whose heartbeat row says its lease ran out (the owner index,
+    // per dead engine); a sweep also finds owners that have no heartbeat row at all
+    const dead = sweep ? `c.owner IS NOT NULL AND ${orphaned(s, '$2')}` : heldByDead(s, '$2');
+    // due flows nobody holds (the flows_free index), then the due flows of dead engines
     const claims: Claim[] = [];
-    for (const where of [`${due('$2')} AND c.owner IS NULL`, `${due('$2')} AND ${owned}`]) {
+    for (const where of [`${due('$2')} AND c.owner IS NULL`, `${due('$2')} AND ${dead}`]) {
       const left = query.limit - claims.length;
       if (left <= 0) break;
       claims.push(...out((await client.query<Taken>(take(s, where, dueOrder, load), params(left))).rows));
     }
     claims.sort((a, b) => cmpNum(dueOf.get(a.flowId)!, dueOf.get(b.flowId)!) || cmp(a.flowId, b.flowId));
+    // then waiting flows in queue order
     const left = query.limit - claims.length;
     if (left > 0) {
-      const waiting = await client.query<Taken>(
-        take(
-          s,
-          `c.status = 'waiting' AND (c.owner IS NULL OR ${sweep ? `NOT EXISTS (SELECT 1 FROM ${s}.workers w WHERE w.id = c.owner AND w.expires_at >= $2)` : heldByDead(s, '$2')})`,
-          'c.seq, c.id',
-          load,
-        ),
-        params(left),
-      );
+      const waiting = await client.query<Taken>(take(s, `c.status = 'waiting' AND (c.owner IS NULL OR ${dead})`, 'c.seq, c.id', load), params(left));
       claims.push(...out(waiting.rows.sort((a, b) => cmpNum(a.seq, b.seq) || cmp(a.id, b.id))));
     }
     await client.query('COMMIT');
