@@ -1,16 +1,26 @@
+import type { StoredFlow } from '../store/records.js';
 import type { PreparedFlow } from './flow-runner.js';
 
 /**
+ * What the engine already holds of a queued flow: its prepared form (a flow it started or loaded),
+ * or its record as the claim that took it read it. Absent: the flow is read when its turn comes.
+ */
+export type Held = PreparedFlow | StoredFlow;
+
+/** True when the held form is ready to run (no read or rebuild needed). */
+export const isPrepared = (held: Held): held is PreparedFlow => 'plan' in held;
+
+/**
  * The concurrency window and the FIFO queue of one engine: how many flows run at once, which wait
- * (in start order; a flow the engine has in memory keeps its prepared form), and which are being
+ * (in start order, each with what the engine holds of it, see {@link Held}), and which are being
  * loaded from the store to run. Flows leave the queue oldest first, whenever a slot frees, through
  * the `start` the engine gives it; a start that cannot run its flow gives the slot back.
  */
 export class Admission {
   readonly #concurrency: number;
-  readonly #start: (id: string, prepared: PreparedFlow | undefined) => Promise<void>;
+  readonly #start: (id: string, held: Held | undefined) => Promise<void>;
   readonly #open: () => boolean;
-  readonly #waiting = new Map<string, PreparedFlow | undefined>();
+  readonly #waiting = new Map<string, Held | undefined>();
   readonly #loading = new Map<string, Promise<void>>();
   #active = 0;
 
@@ -18,7 +28,7 @@ export class Admission {
    * @param start loads (when needed) and runs a flow whose slot is taken
    * @param open false once the engine takes no more work (closing, or its store failed)
    */
-  constructor(concurrency: number, start: (id: string, prepared: PreparedFlow | undefined) => Promise<void>, open: () => boolean) {
+  constructor(concurrency: number, start: (id: string, held: Held | undefined) => Promise<void>, open: () => boolean) {
     this.#concurrency = concurrency;
     this.#start = start;
     this.#open = open;
@@ -47,9 +57,9 @@ export class Admission {
     this.drain();
   }
 
-  /** Queues a flow at the end of the queue (`prepared` when it is in memory, else it is loaded when its turn comes). */
-  enqueue(id: string, prepared?: PreparedFlow): void {
-    this.#waiting.set(id, prepared);
+  /** Queues a flow at the end of the queue, with what the engine holds of it (else it is loaded when its turn comes). */
+  enqueue(id: string, held?: Held): void {
+    this.#waiting.set(id, held);
   }
 
   /** True while the flow waits in the queue or is being loaded to run. */
@@ -62,11 +72,11 @@ export class Admission {
     return this.#waiting.has(id);
   }
 
-  /** Takes a flow out of the queue; its prepared form when the engine had it in memory. */
-  dequeue(id: string): PreparedFlow | undefined {
-    const prepared = this.#waiting.get(id);
+  /** Takes a flow out of the queue; what the engine held of it. */
+  dequeue(id: string): Held | undefined {
+    const held = this.#waiting.get(id);
     this.#waiting.delete(id);
-    return prepared;
+    return held;
   }
 
   /** The load of a flow that left the queue to run, while it lasts. */
@@ -82,10 +92,10 @@ export class Admission {
   /** Starts waiting flows while the window has room, oldest first. */
   drain(): void {
     while (this.#open() && this.#active < this.#concurrency && this.#waiting.size > 0) {
-      const [id, prepared] = this.#waiting.entries().next().value as [string, PreparedFlow | undefined];
+      const [id, held] = this.#waiting.entries().next().value as [string, Held | undefined];
       this.#waiting.delete(id);
       this.#active++;
-      const started = this.#start(id, prepared);
+      const started = this.#start(id, held);
       this.#loading.set(id, started);
       void started.finally(() => this.#loading.delete(id));
     }

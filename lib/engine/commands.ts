@@ -5,6 +5,7 @@ import { frozenJsonCopy } from '../model/json.js';
 import { isFinal, type FlowChange, type StoredCommand } from '../store/records.js';
 import { findStored } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
+import type { Held } from './admission.js';
 import { compensationsRan } from './compensation.js';
 import type { EngineParts } from './engine-parts.js';
 import { prepareStored, resetForRedrive } from './flow-loader.js';
@@ -24,8 +25,8 @@ export interface CommandsHost extends EngineParts {
   takesWork(): boolean;
   /** Runs a flow whose slot is taken. */
   launch(flow: PreparedFlow): void;
-  /** Loads a stored flow for running (undefined, logged, when it cannot be). */
-  load(id: string): Promise<PreparedFlow | undefined>;
+  /** A flow ready to run from what the engine held of it, else loaded (undefined, logged, when it cannot be). */
+  ready(id: string, held: Held | undefined): Promise<PreparedFlow | undefined>;
   /** The next position in the waiting queue. */
   nextSeq(): number;
 }
@@ -62,7 +63,7 @@ export class Commands {
     }
     if (this.#host.admission.queued(id)) {
       const held = this.#host.admission.dequeue(id); // before the load: the window must not start it meanwhile
-      const prepared = held ?? (await this.#host.load(id));
+      const prepared = await this.#host.ready(id, held);
       if (prepared !== undefined) await this.#cancelHere(prepared, reason);
       return;
     }

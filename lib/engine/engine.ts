@@ -11,7 +11,7 @@ import { findStored, type Store } from '../store/store.js';
 import { clearDefaultEngine, defaultEngine, setDefaultEngine } from './default-engine.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
 import type { EngineEventName } from './events.js';
-import { Admission } from './admission.js';
+import { Admission, isPrepared, type Held } from './admission.js';
 import { EventBus, type Listener } from './event-bus.js';
 import { FlowRun, type FlowOutcome, type FlowRunHost } from '../model/flow-run.js';
 import { nextFlow } from './transitions.js';
@@ -27,7 +27,7 @@ import type { EngineParts } from './engine-parts.js';
 import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
-import type { Claim, StoredFlow, WorkerInfo, WriteResult } from '../store/records.js';
+import type { Claim, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
 import { EngineSource, type EnginePort } from '../admin/engine-source.js';
@@ -73,8 +73,6 @@ export class Engine {
   readonly #events: EventBus;
   /** The window and the queue: close() waits for the flows it is loading, so none starts after it. */
   readonly #admission: Admission;
-  /** Flows the worker claimed with their records (read in the claim), until their slot loads them. */
-  readonly #claimedReads = new Map<string, StoredFlow>();
   #state: 'open' | 'closing' | 'closed' = 'open';
   /** Set when a store write failed: the engine takes no more work (see #storeFailed). */
   #failure: VastflowError | undefined;
@@ -104,7 +102,7 @@ export class Engine {
     this.#events = new EventBus(logger);
     this.#admission = new Admission(
       options.concurrency,
-      (id, prepared) => this.#claim(id, prepared),
+      (id, held) => this.#claim(id, held),
       () => this.#takesWork(),
     );
     this.#clock = options.clock ?? new SystemClock();
@@ -173,7 +171,7 @@ export class Engine {
       holds: (id) => this.#holds(id),
       takesWork: () => this.#takesWork(),
       launch: (flow) => this.#launch(flow),
-      load: (id) => this.#load(id),
+      ready: (id, held) => this.#ready(id, held),
       nextSeq: () => this.#starts.nextSeq(),
     });
     for (const cls of options.classes) this.#registry.add(cls);
@@ -314,9 +312,9 @@ export class Engine {
     this.#admission.release();
   }
 
-  async #claim(id: string, prepared: PreparedFlow | undefined): Promise<void> {
+  async #claim(id: string, held: Held | undefined): Promise<void> {
     try {
-      const flow = prepared ?? (await this.#load(id));
+      const flow = await this.#ready(id, held);
       if (flow === undefined || !this.#takesWork()) {
         // not loadable, or the engine began closing (or its store failed) while it loaded: it stays for recovery
         this.#admission.release();
@@ -342,8 +340,7 @@ export class Engine {
   #take(claims: Claim[]): void {
     for (const c of claims) {
       if (this.#holds(c.flowId)) continue;
-      if (c.flow !== undefined) this.#claimedReads.set(c.flowId, c.flow);
-      this.#admission.enqueue(c.flowId);
+      this.#admission.enqueue(c.flowId, c.flow);
     }
     this.#admission.drain();
   }
@@ -353,7 +350,6 @@ export class Engine {
     for (const id of ids) {
       const runner = this.#runners.get(id);
       this.#admission.dequeue(id);
-      this.#claimedReads.delete(id);
       const d = this.#outcomes.get(id);
       if (d !== undefined) {
         // the engine that took it over reports its end through the store
@@ -376,11 +372,14 @@ export class Engine {
     }
   }
 
-  /** Loads a stored flow for running; undefined (and an error logged) when it cannot be. */
-  #load(id: string): Promise<PreparedFlow | undefined> {
-    const read = this.#claimedReads.get(id);
-    this.#claimedReads.delete(id);
-    return loadFlow(this.#store, this.#registry, this.#plans, this.#logger, id, read);
+  /**
+   * A flow ready to run from what the engine holds of it: its prepared form as it is, else rebuilt
+   * from the record a claim read, else loaded from the store; undefined (an error logged) when it
+   * cannot be.
+   */
+  async #ready(id: string, held: Held | undefined): Promise<PreparedFlow | undefined> {
+    if (held !== undefined && isPrepared(held)) return held;
+    return loadFlow(this.#store, this.#registry, this.#plans, this.#logger, id, held);
   }
 
   /**
@@ -409,7 +408,6 @@ export class Engine {
     for (const d of this.#outcomes.values()) d.reject(this.#failure);
     this.#outcomes.clear();
     this.#admission.clear();
-    this.#claimedReads.clear();
   }
 
   /**
@@ -538,7 +536,6 @@ export class Engine {
     this.#outcomes.clear();
     this.#remote.clear(closed);
     this.#admission.clear();
-    this.#claimedReads.clear();
     await this.#worker.stop();
     await this.#store.close();
     this.#state = 'closed';
