@@ -1,5 +1,6 @@
 // The JSON the admin server answers with (see API.md Part 2, "Operators"). The UI declares its
-// own copy of these shapes: it reaches the engine only through the admin API, never its code.
+// own copy of these shapes: it reaches the engine only through the admin API, never its code
+// (spec/types/ui-types.test-d.ts checks at compile time that what the engine answers still fits them).
 
 export interface FlowError {
   code: string;
@@ -34,14 +35,15 @@ export interface StreamSnapshot {
   choice?: string;
 }
 
-/** A blueprint stream: only the shape of the drawing matters here; other kinds are drawn as one box. */
+/** A blueprint stream: only the shape of the drawing matters here (its other fields are shown as JSON); other kinds are drawn as one box. */
 export type BlueprintStream = {
   river?: string;
   fork?: string;
   parallel?: BlueprintStream[][];
   basin?: { streams: BlueprintStream[] };
   branches?: Record<string, BlueprintStream[]>;
-  [key: string]: unknown;
+  /** A Dam's message name (null: a durable sleep); drawn as one box. */
+  dam?: string | null;
 };
 
 export interface FlowSnapshot {
@@ -53,7 +55,8 @@ export interface FlowSnapshot {
   createdAt: number;
   updatedAt: number;
   streams: StreamSnapshot[];
-  blueprint: { streams: BlueprintStream[]; [key: string]: unknown };
+  /** The whole blueprint is shown as JSON; only its streams are read. */
+  blueprint: { streams: BlueprintStream[] };
   atlantic?: { hook: string; done: boolean; error?: FlowError };
   pendingCancel?: { reason: string };
   mermaid?: string;
