@@ -38,7 +38,7 @@ export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapsho
 export type { PurgeOptions } from './engine/retention.js';
 export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 
-export { LevelStore, type LevelDatabase, type LevelStoreOptions } from './store/level-store.js';
+export { LevelStore, type LevelDatabase, type LevelReadOptions, type LevelSnapshot, type LevelStoreOptions } from './store/level-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres-store.js';
 export {
   FlowStatus,

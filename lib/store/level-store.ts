@@ -1,6 +1,7 @@
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { VastflowError } from '../errors/vastflow-error.js';
+import type { Blueprint } from '../model/blueprint.js';
 import type { JsonObject } from '../model/json.js';
 import { blueprintClasses } from '../model/stream-tree.js';
 import {
@@ -13,9 +14,11 @@ import {
   type FlowChange,
   type FlowHeader,
   type FlowQuery,
+  type HeadwatersChange,
   type PurgeQuery,
   type StoredCommand,
   type StoredFlow,
+  type StreamRecord,
   type WorkerBeat,
   type WorkerInfo,
   type WriteResult,
@@ -27,17 +30,27 @@ import type { Store, StoreStatus, StoreSupports } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
+/** An explicit read snapshot of a {@link LevelDatabase} (abstract-level's). */
+export type LevelSnapshot = ReturnType<Level<string, string>['snapshot']>;
+
+/** Where a read looks: an explicit snapshot, for reads that must see one state across keys. */
+export interface LevelReadOptions {
+  snapshot?: LevelSnapshot;
+}
+
 /** The part of abstract-level that LevelStore uses: `level` and `memory-level` both provide it. */
 export interface LevelDatabase {
   readonly status: string;
   open(): Promise<void>;
   close(): Promise<void>;
-  get(key: string): Promise<string | undefined>;
-  getMany?(keys: string[]): Promise<Array<string | undefined>>;
+  get(key: string, options?: LevelReadOptions): Promise<string | undefined>;
+  getMany?(keys: string[], options?: LevelReadOptions): Promise<Array<string | undefined>>;
   batch(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
-  iterator(options: { gt?: string; lt?: string; reverse?: boolean; limit?: number }): {
+  iterator(options: { gt?: string; lt?: string; reverse?: boolean; limit?: number; values?: boolean } & LevelReadOptions): {
     all(): Promise<Array<[string, string]>>;
   };
+  /** An explicit snapshot (abstract-level 2 and later): a flow's header and journal are read from one. */
+  snapshot?(): LevelSnapshot;
 }
 
 /** Options of a {@link LevelStore}. */
@@ -46,18 +59,44 @@ export interface LevelStoreOptions {
   sync?: boolean;
 }
 
-// Record layout (one LevelDB key space, utf8 keys and JSON values), format 2:
-//   f!<flow>                 FlowHeader             b!<flow>           Blueprint
-//   s!<flow>!<stream>        StreamRecord           h!<flow>!<scope>!<key>   a headwaters value
+// Record layout (one LevelDB key space, utf8 keys and JSON values), format 3:
+//   x!<bucket>!<flow>        FlowHeader             bucket: `open` while unfinished, else its status
+//   j!<flow>!<seq, 16 digits> one write's change of the flow's blueprint, streams and headwaters
 //   r!<requestId>            flow id                q!<seq, 16 digits> flow id of a waiting flow
-//   x!<bucket>!<flow>        ''                     bucket: `open` while unfinished, else its status
-//   m!<flow>!<seq, 16 digits> StoredCommand         v!format           '2'
-// Format 1 (before the store knew commands and listed by status) had u!<flow> for x!open!<flow>
-// and no x! keys of ended flows: open() migrates it.
+//   m!<flow>!<seq, 16 digits> StoredCommand         v!format           '3'
+//   v!journal                the journal seqs handed out up to here (a reservation, see #nextSeq)
+// A flow is its header plus its journal folded in seq order: a write of the flow adds one journal
+// entry (what changed in its streams and headwaters, and its blueprint at creation) and rewrites
+// its header when that changed, so a step costs one or two records whatever it touched.
+// Format 2 kept the header in f!<flow> (x! keys held ''), the blueprint in b!<flow>, each stream in
+// s!<flow>!<stream> and each headwaters value in h!<flow>!<scope>!<key>; format 1 also had u!<flow>
+// for x!open!<flow> and no x! keys of ended flows. open() migrates both.
 const END = '\xff';
-const FORMAT = 2;
+const FORMAT = 3;
+const BUCKETS = ['open', 'success', 'fail', 'cancelled'] as const;
 const FINAL_BUCKETS = ['success', 'fail', 'cancelled'] as const;
+/** Journal seqs reserved per write of v!journal: one extra record in a billion. */
+const SEQ_CHUNK = 1_000_000_000;
+/** A stream's record written at every this-many calls of its river asks for its flow's journal to be folded. */
+const COMPACT_CALLS = 32;
+/** A journal this long, read of an unfinished flow, is folded into one entry. */
+const COMPACT_ENTRIES = 64;
 const EMPTY_RESULT: WriteResult = Object.freeze({ fenced: Object.freeze([]) as unknown as string[], duplicates: Object.freeze([]) as unknown as string[] });
+
+/** One journal entry: `full` replaces everything before it (a folded journal), else it adds to it. */
+interface JournalEntry {
+  full?: 1;
+  b?: Blueprint;
+  s?: Record<string, StreamRecord>;
+  w?: Record<string, HeadwatersChange>;
+}
+
+/** A flow's journal folded. */
+interface Folded {
+  blueprint: Blueprint | undefined;
+  streams: Record<string, StreamRecord>;
+  headwaters: Record<string, JsonObject>;
+}
 
 const bucketOf = (h: FlowHeader): string => (isUnfinished(h) ? 'open' : h.status);
 
@@ -84,6 +123,12 @@ export class LevelStore implements Store {
   readonly #claims = new Map<string, Fence>();
   readonly #workers = new Map<string, WorkerInfo & { expiresAt: number }>();
   #commandSeq = 0;
+  /** The last journal seq handed out, and the one up to which v!journal reserves them. */
+  #seq = 0;
+  #reserved = 0;
+  /** Flows whose journal is being folded, and the folds under way (close() waits for them). */
+  readonly #folding = new Set<string>();
+  readonly #chores = new Set<Promise<void>>();
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
   constructor(db: LevelDatabase, options: LevelStoreOptions & { where?: string; persistent?: boolean } = {}) {
@@ -144,39 +189,84 @@ export class LevelStore implements Store {
     this.#status = 'open';
   }
 
-  /** Brings a store of an earlier format to this one, in one batch; refuses a later format. */
+  /**
+   * Brings a store of an earlier format to this one, in one batch; refuses a later format. Reserves
+   * the journal seqs this process hands out: above every seq an earlier process reserved (so a
+   * flow's entries keep their order even when the clock went back) and above the clock (so they do
+   * even when the reservation cannot be read).
+   */
   async #upgrade(): Promise<void> {
     let raw: string | undefined;
+    let reserved: string | undefined;
     try {
-      raw = await this.#db.get('v!format');
+      [raw, reserved] = await Promise.all([this.#db.get('v!format'), this.#db.get('v!journal')]);
     } catch {
       // a damaged table: the flows' own reads report it, each with its coded error (and repair)
+      this.#seq = this.#reserved = Date.now() * 1000;
       return;
     }
+    // reserved at the first journal entry this process writes: an open that writes nothing changes nothing
+    this.#seq = this.#reserved = Math.max(Number(reserved ?? 0) || 0, Date.now() * 1000);
     const format = raw === undefined ? undefined : Number(raw);
-    if (format === FORMAT) return;
-    if (format !== undefined && !(format < FORMAT)) {
+    if (format !== undefined && !(format <= FORMAT)) {
       throw new VastflowError(
         'E_STORE_CORRUPT',
         `store ${this.#where} has format ${raw}, written by a later version of vastflow than this one (format ${FORMAT}): open it with that version`,
       );
     }
+    if (format === FORMAT) return;
     const ops: BatchOp[] = [{ type: 'put', key: 'v!format', value: String(FORMAT) }];
-    for (const [key] of await this.#scan('u!', 'the unfinished-flow index of format 1')) ops.push({ type: 'del', key });
-    for (const [, value] of await this.#scan('f!', 'the flow headers')) {
-      let h: FlowHeader;
-      try {
-        h = JSON.parse(value) as FlowHeader;
-      } catch {
-        continue; // getFlow(id) reports it
-      }
-      ops.push({ type: 'put', key: `x!${bucketOf(h)}!${h.id}`, value: '' });
-    }
+    await this.#migrate(ops);
     try {
       await this.#db.batch(ops, { sync: true });
     } catch (err) {
       throw writeFailure(err, this.#where);
     }
+  }
+
+  /**
+   * Formats 1 and 2 to 3: each flow's f!, b!, s! and h! records become its header in x!<bucket>!
+   * and one journal entry, built from the stored text as it is (an unreadable record stays
+   * unreadable, and getFlow reports it); format 1's u! keys go.
+   */
+  async #migrate(ops: BatchOp[]): Promise<void> {
+    for (const [key] of await this.#scan('u!', 'the unfinished-flow index of format 1')) ops.push({ type: 'del', key });
+    const flows = new Map<string, { header: string; blueprint?: string; streams: string[]; scopes: Map<string, string[]> }>();
+    for (const [key, value] of await this.#scan('f!', 'the flow headers of format 2'))
+      flows.set(key.slice(2), { header: value, streams: [], scopes: new Map() });
+    for (const [key, value] of await this.#scan('b!', 'the blueprints of format 2')) {
+      const f = flows.get(key.slice(2));
+      if (f !== undefined) f.blueprint = value;
+    }
+    for (const [key, value] of await this.#scan('s!', 'the stream records of format 2')) {
+      const [, id, sid] = key.split('!') as [string, string, string];
+      flows.get(id)?.streams.push(`${JSON.stringify(sid)}:${value}`);
+    }
+    for (const [key, value] of await this.#scan('h!', 'the headwaters of format 2')) {
+      const cut = key.indexOf('!', 2);
+      const cut2 = key.indexOf('!', cut + 1);
+      const f = flows.get(key.slice(2, cut));
+      if (f === undefined) continue;
+      const scope = key.slice(cut + 1, cut2);
+      let values = f.scopes.get(scope);
+      if (values === undefined) f.scopes.set(scope, (values = []));
+      values.push(`${JSON.stringify(key.slice(cut2 + 1))}:${value}`);
+    }
+    for (const [key] of await this.#scan('x!', 'the status index of format 2')) ops.push({ type: 'del', key });
+    for (const [id, f] of flows) {
+      let bucket = 'open';
+      try {
+        bucket = bucketOf(JSON.parse(f.header) as FlowHeader);
+      } catch {
+        // unreadable: kept as it is among the unfinished flows, where recovery reports it
+      }
+      ops.push({ type: 'put', key: `x!${bucket}!${id}`, value: f.header }, { type: 'del', key: `f!${id}` }, { type: 'del', key: `b!${id}` });
+      const scopes = [...f.scopes].map(([scope, values]) => `${JSON.stringify(scope)}:{"set":{${values.join(',')}},"del":[]}`);
+      const entry = `{"full":1${f.blueprint === undefined ? '' : `,"b":${f.blueprint}`},"s":{${f.streams.join(',')}},"w":{${scopes.join(',')}}}`;
+      ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: entry });
+    }
+    for (const prefix of ['s!', 'h!'])
+      for (const [key] of await this.#scan(prefix, 'the records of format 2')) if (flows.has(key.split('!')[1]!)) ops.push({ type: 'del', key });
   }
 
   async close(): Promise<void> {
@@ -185,6 +275,7 @@ export class LevelStore implements Store {
       return;
     }
     this.#status = 'closing';
+    await Promise.allSettled([...this.#chores]);
     await this.#db.close();
     this.#status = 'closed';
   }
@@ -192,13 +283,20 @@ export class LevelStore implements Store {
   write(changes: readonly FlowChange[]): Promise<WriteResult> {
     if (this.#status !== 'open') return Promise.reject(this.#closedError('write'));
     const ops: BatchOp[] = [];
+    let fold: string[] | undefined;
     try {
-      for (const c of changes) this.#ops(c, ops);
+      for (const c of changes) if (this.#ops(c, ops)) (fold ??= []).push(c.flowId);
     } catch (err) {
       return Promise.reject(err);
     }
     for (const c of changes) if (c.create !== undefined && c.fence !== undefined) this.#claims.set(c.flowId, { ...c.fence });
-    return this.#batch(ops).then(() => EMPTY_RESULT);
+    const written = this.#batch(ops);
+    if (fold !== undefined)
+      written.then(
+        () => fold.forEach((id) => this.#compact(id)),
+        () => undefined,
+      );
+    return written.then(() => EMPTY_RESULT);
   }
 
   /** Writes a batch after every batch before it has settled; the first failure is final. */
@@ -227,72 +325,143 @@ export class LevelStore implements Store {
     return written;
   }
 
-  #ops(c: FlowChange, ops: BatchOp[]): void {
-    const id = c.flowId;
-    if (c.create !== undefined) {
-      const h = c.header!;
-      ops.push({ type: 'put', key: `b!${id}`, value: JSON.stringify(c.create.blueprint) });
-      ops.push({ type: 'put', key: `r!${h.requestId}`, value: id });
+  /** The next journal seq; a batch that passes the reservation carries the next one. */
+  #nextSeq(ops: BatchOp[]): string {
+    if (++this.#seq >= this.#reserved) {
+      this.#reserved = this.#seq + SEQ_CHUNK;
+      ops.push({ type: 'put', key: 'v!journal', value: String(this.#reserved) });
     }
+    return pad(this.#seq, 16);
+  }
+
+  /** Adds the change's records to `ops`; true when its flow's journal is due to be folded. */
+  #ops(c: FlowChange, ops: BatchOp[]): boolean {
+    const id = c.flowId;
     const h = c.header;
+    if (c.create !== undefined) ops.push({ type: 'put', key: `r!${h!.requestId}`, value: id });
+    let unfinished = true;
     if (h !== undefined) {
-      ops.push({ type: 'put', key: `f!${id}`, value: JSON.stringify(h) });
-      // the indexes change only on the transitions that move a flow in or out of them
+      // the header is the value of its status index: the flow moves between buckets as it ends or reopens
+      const value = JSON.stringify(h);
       if (h.status === 'waiting') ops.push({ type: 'put', key: `q!${pad(h.seq, 16)}`, value: id });
       else if (c.claimed) ops.push({ type: 'del', key: `q!${pad(h.seq, 16)}` });
-      if (c.reopened) for (const b of FINAL_BUCKETS) ops.push({ type: 'del', key: `x!${b}!${id}` });
-      if (c.create !== undefined || c.reopened) ops.push({ type: 'put', key: `x!${bucketOf(h)}!${id}`, value: '' });
-      else if (!isUnfinished(h)) ops.push({ type: 'del', key: `x!open!${id}` }, { type: 'put', key: `x!${h.status}!${id}`, value: '' });
+      unfinished = isUnfinished(h);
+      if (unfinished) {
+        if (c.reopened) for (const b of FINAL_BUCKETS) ops.push({ type: 'del', key: `x!${b}!${id}` });
+        ops.push({ type: 'put', key: `x!open!${id}`, value });
+      } else {
+        ops.push({ type: 'del', key: `x!open!${id}` }, { type: 'put', key: `x!${h.status}!${id}`, value });
+      }
     }
     if (c.consumed !== undefined) for (const seq of c.consumed) ops.push({ type: 'del', key: `m!${id}!${pad(seq, 16)}` });
+    if (c.create === undefined && c.streams === undefined && c.headwaters === undefined) return false;
+    const entry: JournalEntry = {};
+    if (c.create !== undefined) entry.b = c.create.blueprint;
+    let fold = false;
     if (c.streams !== undefined) {
-      for (const sid of Object.keys(c.streams)) {
-        ops.push({ type: 'put', key: `s!${id}!${sid}`, value: JSON.stringify(c.streams[sid]) });
+      entry.s = c.streams;
+      for (const sid in c.streams) {
+        const calls = c.streams[sid]!.attempts + c.streams[sid]!.cycles;
+        if (calls > 0 && calls % COMPACT_CALLS === 0) fold = unfinished;
       }
     }
-    if (c.headwaters !== undefined) {
-      for (const scope of Object.keys(c.headwaters)) {
-        const delta = c.headwaters[scope]!;
-        const prefix = `h!${id}!${scope}!`;
-        for (const k of Object.keys(delta.set)) ops.push({ type: 'put', key: prefix + k, value: JSON.stringify(delta.set[k]) });
-        for (const k of delta.del) ops.push({ type: 'del', key: prefix + k });
+    if (c.headwaters !== undefined) entry.w = c.headwaters;
+    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: JSON.stringify(entry) });
+    return fold;
+  }
+
+  /**
+   * Folds an unfinished flow's journal into one entry (in place of its latest, the others deleted),
+   * once every write issued before has settled. A write of the flow meanwhile adds an entry after
+   * it; a second fold at once leaves two full entries, the later of which wins.
+   */
+  #compact(id: string): void {
+    if (this.#folding.has(id) || this.#status !== 'open') return;
+    this.#folding.add(id);
+    const chore = (async () => {
+      await this.#settled;
+      if (this.#status !== 'open') return;
+      const [entries, open] = await Promise.all([this.#scan(`j!${id}!`, `flow ${id}`), this.#db.get(`x!open!${id}`)]);
+      if (entries.length < 2 || open === undefined) return;
+      const f = this.#fold(id, entries);
+      const w: Record<string, HeadwatersChange> = {};
+      for (const scope of Object.keys(f.headwaters)) w[scope] = { set: f.headwaters[scope]!, del: [] };
+      const full: JournalEntry = { full: 1, ...(f.blueprint === undefined ? {} : { b: f.blueprint }), s: f.streams, w };
+      const ops: BatchOp[] = entries.slice(0, -1).map(([key]) => ({ type: 'del', key }));
+      ops.push({ type: 'put', key: entries[entries.length - 1]![0], value: JSON.stringify(full) });
+      await this.#batch(ops);
+    })()
+      .catch(() => undefined) // an unreadable entry stays for getFlow to report; a failed write fails the next write
+      .finally(() => {
+        this.#folding.delete(id);
+        this.#chores.delete(chore);
+      });
+    this.#chores.add(chore);
+  }
+
+  /** A flow's journal entries, in seq order, folded into its blueprint, streams and headwaters. */
+  #fold(id: string, entries: Array<[string, string]>): Folded {
+    const f: Folded = { blueprint: undefined, streams: {}, headwaters: {} };
+    for (const [key, raw] of entries) {
+      const e = this.#parse<JournalEntry>(id, key, raw);
+      if (e.full === 1) {
+        f.streams = {};
+        f.headwaters = {};
+      }
+      if (e.b !== undefined) f.blueprint = e.b;
+      if (e.s !== undefined) for (const sid of Object.keys(e.s)) f.streams[sid] = e.s[sid]!;
+      if (e.w === undefined) continue;
+      for (const scope of Object.keys(e.w)) {
+        const delta = e.w[scope]!;
+        const scoped: JsonObject = (f.headwaters[scope] ??= {});
+        for (const k of Object.keys(delta.set)) scoped[k] = delta.set[k]!;
+        for (const k of delta.del) delete scoped[k];
       }
     }
+    // a scope with no keys is not kept, as a scope that was never written
+    for (const scope of Object.keys(f.headwaters)) if (Object.keys(f.headwaters[scope]!).length === 0) delete f.headwaters[scope];
+    return f;
   }
 
   async getFlow(id: string): Promise<StoredFlow | undefined> {
     this.#assertOpen('getFlow');
-    const [header, blueprint, streams, hw] = await Promise.all([
-      this.#db.get(`f!${id}`),
-      this.#db.get(`b!${id}`),
-      this.#db.iterator({ gt: `s!${id}!`, lt: `s!${id}!${END}` }).all(),
-      this.#db.iterator({ gt: `h!${id}!`, lt: `h!${id}!${END}` }).all(),
-    ]).catch((err: unknown) => {
+    // header and journal from one snapshot: a write landing between the two reads would show a mix
+    const [found, entries] = await this.#reading((snapshot) =>
+      Promise.all([this.#header(id, snapshot), this.#db.iterator({ gt: `j!${id}!`, lt: `j!${id}!${END}`, snapshot }).all()]),
+    ).catch((err: unknown) => {
       throw readError(err, this.#where, `flow ${id}`);
     });
-    if (header === undefined) return undefined;
-    const flow: StoredFlow = {
-      header: this.#parse(id, `f!${id}`, header),
-      blueprint: blueprint === undefined ? this.#corrupt(id, `b!${id}`, 'missing') : this.#parse(id, `b!${id}`, blueprint),
-      streams: {},
-      headwaters: {},
-    };
-    const sPrefix = `s!${id}!`.length;
-    for (const [key, value] of streams) flow.streams[key.slice(sPrefix)] = this.#parse(id, key, value);
-    const hPrefix = `h!${id}!`.length;
-    for (const [key, value] of hw) {
-      const rest = key.slice(hPrefix);
-      const cut = rest.indexOf('!');
-      const scope = rest.slice(0, cut);
-      const scoped: JsonObject = (flow.headwaters[scope] ??= {});
-      scoped[rest.slice(cut + 1)] = this.#parse(id, key, value);
-    }
+    if (found === undefined) return undefined;
+    const header = this.#parse<FlowHeader>(id, found.key, found.raw);
+    const f = this.#fold(id, entries);
+    if (f.blueprint === undefined) this.#corrupt(id, `j!${id}!*`, 'its journal has no blueprint');
+    const flow: StoredFlow = { header, blueprint: f.blueprint, streams: f.streams, headwaters: f.headwaters };
     // LevelDB skips a damaged stretch of its log without a word: what is left must still agree
     const why = inconsistency(flow);
     if (why !== undefined) {
       throw new VastflowError('E_STORE_CORRUPT', `flow ${id}: its records in ${this.#where} disagree (part of them was lost): ${why}`);
     }
+    if (entries.length > COMPACT_ENTRIES && isUnfinished(header)) this.#compact(id);
     return flow;
+  }
+
+  /** Runs `read` on an explicit snapshot, where the database has them, and closes it after. */
+  async #reading<T>(read: (snapshot: LevelSnapshot | undefined) => Promise<T>): Promise<T> {
+    const snapshot = this.#db.snapshot?.();
+    try {
+      return await read(snapshot);
+    } finally {
+      await snapshot?.close();
+    }
+  }
+
+  /** The flow's header record, in whichever bucket it is. */
+  async #header(id: string, snapshot?: LevelSnapshot): Promise<{ key: string; raw: string } | undefined> {
+    const keys = BUCKETS.map((b) => `x!${b}!${id}`);
+    const o = snapshot === undefined ? undefined : { snapshot };
+    const raws = await (this.#db.getMany !== undefined ? this.#db.getMany(keys, o) : Promise.all(keys.map((k) => this.#db.get(k, o))));
+    const at = raws.findIndex((r) => r !== undefined);
+    return at < 0 ? undefined : { key: keys[at]!, raw: raws[at]! };
   }
 
   findFlowId(requestId: string): Promise<string | undefined> {
@@ -326,43 +495,53 @@ export class LevelStore implements Store {
   async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
     this.#assertOpen('listFlows');
     const limit = query.limit ?? Infinity;
-    const before = query.before;
-    if (query.status === undefined) {
-      // headers sort by id: read back from `before`, only as many as the page needs
-      const entries = await this.#scan('f!', 'the flow headers', true, before, limit);
-      return entries.map(([, raw]) => this.#header(raw)).filter((h): h is FlowHeader => h !== undefined);
+    const { before, status } = query;
+    // the headers are the buckets' values, each bucket in id order: read back from `before`, as many
+    // as the page needs. Running and waiting flows, and ended ones whose hook has not run yet, are in
+    // `open` (few: at most the flows in flight), filtered by status; ended ones in their status's.
+    const buckets = status === undefined ? BUCKETS : status === 'running' || status === 'waiting' ? (['open'] as const) : (['open', status] as const);
+    // one snapshot for all buckets: a flow that ends meanwhile is listed once
+    const pages = await this.#reading((snapshot) =>
+      Promise.all(
+        buckets.map((b) => {
+          const exact = b !== 'open' || status === undefined;
+          return this.#scan(`x!${b}!`, b === 'open' ? 'the unfinished flows' : `the ${b} flows`, {
+            reverse: true,
+            before,
+            limit: exact ? limit : Infinity,
+            snapshot,
+          });
+        }),
+      ),
+    );
+    const byId = new Map<string, FlowHeader>();
+    for (const page of pages) {
+      for (const [, raw] of page) {
+        const h = this.#readable(raw);
+        if (h !== undefined && (status === undefined || h.status === status)) byId.set(h.id, h);
+      }
     }
-    const status = query.status;
-    // ended flows are in their status's bucket; running and waiting ones, and ended ones whose hook
-    // has not run yet, in `open` (few: at most the flows in flight)
-    const ids = (await this.#scan('x!open!', 'the unfinished-flow index', true, before)).map(([key]) => key.slice(7));
-    let inBucket: string[] = [];
-    if (status === 'success' || status === 'fail' || status === 'cancelled') {
-      const prefix = `x!${status}!`;
-      inBucket = (await this.#scan(prefix, `the ${status} index`, true, before, limit)).map(([key]) => key.slice(prefix.length));
-    }
-    const headers = await this.#headers([...ids, ...inBucket]);
-    const out = headers.filter((h) => h.status === status);
-    out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const out = [...byId.values()];
+    if (buckets.length > 1) out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     return out.length > limit ? out.slice(0, limit) : out;
   }
 
-  /** The readable headers of these flows (an unreadable one is reported by getFlow(id)). */
-  async #headers(ids: string[]): Promise<FlowHeader[]> {
+  /** The headers of these unfinished flows, those readable (an unreadable one is reported by getFlow(id)). */
+  async #openHeaders(ids: readonly string[]): Promise<FlowHeader[]> {
     if (ids.length === 0) return [];
-    const keys = ids.map((id) => `f!${id}`);
+    const keys = ids.map((id) => `x!open!${id}`);
     const raws = await (this.#db.getMany !== undefined ? this.#db.getMany(keys) : Promise.all(keys.map((k) => this.#db.get(k)))).catch((err: unknown) =>
       Promise.reject(readError(err, this.#where, 'the flow headers')),
     );
     const out: FlowHeader[] = [];
     for (const raw of raws) {
-      const h = raw === undefined ? undefined : this.#header(raw);
+      const h = raw === undefined ? undefined : this.#readable(raw);
       if (h !== undefined) out.push(h);
     }
     return out;
   }
 
-  #header(raw: string): FlowHeader | undefined {
+  #readable(raw: string): FlowHeader | undefined {
     try {
       return JSON.parse(raw) as FlowHeader;
     } catch {
@@ -372,7 +551,7 @@ export class LevelStore implements Store {
 
   async listUnfinished(): Promise<string[]> {
     this.#assertOpen('listUnfinished');
-    const entries = await this.#scan('x!open!', 'the unfinished-flow index');
+    const entries = await this.#scan('x!open!', 'the unfinished flows', { values: false });
     return entries.map(([key]) => key.slice(7));
   }
 
@@ -389,8 +568,11 @@ export class LevelStore implements Store {
 
   /** Unfinished, not waiting, due by `now`, held by no live engine but `owner`: earliest due first. */
   async #due(now: number, limit: number, owner: string | undefined): Promise<FlowHeader[]> {
-    const headers = await this.#headers(await this.listUnfinished());
-    const due = headers.filter((h) => h.status !== 'waiting' && (h.dueAt === undefined || h.dueAt <= now) && this.#free(h.id, now, owner));
+    const due: FlowHeader[] = [];
+    for (const [, raw] of await this.#scan('x!open!', 'the unfinished flows')) {
+      const h = this.#readable(raw);
+      if (h !== undefined && h.status !== 'waiting' && (h.dueAt === undefined || h.dueAt <= now) && this.#free(h.id, now, owner)) due.push(h);
+    }
     due.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return due.slice(0, limit);
   }
@@ -407,10 +589,10 @@ export class LevelStore implements Store {
     this.#assertOpen('claim');
     let candidates: FlowHeader[];
     if (query.ids !== undefined) {
-      candidates = (await this.#headers([...query.ids])).filter((h) => isUnfinished(h) && this.#free(h.id, query.now, query.owner));
+      candidates = (await this.#openHeaders(query.ids)).filter((h) => isUnfinished(h) && this.#free(h.id, query.now, query.owner));
     } else {
       candidates = await this.#due(query.now, Infinity, query.owner);
-      const waiting = await this.#headers(await this.listWaiting());
+      const waiting = await this.#openHeaders(await this.listWaiting());
       candidates.push(...waiting.filter((h) => this.#free(h.id, query.now, query.owner)));
     }
     const out: Claim[] = [];
@@ -427,10 +609,10 @@ export class LevelStore implements Store {
 
   /** The flow needs no class outside `classes` (LevelStore reads them off its blueprint). */
   async #runnableBy(flowId: string, classes: ReadonlySet<string>): Promise<boolean> {
-    const raw = await this.#db.get(`b!${flowId}`).catch((err: unknown) => Promise.reject(readError(err, this.#where, `flow ${flowId}`)));
-    if (raw === undefined) return false;
-    const bp = this.#parse<{ streams: []; atlantic?: string }>(flowId, `b!${flowId}`, raw);
-    return blueprintClasses(bp).every((c) => classes.has(c));
+    // the journal's first entry is the flow's creation, or a fold of its journal: it has the blueprint
+    const [first] = await this.#scan(`j!${flowId}!`, `flow ${flowId}`, { limit: 1 });
+    const bp = first === undefined ? undefined : this.#parse<JournalEntry>(flowId, first[0], first[1]).b;
+    return bp !== undefined && blueprintClasses(bp).every((c) => classes.has(c));
   }
 
   release(owner: string, flowIds: readonly string[]): Promise<void> {
@@ -463,7 +645,7 @@ export class LevelStore implements Store {
 
   async addCommand(flowId: string, body: CommandBody, at: number): Promise<StoredCommand | undefined> {
     this.#assertOpen('addCommand');
-    const exists = await this.#db.get(`f!${flowId}`).catch((err: unknown) => Promise.reject(readError(err, this.#where, `flow ${flowId}`)));
+    const exists = await this.#header(flowId).catch((err: unknown) => Promise.reject(readError(err, this.#where, `flow ${flowId}`)));
     if (exists === undefined) return undefined;
     // increasing across restarts without reading the inboxes back: microseconds of the wall clock
     this.#commandSeq = Math.max(this.#commandSeq + 1, Date.now() * 1000);
@@ -495,21 +677,18 @@ export class LevelStore implements Store {
     let removed = 0;
     for (const bucket of query.status === undefined ? FINAL_BUCKETS : [query.status]) {
       const prefix = `x!${bucket}!`;
-      const ids = (await this.#scan(prefix, `the ${bucket} index`)).map(([key]) => key.slice(prefix.length));
       // a few hundred flows a batch: the batch of a large purge stays small
-      for (let i = 0; i < ids.length; i += 200) {
-        const headers = await this.#headers(ids.slice(i, i + 200));
+      for (let after: string | undefined; ;) {
+        const page = await this.#scan(prefix, `the ${bucket} flows`, { after, limit: 200 });
+        if (page.length === 0) break;
+        after = page[page.length - 1]![0].slice(prefix.length);
         const ops: BatchOp[] = [];
-        for (const h of headers) {
-          if (h.updatedAt >= query.before || isUnfinished(h) || h.status !== bucket) continue;
+        for (const [key, raw] of page) {
+          const h = this.#readable(raw);
+          if (h === undefined || h.updatedAt >= query.before || isUnfinished(h) || h.status !== bucket) continue;
           const id = h.id;
-          ops.push(
-            { type: 'del', key: `f!${id}` },
-            { type: 'del', key: `b!${id}` },
-            { type: 'del', key: `r!${h.requestId}` },
-            { type: 'del', key: `${prefix}${id}` },
-          );
-          for (const p of [`s!${id}!`, `h!${id}!`, `m!${id}!`]) for (const [key] of await this.#scan(p, `flow ${id}`)) ops.push({ type: 'del', key });
+          ops.push({ type: 'del', key }, { type: 'del', key: `r!${h.requestId}` });
+          for (const p of [`j!${id}!`, `m!${id}!`]) for (const [k] of await this.#scan(p, `flow ${id}`, { values: false })) ops.push({ type: 'del', key: k });
           this.#claims.delete(id);
           removed++;
         }
@@ -519,11 +698,33 @@ export class LevelStore implements Store {
     return removed;
   }
 
-  /** Every entry under `prefix`; E_STORE_CORRUPT naming the range when LevelDB cannot read it. */
-  async #scan(prefix: string, what: string, reverse = false, before?: string, limit?: number): Promise<Array<[string, string]>> {
+  /**
+   * The entries under `prefix` (in key order, or `reverse`; only keys below `prefix + before` or
+   * above `prefix + after`; at most `limit`); E_STORE_CORRUPT naming the range when LevelDB cannot read it.
+   */
+  async #scan(
+    prefix: string,
+    what: string,
+    o: {
+      reverse?: boolean;
+      before?: string | undefined;
+      after?: string | undefined;
+      limit?: number;
+      values?: false;
+      snapshot?: LevelSnapshot | undefined;
+    } = {},
+  ): Promise<Array<[string, string]>> {
     try {
-      const lt = before === undefined ? `${prefix}${END}` : `${prefix}${before}`;
-      return await this.#db.iterator({ gt: prefix, lt, reverse, ...(limit !== undefined && limit !== Infinity ? { limit } : {}) }).all();
+      return await this.#db
+        .iterator({
+          gt: o.after === undefined ? prefix : `${prefix}${o.after}`,
+          lt: o.before === undefined ? `${prefix}${END}` : `${prefix}${o.before}`,
+          reverse: o.reverse ?? false,
+          ...(o.limit !== undefined && o.limit !== Infinity ? { limit: o.limit } : {}),
+          ...(o.values === false ? { values: false } : {}),
+          ...(o.snapshot === undefined ? {} : { snapshot: o.snapshot }),
+        })
+        .all();
     } catch (err) {
       throw readError(err, this.#where, `${what} (keys ${prefix}*)`);
     }

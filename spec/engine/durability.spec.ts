@@ -278,7 +278,7 @@ describe('durability within a process', () => {
     await first.close();
 
     const raw = new Level<string, string>(dir);
-    await raw.put(`f!${bad.id}`, '{"id": oops');
+    await raw.put(`x!open!${bad.id}`, '{"id": oops');
     await raw.close();
 
     const { logged, logger } = errorLog();

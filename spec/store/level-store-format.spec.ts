@@ -25,6 +25,41 @@ async function formatOne(dir: string, flows: FlowHeader[]): Promise<void> {
   await db.close();
 }
 
+// A directory as format 2 laid it out: the header in f!, the blueprint in b!, a record per stream in
+// s!, a record per headwaters key in h!, and the status index x!<bucket>!<flow> with empty values.
+async function formatTwo(dir: string): Promise<void> {
+  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  const bp = (id: string) =>
+    JSON.stringify({ vastflow: 1, requestId: `req-${id}`, streams: [{ river: 'Format.A' }, { basin: { streams: [{ river: 'Format.A' }] } }] });
+  const puts: Array<[string, string]> = [
+    ['v!format', '2'],
+    ['f!run', JSON.stringify(header('run', { status: 'running' }))],
+    ['b!run', bp('run')],
+    ['r!req-run', 'run'],
+    ['x!open!run', ''],
+    ['s!run!0', JSON.stringify({ state: 'success', attempts: 1, cycles: 0 })],
+    ['s!run!1', JSON.stringify({ state: 'running', attempts: 1, cycles: 0 })],
+    ['s!run!1.0', JSON.stringify({ state: 'cycling', attempts: 1, cycles: 3, phase: 'cycle' })],
+    ['h!run!main!a', '1'],
+    ['h!run!main!odd!key', '{"deep":[1,2]}'],
+    ['h!run!1!inner', '"basin"'],
+    ['f!done', JSON.stringify(header('done', { status: 'success', atlantic: { outcome: 'success', done: true } }))],
+    ['b!done', bp('done')],
+    ['r!req-done', 'done'],
+    ['x!success!done', ''],
+    ['s!done!0', JSON.stringify({ state: 'success', attempts: 1, cycles: 0 })],
+    ['s!done!1', JSON.stringify({ state: 'success', attempts: 0, cycles: 0 })],
+    ['s!done!1.0', JSON.stringify({ state: 'success', attempts: 1, cycles: 0 })],
+    ['f!bad', '{"id": oops'],
+    ['b!bad', bp('bad')],
+    ['x!open!bad', ''],
+    ['m!run!0000000000000001', JSON.stringify({ seq: 1, flowId: 'run', at: 5, body: { kind: 'cancel' } })],
+  ];
+  await db.batch(puts.map(([key, value]) => ({ type: 'put' as const, key, value })));
+  await db.close();
+}
+
 async function keys(dir: string, prefix: string): Promise<string[]> {
   const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
@@ -60,7 +95,36 @@ describe('LevelStore record format', () => {
       await store.close();
     }
     expect(await keys(dir, 'u!'), 'the format-1 index is gone').to.deep.equal([]);
-    expect(await keys(dir, 'v!')).to.deep.equal(['v!format']);
+    expect(await keys(dir, 'v!')).to.deep.equal(['v!format', 'v!journal']);
+  });
+
+  it('migrates a format-2 directory on open: each flow becomes its header and one journal entry, read back the same', async () => {
+    await formatTwo(dir);
+    const store = LevelStore.at(dir);
+    await store.open();
+    try {
+      const run = await store.getFlow('run');
+      expect(run?.header).to.include({ id: 'run', status: 'running' });
+      expect(run?.blueprint.streams).to.have.length(2);
+      expect(run?.streams).to.have.keys(['0', '1', '1.0']);
+      expect(run?.streams['1.0']).to.include({ state: 'cycling', cycles: 3 });
+      expect(run?.headwaters).to.deep.equal({ main: { a: 1, 'odd!key': { deep: [1, 2] } }, '1': { inner: 'basin' } });
+      expect((await store.listFlows({ status: 'success' })).map((h) => h.id)).to.deep.equal(['done']);
+      expect((await store.getFlow('done'))?.streams['1.0']?.state).to.equal('success');
+      expect(await store.findFlowId('req-run')).to.equal('run');
+      expect((await store.listCommands({ flowId: 'run' })).map((c) => c.body.kind)).to.deep.equal(['cancel']);
+      expect((await store.listUnfinished()).sort(), 'the unreadable flow stays among the unfinished').to.deep.equal(['bad', 'run']);
+      const err = await store.getFlow('bad').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.include({ code: 'E_STORE_CORRUPT' });
+      expect((err as Error).message).to.include('flow bad');
+    } finally {
+      await store.close();
+    }
+    for (const prefix of ['f!', 'b!', 's!', 'h!']) expect(await keys(dir, prefix), `no ${prefix} keys are left`).to.deep.equal([]);
+    expect(await keys(dir, 'j!')).to.have.length(3);
   });
 
   it('an engine opening a migrated directory resumes its unfinished flows', async () => {
@@ -78,7 +142,7 @@ describe('LevelStore record format', () => {
   it('refuses a directory of a later format, saying which', async () => {
     const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     await db.open();
-    await db.put('v!format', '3');
+    await db.put('v!format', '4');
     await db.close();
     const store = LevelStore.at(dir);
     const err = await store.open().then(
@@ -87,8 +151,8 @@ describe('LevelStore record format', () => {
     );
     expect(err).to.include({ code: 'E_STORE_CORRUPT' });
     expect((err as Error).message)
-      .to.match(/format 3/)
-      .and.match(/format 2/)
+      .to.match(/format 4/)
+      .and.match(/format 3/)
       .and.include(dir);
     expect(store.status).to.equal('closed');
     // the directory is not left locked: a second try gets the same answer, not E_STORE_LOCKED
