@@ -151,11 +151,16 @@ export async function endedFlows(db: pg.Client, schema: string): Promise<number>
 }
 
 /**
- * True once no flow of the schema is unfinished: one look into the index of unfinished flows, so
- * that polling it every 20 ms costs the measured server next to nothing.
+ * True once no flow of the schema is unfinished: one look into each of the three partial indexes
+ * that hold unfinished flows, so that polling it every 20 ms costs the measured server next to nothing.
  */
 export async function allEnded(db: pg.Client, schema: string): Promise<boolean> {
-  const { rows } = await db.query<{ done: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM "${schema}".flows WHERE unfinished) AS done`);
+  const f = `"${schema}".flows`;
+  const { rows } = await db.query<{ done: boolean }>(
+    `SELECT NOT EXISTS (SELECT 1 FROM ${f} WHERE owner IS NOT NULL AND unfinished)
+        AND NOT EXISTS (SELECT 1 FROM ${f} WHERE unfinished AND status <> 'waiting' AND owner IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM ${f} WHERE status = 'waiting') AS done`,
+  );
   return rows[0]!.done;
 }
 

@@ -22,7 +22,7 @@ import * as claims from './postgres/claim.js';
 import { describeTarget, isConnectionError, storeError } from './postgres/errors.js';
 import { Listener } from './postgres/listener.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './postgres/options.js';
-import { flowColumns, storedFlow } from './postgres/read.js';
+import { flowColumns, storedFlow, unfinishedIds } from './postgres/read.js';
 import { migrate } from './postgres/schema.js';
 import { applyChanges, mergeChanges } from './postgres/write.js';
 import type { Store, StoreNotice, StoreStatus, StoreSupports } from './store.js';
@@ -196,29 +196,20 @@ export class PostgresStore implements Store {
     return rows[0]?.id;
   }
 
-  /** Newest first: by creation time, then by id (the engine's ids begin with their creation time). */
+  /** Newest first: by id (the engine's ids begin with their creation time), a page after `before`. */
   async listFlows(query: FlowQuery = {}): Promise<FlowHeader[]> {
     const params: unknown[] = [];
     const where: string[] = [];
     if (query.status !== undefined) where.push(`status = $${params.push(query.status)}`);
-    if (query.before !== undefined) {
-      const at = await this.#query<{ created_at: string }>('listFlows', `SELECT created_at FROM ${this.#s}.flows WHERE id = $1`, [query.before]);
-      // a page's last flow that is gone since: go on from its id alone
-      if (at[0] === undefined) where.push(`id < $${params.push(query.before)}`);
-      else where.push(`(created_at, id) < ($${params.push(at[0].created_at)}::bigint, $${params.push(query.before)})`);
-    }
+    if (query.before !== undefined) where.push(`id < $${params.push(query.before)}`);
     const limit = query.limit === undefined ? '' : ` LIMIT $${params.push(query.limit)}`;
     const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
-    const rows = await this.#query<{ header: FlowHeader }>(
-      'listFlows',
-      `SELECT header FROM ${this.#s}.flows${filter} ORDER BY created_at DESC, id DESC${limit}`,
-      params,
-    );
+    const rows = await this.#query<{ header: FlowHeader }>('listFlows', `SELECT header FROM ${this.#s}.flows${filter} ORDER BY id DESC${limit}`, params);
     return rows.map((r) => r.header);
   }
 
   async listUnfinished(): Promise<string[]> {
-    const rows = await this.#query<{ id: string }>('listUnfinished', `SELECT id FROM ${this.#s}.flows WHERE unfinished ORDER BY id`);
+    const rows = await this.#query<{ id: string }>('listUnfinished', `${unfinishedIds(this.#s)} ORDER BY id`);
     return rows.map((r) => r.id);
   }
 

@@ -86,18 +86,22 @@ describePg('PostgresStore on PostgreSQL', () => {
     await client.end();
     const err = await errorOf(new PostgresStore({ connectionString: URL, schema }).open());
     expect(err).to.have.property('code', 'E_STORE_CORRUPT');
-    expect((err as Error).message).to.match(/format 99.*format 2/);
+    expect((err as Error).message).to.match(/format 99.*format 3/);
   });
 
-  it('migrates a format-1 schema on open: its flows stay, and claims use the format-2 indexes', async () => {
+  it('migrates a format-1 schema on open: its flows stay, and claims and listings use the format-3 indexes', async () => {
     const store = await open();
     await store.write([created('f1'), created('w1', { status: 'waiting', seq: 1 })]);
     await store.close();
-    // the schema as format 1 left it: the due index over every unfinished flow, the owner index over all
+    // the schema as format 1 left it: the due index over every unfinished flow, the owner index over
+    // all, the listing indexes by creation time, and an index of unfinished flows
     const client = new pg.Client({ connectionString: URL });
     await client.connect();
     const s = `"${schema}"`;
-    await client.query(`DROP INDEX ${s}.flows_free; DROP INDEX ${s}.flows_owner`);
+    await client.query(`DROP INDEX ${s}.flows_free; DROP INDEX ${s}.flows_owner; DROP INDEX ${s}.flows_status`);
+    await client.query(`CREATE INDEX flows_unfinished ON ${s}.flows (id) WHERE unfinished`);
+    await client.query(`CREATE INDEX flows_created ON ${s}.flows (created_at, id)`);
+    await client.query(`CREATE INDEX flows_status ON ${s}.flows (status, created_at, id)`);
     await client.query(`CREATE INDEX flows_due ON ${s}.flows ((COALESCE(due_at, -9223372036854775808)), id) WHERE unfinished AND status <> 'waiting'`);
     await client.query(`CREATE INDEX flows_owner ON ${s}.flows (owner) WHERE owner IS NOT NULL`);
     await client.query(`UPDATE ${s}.meta SET value = '1' WHERE key = 'format'`);
@@ -108,8 +112,11 @@ describePg('PostgresStore on PostgreSQL', () => {
       [schema],
     );
     await client.end();
-    expect(meta[0]!.value).to.equal('2');
+    expect(meta[0]!.value).to.equal('3');
     const names = indexes.map((i) => i.indexname);
+    expect(names).to.not.include('flows_created').and.not.include('flows_unfinished');
+    expect(indexes.find((i) => i.indexname === 'flows_status')!.indexdef).to.match(/\(status, id\)/);
+    expect((await reopened.listUnfinished()).sort()).to.deep.equal(['f1', 'w1']);
     expect(names).to.include('flows_free').and.not.include('flows_due');
     expect(indexes.find((i) => i.indexname === 'flows_owner')!.indexdef).to.match(/WHERE \(\(owner IS NOT NULL\) AND unfinished\)/);
     expect((await reopened.getFlow('f1'))?.header.status).to.equal('running');

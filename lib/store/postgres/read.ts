@@ -10,6 +10,15 @@ export const flowColumns = (s: string, f: string): string =>
    (SELECT COALESCE(json_object_agg(st.stream_id, st.record), '{}') FROM ${s}.streams st WHERE st.flow_id = ${f}.id) AS streams,
    (SELECT COALESCE(json_agg(json_build_array(h.scope, h.key, h.value)), '[]') FROM ${s}.headwaters h WHERE h.flow_id = ${f}.id) AS hw`;
 
+/**
+ * The ids of unfinished flows, as three parts that each match one partial index: held by an
+ * engine (flows_owner), held by none and not waiting (flows_free), and waiting (flows_waiting).
+ */
+export const unfinishedIds = (s: string): string =>
+  `SELECT id FROM ${s}.flows WHERE owner IS NOT NULL AND unfinished
+   UNION SELECT id FROM ${s}.flows WHERE unfinished AND status <> 'waiting' AND owner IS NULL
+   UNION SELECT id FROM ${s}.flows WHERE status = 'waiting'`;
+
 /** The row {@link flowColumns} read, as a stored flow. */
 export function storedFlow(row: Record<string, unknown>): StoredFlow {
   const headwaters: Record<string, JsonObject> = {};
