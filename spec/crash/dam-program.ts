@@ -2,9 +2,9 @@
 // Before → Dam('go') → After, on LevelDB (optionally killing itself around the write that consumes
 // the message) or on PostgreSQL (one engine of several).
 // argv[2]: JSON { store: dir | { url, schema }, kill?: 'before-consume' | 'after-consume', send?: boolean, worker?: { id, heartbeat, leaseTime } }
-import { Level } from 'level';
 import { pino } from 'pino';
-import { Engine, LevelStore, PostgresStore, type LevelDatabase, type Store } from '../../lib/index.js';
+import { Engine, LevelStore, PostgresStore, type Store } from '../../lib/index.js';
+import { hookedLevel, type BatchOps } from '../helpers/level.js';
 import { damClasses, damFlow } from './dam-rivers.js';
 import { journal, settings } from './rivers.js';
 
@@ -17,23 +17,12 @@ interface Args {
 
 /** LevelDB that SIGKILLs this process just before, or just after, the write that consumes a message. */
 function killingLevel(dir: string, when: 'before-consume' | 'after-consume'): Store {
-  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  const consumes = (ops: Parameters<LevelDatabase['batch']>[0]) => ops.some((o) => o.type === 'del' && o.key.startsWith('m!'));
-  const wrapped: LevelDatabase = {
-    get status() {
-      return db.status;
-    },
-    open: () => db.open(),
-    close: () => db.close(),
-    get: (k) => db.get(k),
-    getMany: (keys) => db.getMany(keys),
-    iterator: (o) => db.iterator(o),
-    batch: async (ops, o) => {
-      if (consumes(ops) && when === 'before-consume') process.kill(process.pid, 'SIGKILL');
-      await db.batch(ops, o ?? {});
-      if (consumes(ops) && when === 'after-consume') process.kill(process.pid, 'SIGKILL');
-    },
-  };
+  const consumes = (ops: BatchOps) => ops.some((o) => o.type === 'del' && o.key.startsWith('m!'));
+  const wrapped = hookedLevel(dir, async (ops, write) => {
+    if (consumes(ops) && when === 'before-consume') process.kill(process.pid, 'SIGKILL');
+    await write();
+    if (consumes(ops) && when === 'after-consume') process.kill(process.pid, 'SIGKILL');
+  });
   return new LevelStore(wrapped, { where: dir });
 }
 

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Andes, Atlantic, Engine, Headwaters, ParallelRiver, River, type RiverAttr } from '../../lib/index.js';
-import { LevelStore, type LevelDatabase } from '../../lib/store/level-store.js';
+import { LevelStore } from '../../lib/store/level-store.js';
+import { hookedLevel } from '../helpers/level.js';
 import type { FlowChange } from '../../lib/store/records.js';
 import { silent } from '../helpers/stores.js';
 import { created, header, rec } from './conformance/types.js';
@@ -45,22 +46,11 @@ describe('LevelStore journal (format 3)', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a diamond flow of durable rivers with a hook costs 8 records in 4 writes: one per step, and the header where it changed', async () => {
-    const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     const batches: string[][] = [];
-    const counted: LevelDatabase = {
-      get status() {
-        return db.status;
-      },
-      open: () => db.open(),
-      close: () => db.close(),
-      get: (k) => db.get(k),
-      getMany: (keys) => db.getMany(keys),
-      iterator: (o) => db.iterator(o),
-      batch: (ops, o) => {
-        batches.push(ops.map((op) => `${op.type} ${op.key.slice(0, 2)}`));
-        return db.batch(ops, o ?? {});
-      },
-    };
+    const counted = hookedLevel(dir, (ops, write) => {
+      batches.push(ops.map((op) => `${op.type} ${op.key.slice(0, 2)}`));
+      return write();
+    });
     const engine = await Engine.open({ store: new LevelStore(counted, { where: dir }), logger: silent, classes: [Durable, Done] });
     try {
       batches.length = 0; // the store's own first record (its format) is not the flow's
