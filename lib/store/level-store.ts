@@ -455,11 +455,16 @@ export class LevelStore implements Store {
     }
   }
 
+  /** The values of `keys`, in one getMany where the database has it. */
+  #getMany(keys: string[], snapshot?: LevelSnapshot): Promise<Array<string | undefined>> {
+    const o = snapshot === undefined ? undefined : { snapshot };
+    return this.#db.getMany !== undefined ? this.#db.getMany(keys, o) : Promise.all(keys.map((k) => this.#db.get(k, o)));
+  }
+
   /** The flow's header record, in whichever bucket it is. */
   async #header(id: string, snapshot?: LevelSnapshot): Promise<{ key: string; raw: string } | undefined> {
     const keys = BUCKETS.map((b) => `x!${b}!${id}`);
-    const o = snapshot === undefined ? undefined : { snapshot };
-    const raws = await (this.#db.getMany !== undefined ? this.#db.getMany(keys, o) : Promise.all(keys.map((k) => this.#db.get(k, o))));
+    const raws = await this.#getMany(keys, snapshot);
     const at = raws.findIndex((r) => r !== undefined);
     return at < 0 ? undefined : { key: keys[at]!, raw: raws[at]! };
   }
@@ -529,10 +534,7 @@ export class LevelStore implements Store {
   /** The headers of these unfinished flows, those readable (an unreadable one is reported by getFlow(id)). */
   async #openHeaders(ids: readonly string[]): Promise<FlowHeader[]> {
     if (ids.length === 0) return [];
-    const keys = ids.map((id) => `x!open!${id}`);
-    const raws = await (this.#db.getMany !== undefined ? this.#db.getMany(keys) : Promise.all(keys.map((k) => this.#db.get(k)))).catch((err: unknown) =>
-      Promise.reject(readError(err, this.#where, 'the flow headers')),
-    );
+    const raws = await this.#getMany(ids.map((id) => `x!open!${id}`)).catch((err: unknown) => Promise.reject(readError(err, this.#where, 'the flow headers')));
     const out: FlowHeader[] = [];
     for (const raw of raws) {
       const h = raw === undefined ? undefined : this.#readable(raw);
