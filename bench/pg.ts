@@ -35,6 +35,17 @@ export async function dropSchema(db: pg.Client, schema: string): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
+/**
+ * Brings the server to the same state before each timed phase: the schema's tables vacuumed and
+ * analysed (the autovacuum that a fresh table of 10,000 inserts triggers would otherwise run in the
+ * middle of the phase, or not, by chance), and a checkpoint done (one that falls in a phase slows it
+ * with its writes and the full-page images of every page touched after it).
+ */
+export async function settle(db: pg.Client, schema: string): Promise<void> {
+  await db.query(`VACUUM (ANALYZE) "${schema}".flows, "${schema}".streams, "${schema}".headwaters, "${schema}".changes`);
+  await db.query('CHECKPOINT');
+}
+
 /** A store on a fresh schema (created on open), that counts its write transactions. */
 export function pgStore(schema: string): { store: Store; writes: () => number } {
   const inner = new PostgresStore({ connectionString: benchUrl(), schema });

@@ -13,7 +13,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Engine } from 'vastflow';
 import { diamond, diamondClasses, round, silent, windowed, type Scenario } from '../common.js';
-import { admin, allEnded, dropSchema, endedFlows, heldBy, pgStore, processCpuMs, resumedOf, schemaName, serverCpuSince, sleep, watchOthers } from '../pg.js';
+import {
+  admin,
+  allEnded,
+  dropSchema,
+  settle,
+  endedFlows,
+  heldBy,
+  pgStore,
+  processCpuMs,
+  resumedOf,
+  schemaName,
+  serverCpuSince,
+  sleep,
+  watchOthers,
+} from '../pg.js';
 
 const CHILD = fileURLToPath(new URL('./w6-engine.js', import.meta.url));
 const LEASE_MS = 1000;
@@ -66,6 +80,7 @@ async function phase(flows: number, engines: number, kill: boolean): Promise<Pha
 
     const ids = Array.from({ length: engines }, (_, k) => `w6-engine-${k + 1}`);
     children.push(...(await Promise.all(ids.map((id) => startEngine(schema, id)))));
+    await settle(db, schema);
     const cpu0 = children.reduce((sum, c) => sum + processCpuMs(c.pid!), 0);
     const serverSince = serverCpuSince();
     const t0 = performance.now();
