@@ -46,24 +46,40 @@ export function cleanup(): void {
 /** The operations of one LevelDB batch. */
 export type BatchOps = Parameters<LevelDatabase['batch']>[0];
 
-/** A LevelDB-backed store that shows `onBatch` every batch before writing it. */
+/**
+ * A LevelDB-backed store that shows `onBatch` every batch before writing it. It declares the
+ * database's `supports`, as the database itself does, so that the store writes through chained
+ * batches as it does on a bare LevelDB; the ops of a chained batch are shown at its write.
+ */
 export function observedLevelStore(dir: string, onBatch: (ops: BatchOps) => void, sync = false): Store {
   const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  const observed: LevelDatabase = {
+  const chained = (): unknown => {
+    const batch = db.batch();
+    const ops: BatchOps = [];
+    return {
+      put: (key: string, value: string) => (ops.push({ type: 'put', key, value }), batch.put(key, value)),
+      del: (key: string) => (ops.push({ type: 'del', key }), batch.del(key)),
+      write: (o?: { sync?: boolean }) => (onBatch(ops), batch.write(o ?? {})),
+      close: () => batch.close(),
+    };
+  };
+  const observed = {
     get status() {
       return db.status;
     },
+    supports: db.supports,
     open: () => db.open(),
     close: () => db.close(),
-    get: (k) => db.get(k),
-    getMany: (keys) => db.getMany(keys),
-    iterator: (o) => db.iterator(o),
-    batch: (ops, o) => {
+    get: (k: string) => db.get(k),
+    getMany: (keys: string[]) => db.getMany(keys),
+    iterator: (o: Parameters<LevelDatabase['iterator']>[0]) => db.iterator(o),
+    batch: (ops?: BatchOps, o?: { sync?: boolean }) => {
+      if (ops === undefined) return chained();
       onBatch(ops);
       return db.batch(ops, o ?? {});
     },
   };
-  return new LevelStore(observed, { sync, where: dir });
+  return new LevelStore(observed as unknown as LevelDatabase, { sync, where: dir });
 }
 
 /** A LevelDB-backed store that counts the records (puts and dels) it writes. */

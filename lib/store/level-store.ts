@@ -102,6 +102,30 @@ const bucketOf = (h: FlowHeader): string => (isUnfinished(h) ? 'open' : h.status
 
 const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart(width, '0');
 
+/** abstract-level's chained batch: `db.batch()` with no arguments. */
+interface ChainedLevel {
+  batch(): { put(key: string, value: string): unknown; del(key: string): unknown; write(options?: { sync?: boolean }): Promise<void>; close(): Promise<void> };
+}
+
+/**
+ * Writes `ops` through a chained batch. The same batch as an array of ops, but cheaper for the
+ * caller: classic-level reads an array's ops in C++ property by property (`type`, `key`, `value`,
+ * each looked up by name), 2.4-3.5 µs of the event loop's time per op, where a chained batch takes
+ * 1.4 µs per op (one call with the key and value as arguments).
+ */
+function chainedBatch(db: ChainedLevel, ops: readonly BatchOp[], options: { sync?: boolean } | undefined): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (err) {
+    return batch.close().then(() => Promise.reject(err));
+  }
+  return batch.write(options);
+}
+
 /**
  * The store on any abstract-level database: LevelDB on disk (`level`, the default) or in memory
  * (`memory-level`, `store: 'memory'`).
@@ -112,6 +136,8 @@ export class LevelStore implements Store {
   readonly supports: StoreSupports;
   readonly #db: LevelDatabase;
   readonly #sync: boolean;
+  /** An abstract-level database: batches are filled op by op (see {@link chainedBatch}). */
+  readonly #chained: boolean;
   readonly #where: string;
   #status: StoreStatus = 'new';
   /** Set by the first failed write: every later write is refused with it. */
@@ -134,6 +160,8 @@ export class LevelStore implements Store {
   constructor(db: LevelDatabase, options: LevelStoreOptions & { where?: string; persistent?: boolean } = {}) {
     this.#db = db;
     this.#sync = options.sync ?? false;
+    // abstract-level databases (classic-level, memory-level, a sublevel) declare what they support
+    this.#chained = typeof (db as { supports?: unknown }).supports === 'object';
     this.#where = options.where ?? 'database';
     const persistent = options.persistent ?? true;
     // on disk, concurrent batches share LevelDB's log write; in memory they would only be smaller
@@ -306,7 +334,8 @@ export class LevelStore implements Store {
     // a write is acknowledged once every write issued before it has settled: LevelDB logs them in
     // issue order but may report them out of it, and one logged after a failed write is lost
     const before = this.#settled;
-    const written = this.#db.batch(ops, this.#sync ? { sync: true } : undefined).then(
+    const options = this.#sync ? { sync: true } : undefined;
+    const written = (this.#chained ? chainedBatch(this.#db as unknown as ChainedLevel, ops, options) : this.#db.batch(ops, options)).then(
       () =>
         before.then(() => {
           if (this.#failure !== undefined) throw this.#failure;
