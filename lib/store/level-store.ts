@@ -114,14 +114,23 @@ interface ChainedLevel {
  * 1.4 µs per op (one call with the key and value as arguments).
  */
 function chainedBatch(db: ChainedLevel, ops: readonly BatchOp[], options: { sync?: boolean } | undefined): Promise<void> {
-  const batch = db.batch();
+  let batch: ReturnType<ChainedLevel['batch']>;
+  try {
+    // throws at once (not a rejection) when the database is not open
+    batch = db.batch();
+  } catch (err) {
+    return Promise.reject(err);
+  }
   try {
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value);
       else batch.del(op.key);
     }
   } catch (err) {
-    return batch.close().then(() => Promise.reject(err));
+    return batch.close().then(
+      () => Promise.reject(err),
+      () => Promise.reject(err),
+    );
   }
   return batch.write(options);
 }

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LevelStore } from '../../lib/store/level-store.js';
+import { MemoryLevel } from 'memory-level';
+import { LevelStore, type LevelDatabase } from '../../lib/store/level-store.js';
+import { rejects } from '../helpers/stores.js';
 import { storeConformance } from './conformance/index.js';
 import { created, rec } from './conformance/types.js';
 
@@ -45,5 +47,25 @@ describe('LevelStore on LevelDB, written to by two lanes at once', () => {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('LevelStore over a database closed underneath it', () => {
+  // abstract-level's chained batch, which the store writes through, throws at once on a closed
+  // database where an array batch rejects: the store must still reject, with its own error
+  it('rejects the write (E_STORE_UNAVAILABLE, naming the store, cause: the database error), and every write after it', async () => {
+    const db = new MemoryLevel<string, string>();
+    const store = new LevelStore(db as unknown as LevelDatabase, { where: 'the test database', persistent: false });
+    await store.open();
+    await store.write([created('f1')]);
+    await db.close();
+    const written = store.write([created('f2')]);
+    expect(written).to.be.instanceOf(Promise);
+    const err = await rejects(written);
+    expect(err.code).to.equal('E_STORE_UNAVAILABLE');
+    expect(err.message).to.contain('store the test database: a write failed');
+    expect((err.cause as { code?: string }).code).to.equal('LEVEL_DATABASE_NOT_OPEN');
+    expect(await rejects(store.write([created('f3')]))).to.equal(err);
+    await store.close().catch(() => undefined);
   });
 });
