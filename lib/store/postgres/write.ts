@@ -152,16 +152,20 @@ function updateColumns(updates: readonly Merged[]): unknown[][] {
  * deleted, consumed commands.
  */
 function rowColumns(flows: readonly Merged[]): unknown[][] {
-  const [sFlow, sId, sRec, setFlow, setScope, setKey, setValue, delFlow, delScope, delKey, cFlow, cSeq] = Array.from({ length: 12 }, (): unknown[] => []);
+  const streams = { flow: [] as string[], id: [] as string[], record: [] as string[] };
+  const set = { flow: [] as string[], scope: [] as string[], key: [] as string[], value: [] as string[] };
+  const del = { flow: [] as string[], scope: [] as string[], key: [] as string[] };
+  const consumed = { flow: [] as string[], seq: [] as number[] };
   for (const m of flows) {
-    for (const [sid, record] of m.streams) (sFlow!.push(m.flowId), sId!.push(sid), sRec!.push(record));
+    for (const [sid, record] of m.streams) (streams.flow.push(m.flowId), streams.id.push(sid), streams.record.push(record));
     for (const { scope, key, value } of m.headwaters.values()) {
-      if (value === null) (delFlow!.push(m.flowId), delScope!.push(scope), delKey!.push(key));
-      else (setFlow!.push(m.flowId), setScope!.push(scope), setKey!.push(key), setValue!.push(value));
+      if (value === null) (del.flow.push(m.flowId), del.scope.push(scope), del.key.push(key));
+      else (set.flow.push(m.flowId), set.scope.push(scope), set.key.push(key), set.value.push(value));
     }
-    for (const seq of m.consumed) (cFlow!.push(m.flowId), cSeq!.push(seq));
+    for (const seq of m.consumed) (consumed.flow.push(m.flowId), consumed.seq.push(seq));
   }
-  return [sFlow!, sId!, sRec!, setFlow!, setScope!, setKey!, setValue!, delFlow!, delScope!, delKey!, cFlow!, cSeq!];
+  // in the order of the statement's parameters, $25-$36
+  return [streams.flow, streams.id, streams.record, set.flow, set.scope, set.key, set.value, del.flow, del.scope, del.key, consumed.flow, consumed.seq];
 }
 
 /**
