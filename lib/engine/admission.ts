@@ -15,6 +15,9 @@ export const isPrepared = (held: Held): held is PreparedFlow => 'plan' in held;
  * (in start order, each with what the engine holds of it, see {@link Held}), and which are being
  * loaded from the store to run. Flows leave the queue oldest first, whenever a slot frees, through
  * the `start` the engine gives it; a start that cannot run its flow gives the slot back.
+ *
+ * A flow held at Dams gives its slot back while it holds; when its message comes or its time is
+ * due it takes one again before any waiting flow does ({@link resume}), so work under way goes first.
  */
 export class Admission {
   readonly #concurrency: number;
@@ -22,6 +25,8 @@ export class Admission {
   readonly #open: () => boolean;
   readonly #waiting = new Map<string, Held | undefined>();
   readonly #loading = new Map<string, Promise<void>>();
+  /** Parked flows that are due, waiting for a slot, in the order they became due. */
+  #resumes: Array<(slotted: boolean) => void> = [];
   #active = 0;
 
   /**
@@ -36,14 +41,14 @@ export class Admission {
 
   /** Takes a slot for a flow that runs now, when the window has room and no flow waits before it. */
   admit(): boolean {
-    if (this.#active >= this.#concurrency || this.#waiting.size > 0) return false;
+    if (this.#active >= this.#concurrency || this.#waiting.size > 0 || this.#resumes.length > 0) return false;
     this.#active++;
     return true;
   }
 
-  /** Free places: the window's size less the flows running, loading and waiting. */
+  /** Free places: the window's size less the flows running, loading, waiting and due to resume. */
   room(): number {
-    return this.#concurrency - this.#active - this.#waiting.size;
+    return this.#concurrency - this.#active - this.#waiting.size - this.#resumes.length;
   }
 
   /** Takes a slot past the window (a cancelled flow, which runs no river, only its hook). */
@@ -89,8 +94,23 @@ export class Admission {
     await Promise.all(this.#loading.values());
   }
 
-  /** Starts waiting flows while the window has room, oldest first. */
+  /**
+   * A parked flow is due: `run(true)` once it has a slot (at once if the window has room), or
+   * `run(false)` without one when the engine stops taking work.
+   */
+  resume(run: (slotted: boolean) => void): void {
+    if (!this.#open()) return run(false);
+    this.#resumes.push(run);
+    this.drain();
+  }
+
+  /** Resumes due flows, then starts waiting ones, while the window has room, oldest first. */
   drain(): void {
+    if (this.#resumes.length > 0 && !this.#open()) return this.#dropResumes();
+    while (this.#open() && this.#active < this.#concurrency && this.#resumes.length > 0) {
+      this.#active++;
+      this.#resumes.shift()!(true);
+    }
     while (this.#open() && this.#active < this.#concurrency && this.#waiting.size > 0) {
       const [id, held] = this.#waiting.entries().next().value as [string, Held | undefined];
       this.#waiting.delete(id);
@@ -101,8 +121,15 @@ export class Admission {
     }
   }
 
-  /** Forgets the queue (the engine closes; the store keeps it). */
+  /** Forgets the queue (the engine closes; the store keeps it); due parked flows go on without a slot, to stop. */
   clear(): void {
     this.#waiting.clear();
+    this.#dropResumes();
+  }
+
+  #dropResumes(): void {
+    const resumes = this.#resumes;
+    this.#resumes = [];
+    for (const run of resumes) run(false);
   }
 }

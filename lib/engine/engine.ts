@@ -187,6 +187,25 @@ export class Engine {
       listens: (event) => this.#events.listens(event),
       emit: (event, payload) => this.#events.emit(event, payload),
       settled: (runner, outcome, err) => this.#settled(runner, outcome, err),
+      parked: (runner) => {
+        // (a flow that resumed while the engine was closing ran without a slot: it has none to give)
+        if (runner.slotless) return;
+        runner.slotless = true;
+        this.#admission.release();
+        if (this.#store.supports.shared) this.#worker.poke('slot');
+      },
+      resume: (runner, ending) => {
+        // a flow cancelled or failed while it held ends at once, past the window, as a cancelled waiting flow does
+        if (ending && this.#takesWork()) {
+          this.#admission.force();
+          runner.slotless = false;
+          return runner.unparked();
+        }
+        this.#admission.resume((slotted) => {
+          if (slotted) runner.slotless = false;
+          runner.unparked();
+        });
+      },
     };
   }
 
@@ -295,7 +314,6 @@ export class Engine {
     const id = runner.id;
     this.#runners.delete(id);
     this.#worker.disown(id);
-    if (this.#store.supports.shared) this.#worker.poke('slot');
     // a write that failed because the engine closed under an abandoned attempt: left for recovery
     const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
     if (!(err instanceof Interrupted) && !closing) {
@@ -309,7 +327,10 @@ export class Engine {
         d?.reject(err);
       }
     }
-    this.#admission.release();
+    // a parked flow that stopped (the engine closed, its claim was lost) held no slot
+    if (!runner.slotless) this.#admission.release();
+    // after the release: the claim it starts reads the room at once
+    if (this.#store.supports.shared) this.#worker.poke('slot');
   }
 
   async #claim(id: string, held: Held | undefined): Promise<void> {
@@ -525,6 +546,8 @@ export class Engine {
     const settled = Promise.all(running.map((r) => r.done()));
     for (const r of running) r.interrupt();
     this.#poller.clear();
+    // parked flows due and waiting for a slot stop now, without one
+    this.#admission.clear();
     const grace = new AbortController();
     await Promise.race([settled, new SystemClock().sleep(this.#options.closeTimeout, grace.signal).catch(() => {})]);
     grace.abort();

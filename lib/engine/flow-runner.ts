@@ -33,6 +33,18 @@ export interface RunnerHost {
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void;
   /** Called once when the runner stops: with the outcome when the flow ended, else with the error (Interrupted when the engine closed). */
   settled(runner: FlowRunner, outcome: FlowOutcome | undefined, error?: unknown): void;
+  /**
+   * The flow parked with every waiting river held at a Dam: it gives its place in the concurrency
+   * window back until it runs again (a flow in a retry wait or between polls keeps its place).
+   */
+  parked(runner: FlowRunner): void;
+  /**
+   * The flow that gave its place back is due or has its message: the host calls its `unparked()`
+   * once it has a place again (at once when the window has room, or when the engine closes). A
+   * flow that is `ending` (cancelled or failed while it held) takes one past the window at once,
+   * as a cancelled waiting flow does.
+   */
+  resume(runner: FlowRunner, ending: boolean): void;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -67,7 +79,11 @@ export class Interrupted extends Error {
  * Error: no stack trace is captured.
  */
 class Parked {
-  constructor(readonly due: number) {}
+  /** @param dam true when every river that waits is held at a Dam (see RunnerHost.parked) */
+  constructor(
+    readonly due: number,
+    readonly dam: boolean,
+  ) {}
 }
 
 /** `flags` with `flag` set or cleared. */
@@ -145,6 +161,8 @@ const STOPPED = 2;
 const CANCELLED = 4;
 /** A message came since the flow last ran from its records: a flow that parks runs again at once. */
 const FRESH = 8;
+/** Parked: the flow holds no place in the concurrency window (see RunnerHost.parked). */
+const SLOTLESS = 16;
 
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -190,7 +208,7 @@ export class FlowRunner implements SignalSource, StepPort {
   readonly hw: Headwaters<any>;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
-  /** INTERRUPTED, STOPPED, CANCELLED and FRESH: one field rather than four, as every parked flow keeps its runner. */
+  /** INTERRUPTED, STOPPED, CANCELLED, FRESH and SLOTLESS: one field rather than five, as every parked flow keeps its runner. */
   #flags = 0;
   /**
    * The flow's latest queued write that the next stream must wait for (a stream's end, a fork's
@@ -255,6 +273,13 @@ export class FlowRunner implements SignalSource, StepPort {
   }
   set #fresh(on: boolean) {
     this.#flags = flagged(this.#flags, FRESH, on);
+  }
+  /** True while the flow is held at Dams and holds no place in the engine's concurrency window. @internal */
+  get slotless(): boolean {
+    return (this.#flags & SLOTLESS) !== 0;
+  }
+  set slotless(on: boolean) {
+    this.#flags = flagged(this.#flags, SLOTLESS, on);
   }
   get #scopes(): Record<string, JsonObject> | undefined {
     return this.#more?.scopes;
@@ -359,7 +384,7 @@ export class FlowRunner implements SignalSource, StepPort {
   waitUntil(due: number, atomic: boolean, dam = false): Promise<void> {
     const parkable = !atomic && this.#error === undefined && !this.#interrupted;
     // the only sequence running: the flow parks at once
-    if (parkable && this.#leaves === 1) throw new Parked(due);
+    if (parkable && this.#leaves === 1) throw new Parked(due, dam);
     return new Promise((resolve, reject) => {
       const wait = new RunnerWait(due, this, atomic, resolve);
       wait.dam = dam;
@@ -385,7 +410,7 @@ export class FlowRunner implements SignalSource, StepPort {
     const sleepers: RunnerWait[] = [];
     for (let w: RunnerWait | undefined = this.#waits; w !== undefined; w = w.after) if (w.parkable) sleepers.push(w);
     for (const w of sleepers) {
-      w.unwind!(new Parked(w.due));
+      w.unwind!(new Parked(w.due, w.dam));
       w.unwind = undefined;
       this.host.poller.wake(w);
     }
@@ -451,8 +476,10 @@ export class FlowRunner implements SignalSource, StepPort {
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
         if (!(err instanceof Parked)) return this.#settled(undefined, err);
-        // a parked flow is this wait and its objects: no suspended calls, no closures
+        // a parked flow is this wait and its objects: no suspended calls, no closures; held at Dams
+        // only, no place in the window either (a flow held for days must not keep others from running)
         const wait = new RunnerWait(err.due, this, false, undefined);
+        if (err.dam) this.host.parked(this);
         this.#wait(wait);
         // a message came while the flow was unwinding to park, when no wait of it could be woken
         if (this.#fresh) this.host.poller.wake(wait);
@@ -473,6 +500,13 @@ export class FlowRunner implements SignalSource, StepPort {
   }
 
   #unpark(): void {
+    if (this.#interrupted) return this.#settled(undefined, new Interrupted());
+    if (this.slotless) this.host.resume(this, this.#error !== undefined);
+    else this.#drive();
+  }
+
+  /** The host gave the parked flow its place in the window back (or the engine is closing). @internal */
+  unparked(): void {
     if (this.#interrupted) return this.#settled(undefined, new Interrupted());
     this.#drive();
   }
@@ -832,12 +866,14 @@ export class FlowRunner implements SignalSource, StepPort {
     this.#leaves++;
     // branches that parked: the parallel river parks until the earliest of them is due
     let parked: Parked | undefined;
+    let dams = true;
     for (const s of settled) {
       if (s.status === 'fulfilled') continue;
       if (!(s.reason instanceof Parked)) throw s.reason;
+      dams &&= s.reason.dam;
       if (parked === undefined || s.reason.due < parked.due) parked = s.reason;
     }
-    if (parked !== undefined) throw parked;
+    if (parked !== undefined) throw parked.dam === dams ? parked : new Parked(parked.due, dams);
     const ok = settled.every((s) => s.status === 'fulfilled' && s.value);
     void this.write(this.#container(node, ok ? 'success' : 'fail'));
     return ok;

@@ -126,7 +126,9 @@ export class Starts {
     }
     if (runNow) this.#host.launch(flow);
     else if (!shared) this.#host.admission.enqueue(header.id, flow);
-    // on a shared store a waiting flow waits in the store, for whichever engine has room first
+    // on a shared store a waiting flow waits in the store, for whichever engine has room first:
+    // this one too, as soon as a slot frees, not at its next heartbeat
+    else this.#host.worker.poke('runnable');
     this.#host.admission.drain();
     return new FlowRun(this.#host.runHost, header.id, header.requestId);
   }

@@ -286,6 +286,43 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
     expect(outcomes.every((o) => o.headwaters['poll'] === 'poll-B')).to.equal(true);
   });
 
+  it('flows held at Dams take no place in the window: with concurrency 2 an engine holds 6 and runs others; SIGKILLed, another takes the 6 over', async () => {
+    const held = ids('dam', 6);
+    const a = cluster.node('A', { concurrency: 2, flows: { kind: 'dam', prefix: 'dam', count: held.length } });
+    await opened(cluster, a, true);
+    // four of the six were created waiting (the window was full): each takes a place as one before it parks at its Dam
+    await cluster.until('every Dam flow past its step a in A', () => only(cluster.entries(), 'a', 'flow', 'A').length === held.length);
+    settings.engine = 'client';
+    const client = await cluster.open('client', { concurrency: 0 });
+    const quick = ids('quick', 4);
+    const quickOutcomes = await cluster.within(
+      'the other flows, run by A while it holds six at Dams',
+      Promise.all(quick.map(async (rid) => (await draw(new Andes(client), 'three', rid).start()).result())),
+    );
+    expect(quickOutcomes.map((o) => o.status)).to.deep.equal(quick.map(() => 'success'));
+    each(only(cluster.entries(), 'c', 'flow', 'A'), quick, 1, 'calls of c in A');
+
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const mark = cluster.note('killed A');
+    settings.engine = 'B';
+    await cluster.open('B', { concurrency: 2 });
+    const runs = await Promise.all(held.map((rid) => draw(new Andes(client), 'dam', rid).start()));
+    for (const run of runs) await client.send(run.id, 'go', run.requestId);
+    const outcomes = await cluster.within('the six held flows, ended in B', Promise.all(runs.map((r) => r.result())));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(held.map(() => 'success'));
+    expect(outcomes.map((o) => o.headwaters['go'])).to.deep.equal(held);
+    const all = cluster.entries();
+    each(only(all, 'a', 'flow'), held, 1, 'calls of a');
+    each(
+      only(all, 'c', 'flow', 'B').filter((e) => e.index > mark),
+      held,
+      1,
+      'calls of c in B, after the kill',
+    );
+    each(only(all, 'c', 'flow'), held, 1, 'calls of c');
+  });
+
   it('workers() lists the live engines with their running counts; a killed one drops out after its lease', async () => {
     const a = cluster.node('A', { concurrency: 10, hold: 'b', flows: { kind: 'three', prefix: 'held', count: 3 } });
     const c = cluster.node('C', { concurrency: 10 });

@@ -5,7 +5,7 @@
 // module too (as an engine of its own, or to draw flows); env sets each child's engine id and which
 // rivers hold in it.
 import fs from 'node:fs';
-import { Atlantic, Basin, Headwaters, ParallelRiver, River, type Andes, type RiverAttr, type RiverContext } from '../../lib/index.js';
+import { Atlantic, Basin, Dam, Headwaters, ParallelRiver, River, type Andes, type RiverAttr, type RiverContext } from '../../lib/index.js';
 
 export const settings = {
   journal: process.env['VASTFLOW_CLUSTER_JOURNAL'] ?? '',
@@ -120,12 +120,13 @@ export const classesByName = { Step, Special, Poll, End } as const;
 export type ClassName = keyof typeof classesByName;
 export const allClasses = Object.values(classesByName);
 
-export type Kind = 'three' | 'special' | 'poll' | 'mixed';
+export type Kind = 'three' | 'special' | 'poll' | 'mixed' | 'dam';
 
 /**
  * Draws a flow of the kind for one requestId: three steps a, b, c; a, special s, c; a step and a
  * poll; or, `mixed`, one of four shapes by the requestId's number: the three steps, a parallel
- * river (a | b) then c, a basin of a and b then c, or a step and a poll.
+ * river (a | b) then c, a basin of a and b then c, or a step and a poll; or, `dam`, a step, a Dam
+ * held until the message `go`, and a step c.
  */
 export function draw(andes: Andes, kind: Kind, requestId: string, options: { ms?: number; intervalMs?: number } = {}): Andes {
   andes.drawHeadwaters(new Headwaters(requestId)).drawAtlantic(new End());
@@ -137,6 +138,8 @@ export function draw(andes: Andes, kind: Kind, requestId: string, options: { ms?
       return andes.drawStream(step('a'), new Special({ name: 's' }), step('c'));
     case 'poll':
       return andes.drawStream(step('a'), new Poll({ intervalMs: options.intervalMs ?? 100 }));
+    case 'dam':
+      return andes.drawStream(step('a'), new Dam('go'), step('c'));
     case 'mixed': {
       const shape = Number(/(\d+)$/.exec(requestId)?.[1] ?? 0) % 4;
       if (shape === 0) return andes.drawStream(step('a'), step('b'), step('c'));

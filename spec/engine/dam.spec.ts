@@ -3,7 +3,20 @@
 // until its delay has passed. On every store; on PostgreSQL a send from another engine wakes the
 // engine that holds the flow at once.
 import { expect } from 'chai';
-import { Andes, Basin, Dam, Engine, Headwaters, ManualClock, ParallelRiver, River, toMermaid, type FlowRun, type Stream } from '../../lib/index.js';
+import {
+  Andes,
+  Basin,
+  Dam,
+  Engine,
+  Headwaters,
+  ManualClock,
+  ParallelRiver,
+  River,
+  toMermaid,
+  type FlowRun,
+  type RiverAttr,
+  type Stream,
+} from '../../lib/index.js';
 import { pgKinds } from '../helpers/postgres.js';
 import { latch, rejects, STORE_KINDS, until, useEngines, within, type StoreKind } from '../helpers/stores.js';
 
@@ -143,8 +156,119 @@ function damSpecs(kind: StoreKind): void {
   });
 }
 
+/** A river that polls until its gate opens, every 5 ms: a flow between polls stays in the window. */
+class Polled extends River {
+  static riverName = 'Dam.Polled';
+  static gate = false;
+  update(attr: RiverAttr) {
+    attr.cycleTimes = 1000;
+    attr.cycleInterval = 5;
+  }
+  async flow() {}
+  async cycle() {
+    return Polled.gate;
+  }
+}
+
+/** The concurrency window of an engine whose flows wait at Dams. */
+function windowSpecs(kind: StoreKind): void {
+  describe(`the concurrency window, on the ${kind.name}`, () => {
+    const engines = useEngines(kind);
+    let engine: Engine;
+    beforeEach(async () => {
+      Seen.log = [];
+      Gated.gate = latch();
+      Polled.gate = false;
+      engine = await engines.open({ concurrency: 1, classes: [Seen, Gated, Polled] });
+    });
+    const held = async (run: FlowRun, streamId: string) =>
+      until(async () => (await state(engine, run.id, streamId)).state === 'waiting', 2000, `the Dam of ${run.id} holding`);
+
+    it('gives a flow held at a Dam no place in it: with concurrency 1, other flows run and end meanwhile', async () => {
+      const dammed = await start(engine, 'window-dam', seen('before'), new Dam('go'), seen('after'));
+      await held(dammed, '1');
+      const other = await start(engine, 'window-other', seen('other'));
+      expect((await within(other.result(), 2000, 'a flow started while the other is held at its Dam')).status).to.equal('success');
+      // a durable sleep too, and a flow held at Dams in both branches of a parallel river
+      const sleeping = await start(engine, 'window-sleep', new Dam({ delay: '1h' }));
+      const branches = await start(engine, 'window-branches', new ParallelRiver().append(new Dam('left')).append(new Dam('right')));
+      await until(
+        async () => (await engine.get(branches.id))!.streams.filter((st) => st.kind === 'dam' && st.state === 'waiting').length === 2,
+        2000,
+        'both Dams of the parallel river holding',
+      );
+      const third = await start(engine, 'window-third', seen('third'));
+      expect((await within(third.result(), 2000, 'a flow started while three are held')).status).to.equal('success');
+      await engine.send(dammed.id, 'go');
+      expect((await within(dammed.result(), 2000, 'the held flow, once its message came')).status).to.equal('success');
+      expect(Seen.log.map((l) => l.label)).to.deep.equal(['before', 'other', 'third', 'after']);
+      expect((await engine.get(sleeping.id))!.status).to.equal('running');
+      await engine.cancel(sleeping.id);
+      await engine.cancel(branches.id);
+    });
+
+    it('gives a flow whose message came its place back before any waiting flow starts', async () => {
+      const dammed = await start(engine, 'resume-dam', new Dam('go'), seen('resumed'));
+      await held(dammed, '0');
+      const busy = await start(engine, 'resume-busy', new Gated());
+      const queued = await start(engine, 'resume-queued', seen('queued'));
+      await until(async () => (await engine.get(busy.id))!.status === 'running', 2000, 'the gated flow running');
+      await engine.send(dammed.id, 'go');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(Seen.log, 'the window is full: neither the resumed nor the queued flow runs').to.deep.equal([]);
+      expect((await engine.get(queued.id))!.status).to.equal('waiting');
+      Gated.gate.release();
+      await within(Promise.all([busy.result(), dammed.result(), queued.result()]), 3000, 'the three flows');
+      expect(Seen.log.map((l) => l.label)).to.deep.equal(['resumed', 'queued']);
+    });
+
+    it('ends a flow cancelled while it holds at once, past the full window, as a cancelled waiting flow', async () => {
+      const dammed = await start(engine, 'cancel-dam', new Dam('go'), seen('never'));
+      await held(dammed, '0');
+      const busy = await start(engine, 'cancel-busy', new Gated());
+      await until(async () => (await engine.get(busy.id))!.status === 'running', 2000, 'the gated flow running');
+      await engine.cancel(dammed.id, 'no longer needed');
+      expect((await within(dammed.result(), 1000, 'the cancelled flow, while the window is full')).status).to.equal('cancelled');
+      expect((await engine.get(busy.id))!.status).to.equal('running');
+      Gated.gate.release();
+      expect((await within(busy.result(), 2000, 'the gated flow')).status).to.equal('success');
+      expect(Seen.log).to.deep.equal([]);
+    });
+
+    it('keeps the place of a flow between polls (it is running): the next flow waits for its end', async () => {
+      const polling = await start(engine, 'poll-1', new Polled());
+      await until(async () => ((await engine.get(polling.id))!.streams[0]?.cycles ?? 0) >= 2, 2000, 'the river polling');
+      const queued = await start(engine, 'poll-queued', seen('queued'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await engine.get(queued.id))!.status).to.equal('waiting');
+      Polled.gate = true;
+      // (on PostgreSQL the engine claims the queued flow as the slot frees, not at its next heartbeat)
+      await within(Promise.all([polling.result(), queued.result()]), 2000, 'both flows');
+      expect(Seen.log.map((l) => l.label)).to.deep.equal(['queued']);
+    });
+
+    it('closes at once while a flow whose message came waits for a place', async () => {
+      const dammed = await start(engine, 'close-dam', new Dam('go'), seen('resumed'));
+      await held(dammed, '0');
+      const busy = await start(engine, 'close-busy', new Gated());
+      await until(async () => (await engine.get(busy.id))!.status === 'running', 2000, 'the gated flow running');
+      await engine.send(dammed.id, 'go');
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      Gated.gate.release(); // the gated river ends within the close grace; the resumed flow stays for recovery
+      await engine.close();
+      expect(Date.now() - t0, 'close waited for no place to free').to.be.below(1000);
+      if (!kind.persistent) return;
+      const next = await engines.open({ classes: [Seen, Gated, Polled] });
+      await until(async () => (await next.get(dammed.id))?.status === 'success', 3000, 'the held flow ending in the next engine');
+      expect(Seen.log.map((l) => l.label)).to.include('resumed');
+    });
+  });
+}
+
 describe('Dam', () => {
   for (const kind of [...STORE_KINDS, ...pgKinds('Dam specs')]) damSpecs(kind);
+  for (const kind of [...STORE_KINDS, ...pgKinds('Dam window specs')]) windowSpecs(kind);
 
   describe('timeouts and durable sleeps (a manual clock)', () => {
     const engines = useEngines(STORE_KINDS[0]!);
