@@ -103,6 +103,9 @@ export class Worker {
    * the store does not hold until the create lands (see {@link created}).
    */
   own(flowId: string, epoch: number, creating = false): void {
+    // the one engine of a store that cannot be shared owns every flow: nothing to fence or renew,
+    // and no entry per flow (a parked flow's memory is W4's budget)
+    if (!this.shared) return;
     this.#epochs.set(flowId, epoch);
     if (creating) this.#creating.add(flowId);
   }
