@@ -37,6 +37,8 @@ function fail(what: string, path: string, value: unknown, reason?: string): neve
  * keys (`JSON.parse` makes them own keys; copied, they would set the copy's prototype).
  */
 export function frozenJsonCopy(value: unknown, what: string): Json {
+  // a string, a boolean or a finite number is its own copy: no walk, no set of ancestors
+  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
   return copy(value, what, '', new Set());
 }
 
