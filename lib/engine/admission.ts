@@ -95,11 +95,16 @@ export class Admission {
   }
 
   /**
-   * A parked flow is due: `run(true)` once it has a slot (at once if the window has room), or
-   * `run(false)` without one when the engine stops taking work.
+   * A parked flow is due: `run(true)` once it has a slot (at once if the window has room, or, when
+   * it is `ending`, at once past the window, as {@link force}), or `run(false)` without one when
+   * the engine stops taking work.
    */
-  resume(run: (slotted: boolean) => void): void {
+  resume(run: (slotted: boolean) => void, ending = false): void {
     if (!this.#open()) return run(false);
+    if (ending) {
+      this.force();
+      return run(true);
+    }
     this.#resumes.push(run);
     this.drain();
   }

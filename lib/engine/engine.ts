@@ -194,18 +194,12 @@ export class Engine {
         this.#admission.release();
         if (this.#store.supports.shared) this.#worker.poke('slot');
       },
-      resume: (runner, ending) => {
-        // a flow cancelled or failed while it held ends at once, past the window, as a cancelled waiting flow does
-        if (ending && this.#takesWork()) {
-          this.#admission.force();
-          runner.slotless = false;
-          return runner.unparked();
-        }
+      // a flow cancelled or failed while it held (ending) runs at once, past the window, as a cancelled waiting flow does
+      resume: (runner, ending) =>
         this.#admission.resume((slotted) => {
           if (slotted) runner.slotless = false;
           runner.unparked();
-        });
-      },
+        }, ending),
     };
   }
 

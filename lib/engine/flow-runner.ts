@@ -500,9 +500,8 @@ export class FlowRunner implements SignalSource, StepPort {
   }
 
   #unpark(): void {
-    if (this.#interrupted) return this.#settled(undefined, new Interrupted());
-    if (this.slotless) this.host.resume(this, this.#error !== undefined);
-    else this.#drive();
+    if (this.slotless && !this.#interrupted) this.host.resume(this, this.#error !== undefined);
+    else this.unparked();
   }
 
   /** The host gave the parked flow its place in the window back (or the engine is closing). @internal */

@@ -127,7 +127,8 @@ export class Starts {
     if (runNow) this.#host.launch(flow);
     else if (!shared) this.#host.admission.enqueue(header.id, flow);
     // on a shared store a waiting flow waits in the store, for whichever engine has room first:
-    // this one too, as soon as a slot frees, not at its next heartbeat
+    // this one too, at once if a slot freed while its create was written (the claim made then
+    // could not see it), else as soon as one frees, not at its next heartbeat
     else this.#host.worker.poke('runnable');
     this.#host.admission.drain();
     return new FlowRun(this.#host.runHost, header.id, header.requestId);

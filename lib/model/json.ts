@@ -37,14 +37,13 @@ function fail(what: string, path: string, value: unknown, reason?: string): neve
  * keys (`JSON.parse` makes them own keys; copied, they would set the copy's prototype).
  */
 export function frozenJsonCopy(value: unknown, what: string): Json {
-  // a string, a boolean or a finite number is its own copy: no walk, no set of ancestors
-  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
-  return copy(value, what, '', new Set());
+  return copy(value, what, '', undefined);
 }
 
-function copy(value: unknown, what: string, path: string, ancestors: Set<object>): Json {
-  // the ancestors are the objects and arrays above this one: their count is its depth
-  if (ancestors.size >= MAX_JSON_DEPTH && typeof value === 'object' && value !== null) {
+/** `ancestors`: the objects and arrays above this value, made at the first one (a string, boolean or number needs none). */
+function copy(value: unknown, what: string, path: string, ancestors: Set<object> | undefined): Json {
+  // their count is this value's depth
+  if (ancestors !== undefined && ancestors.size >= MAX_JSON_DEPTH && typeof value === 'object' && value !== null) {
     fail(what, path, value, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   }
   switch (typeof value) {
@@ -60,7 +59,8 @@ function copy(value: unknown, what: string, path: string, ancestors: Set<object>
       fail(what, path, value);
   }
   if (value === null) return null;
-  if (ancestors.has(value)) fail(what, path, value, 'a cycle');
+  if (ancestors === undefined) ancestors = new Set();
+  else if (ancestors.has(value)) fail(what, path, value, 'a cycle');
   ancestors.add(value);
   let out: Json;
   if (Array.isArray(value)) {
