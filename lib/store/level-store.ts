@@ -26,6 +26,7 @@ import {
 import { deferred, type Deferred } from '../util/deferred.js';
 import { inconsistency } from './consistency.js';
 import { openError, readError, writeFailure } from './level-errors.js';
+import { headerJson, jsonNumber, streamsJson } from './record-json.js';
 import type { Store, StoreStatus, StoreSupports } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -100,7 +101,8 @@ interface Folded {
 
 const bucketOf = (h: FlowHeader): string => (isUnfinished(h) ? 'open' : h.status);
 
-const pad = (n: number, width: number): string => String(Math.trunc(n)).padStart(width, '0');
+// jsonNumber: a seq (past 2^31) prints faster than by String()
+const pad = (n: number, width: number): string => jsonNumber(Math.trunc(n)).padStart(width, '0');
 
 /** abstract-level's chained batch: `db.batch()` with no arguments. */
 interface ChainedLevel {
@@ -380,7 +382,7 @@ export class LevelStore implements Store {
     let unfinished = true;
     if (h !== undefined) {
       // the header is the value of its status index: the flow moves between buckets as it ends or reopens
-      const value = JSON.stringify(h);
+      const value = headerJson(h);
       if (h.status === 'waiting') ops.push({ type: 'put', key: `q!${pad(h.seq, 16)}`, value: id });
       else if (c.claimed) ops.push({ type: 'del', key: `q!${pad(h.seq, 16)}` });
       unfinished = isUnfinished(h);
@@ -393,18 +395,19 @@ export class LevelStore implements Store {
     }
     if (c.consumed !== undefined) for (const seq of c.consumed) ops.push({ type: 'del', key: `m!${id}!${pad(seq, 16)}` });
     if (c.create === undefined && c.streams === undefined && c.headwaters === undefined) return false;
-    const entry: JournalEntry = {};
-    if (c.create !== undefined) entry.b = c.create.blueprint;
+    // a JournalEntry's JSON, its parts written as they come
+    let entry = '';
+    if (c.create !== undefined) entry += `,"b":${JSON.stringify(c.create.blueprint)}`;
     let fold = false;
     if (c.streams !== undefined) {
-      entry.s = c.streams;
+      entry += `,"s":${streamsJson(c.streams)}`;
       for (const sid in c.streams) {
         const calls = c.streams[sid]!.attempts + c.streams[sid]!.cycles;
         if (calls > 0 && calls % COMPACT_CALLS === 0) fold = unfinished;
       }
     }
-    if (c.headwaters !== undefined) entry.w = c.headwaters;
-    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: JSON.stringify(entry) });
+    if (c.headwaters !== undefined) entry += `,"w":${JSON.stringify(c.headwaters)}`;
+    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: `{${entry.slice(1)}}` });
     return fold;
   }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { headerJson, streamJson } from '../record-json.js';
 import { isUnfinished, type Fence, type FlowChange, type FlowHeader, type WriteResult } from '../records.js';
 
 /** One flow's changes of a group, merged (a group may change a flow more than once). */
@@ -32,7 +33,7 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
     if (c.create !== undefined) m.create = { blueprint: JSON.stringify(c.create.blueprint), classes: c.create.classes ?? [] };
     if (c.fence !== undefined) m.fence ??= c.fence;
     if (c.header !== undefined) m.header = c.header;
-    if (c.streams !== undefined) for (const sid of Object.keys(c.streams)) m.streams.set(sid, JSON.stringify(c.streams[sid]));
+    if (c.streams !== undefined) for (const sid of Object.keys(c.streams)) m.streams.set(sid, streamJson(c.streams[sid]!));
     if (c.headwaters !== undefined) {
       for (const scope of Object.keys(c.headwaters)) {
         const delta = c.headwaters[scope]!;
@@ -46,7 +47,7 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
   for (const m of byFlow.values()) {
     if (m.create !== undefined && m.header === undefined) throw new TypeError(`flow ${m.flowId}: a create needs the flow's header`);
     // serialise the header here too, so that a bad value throws before the transaction
-    if (m.header !== undefined) m.headerJson = JSON.stringify(m.header);
+    if (m.header !== undefined) m.headerJson = headerJson(m.header);
   }
   return [...byFlow.values()];
 }
