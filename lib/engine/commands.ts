@@ -40,6 +40,8 @@ export class Commands {
   readonly #host: CommandsHost;
   /** Stored commands being carried out (see stored), by seq. */
   readonly #carrying = new Set<number>();
+  /** Redrives under way here, by flow id: a second one at the same time is refused, a cancel waits for it. */
+  readonly #redriving = new Map<string, Promise<unknown>>();
   #busy = false;
 
   constructor(host: CommandsHost) {
@@ -53,6 +55,8 @@ export class Commands {
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow.
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
+    // a cancel asked for while the flow is being redriven here stops the run the redrive starts
+    await this.#redriving.get(id)?.catch(() => undefined);
     const loading = this.#host.admission.loading(id);
     if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
     const running = this.#host.runner(id);
@@ -127,7 +131,15 @@ export class Commands {
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
    * failed (it runs, waits, succeeded or was cancelled), or its compensations ran.
    */
-  async redrive(id: string): Promise<FlowRun> {
+  redrive(id: string): Promise<FlowRun> {
+    if (this.#redriving.has(id)) {
+      return Promise.reject(new VastflowError('E_CONFLICT', `redrive: flow ${id} is being redriven already (by another call of redrive)`));
+    }
+    const redriven = this.#redrive(id);
+    this.#redriving.set(id, redriven);
+    return redriven.finally(() => this.#redriving.delete(id));
+  }
+  async #redrive(id: string): Promise<FlowRun> {
     const stored = this.#host.holds(id) ? undefined : await this.#host.store.getFlow(id);
     if (stored === undefined) {
       if (this.#host.holds(id)) throw new VastflowError('E_CONFLICT', `redrive: cannot redrive flow ${id}: it is still running`);

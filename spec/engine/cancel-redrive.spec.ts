@@ -43,12 +43,13 @@ class Unit extends River<{ label: string }> {
   }
 }
 
-/** Waits until its gate opens or the flow stops; records whether hw.signal and ctx.signal aborted. */
+/** Throws while failing, else waits until its gate opens or the flow stops; records whether hw.signal and ctx.signal aborted. */
 class Gated extends River<{ label: string }> {
   async flow(hw: Headwaters, ctx: RiverContext) {
     const label = this.config!.label;
     calls[label] = (calls[label] ?? 0) + 1;
     startedLatch(label).release();
+    if (failing.has(label)) throw new Error(`${label} failed`);
     const stopped = new Promise<void>((r) => hw.signal.addEventListener('abort', () => r(), { once: true }));
     await within(Promise.race([gate(label).promise, stopped]), 2000, `gate ${label}`);
     seen[label] = { hwAborted: hw.signal.aborted, ctxAborted: ctx.signal.aborted };
@@ -297,6 +298,33 @@ forEachStore((kind) => {
         gate('long').release();
         expect((await run.result()).status).to.equal('success');
         expect(calls['long']).to.equal(1);
+      });
+
+      it('redrives once when redrive is called several times at once: the other calls get E_CONFLICT', async () => {
+        failing.add('b');
+        const run = await start([unit('a'), unit('b')]);
+        await run.result();
+        failing.delete('b');
+        const tries = await Promise.allSettled([engine.redrive(run.id), engine.redrive(run.id), engine.redrive(run.id)]);
+        const redriven = tries.filter((t) => t.status === 'fulfilled');
+        expect(redriven).to.have.length(1);
+        for (const t of tries) if (t.status === 'rejected') expect(t.reason).to.have.property('code', 'E_CONFLICT');
+        expect((await redriven[0]!.value.result()).status).to.equal('success');
+        expect(calls).to.deep.equal({ a: 1, b: 2 });
+        expect(hooks).to.deep.equal(['fail E_RIVER_FAILED', 'success']);
+        expect((await engine.get(run.id))!.streams[1]!.attempts).to.equal(1);
+      });
+
+      it('cancels the redriven run when cancel is called at the same time as redrive', async () => {
+        failing.add('long');
+        const run = await start([gated('long')]);
+        await run.result();
+        failing.delete('long'); // the redriven attempt waits until the flow stops
+        const [again] = await Promise.all([engine.redrive(run.id), engine.cancel(run.id, 'changed my mind')]);
+        const outcome = await again.result();
+        expect(outcome.status).to.equal('cancelled');
+        expect(outcome.error?.message).to.contain('changed my mind');
+        expect(hooks).to.deep.equal(['fail E_RIVER_FAILED', 'fail E_CANCELLED']);
       });
     });
   });
