@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { VastflowError } from '../errors/vastflow-error.js';
@@ -104,6 +106,20 @@ const bucketOf = (h: FlowHeader): string => (isUnfinished(h) ? 'open' : h.status
 // jsonNumber: a seq (past 2^31) prints faster than by String()
 const pad = (n: number, width: number): string => jsonNumber(Math.trunc(n)).padStart(width, '0');
 
+/** The absolute path of a directory, its symbolic links resolved (those of its parents if it does not exist yet). */
+function realDirectory(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync.native(absolute);
+  } catch {
+    try {
+      return join(realpathSync.native(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
 /** abstract-level's chained batch: `db.batch()` with no arguments. */
 interface ChainedLevel {
   batch(): { put(key: string, value: string): unknown; del(key: string): unknown; write(options?: { sync?: boolean }): Promise<void>; close(): Promise<void> };
@@ -181,7 +197,10 @@ export class LevelStore implements Store {
 
   /** A store on a LevelDB directory. */
   static at(path: string, options: LevelStoreOptions = {}): LevelStore {
-    const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    // LevelDB locks a directory against other processes, and within one process by its path as
+    // spelled: `./data` and `/srv/app/data/` would both open it (and the close of one would free
+    // the lock for other processes too), so it is opened by one spelling of its real path
+    const db = new Level<string, string>(realDirectory(path), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     return new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
   }
 

@@ -50,6 +50,27 @@ describe('LevelStore on LevelDB, written to by two lanes at once', () => {
   });
 });
 
+describe('LevelStore on a directory spelled another way', () => {
+  it('refuses a second opener with E_STORE_LOCKED whether the path is relative, ends in a slash or goes through a symbolic link', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-store-'));
+    const dir = path.join(parent, 'flows');
+    fs.symlinkSync(parent, path.join(parent, 'link'));
+    const first = LevelStore.at(dir);
+    await first.open();
+    try {
+      for (const spelling of [path.relative(process.cwd(), dir) + '/', `${parent}/./flows`, path.join(parent, 'link', 'flows')]) {
+        const err = await rejects(LevelStore.at(spelling).open());
+        expect(err, spelling).to.have.property('code', 'E_STORE_LOCKED');
+      }
+      // the refused opens did not free the lock either
+      expect(await rejects(LevelStore.at(dir).open())).to.have.property('code', 'E_STORE_LOCKED');
+    } finally {
+      await first.close();
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('LevelStore over a database closed underneath it', () => {
   // abstract-level's chained batch, which the store writes through, throws at once on a closed
   // database where an array batch rejects: the store must still reject, with its own error
