@@ -307,7 +307,9 @@ export class Engine {
   #settled(runner: FlowRunner, outcome: FlowOutcome | undefined, err: unknown): void {
     const id = runner.id;
     this.#runners.delete(id);
-    this.#worker.disown(id);
+    // stopped by close(): its last writes may still be queued, and a write without its claim is
+    // dropped; close() flushes them, then gives every claim back
+    if (!(err instanceof Interrupted && this.#state !== 'open')) this.#worker.disown(id);
     // a write that failed because the engine closed under an abandoned attempt: left for recovery
     const closing = this.#state !== 'open' && isVastflowError(err, 'E_CLOSED');
     if (!(err instanceof Interrupted) && !closing) {

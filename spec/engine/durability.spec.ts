@@ -6,9 +6,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { RecordingStore, silent } from '../helpers/stores.js';
+import { RecordingStore, silent, useEngines } from '../helpers/stores.js';
 import { pino } from 'pino';
-import { Andes, Atlantic, Engine, Headwaters, LevelStore, ManualClock, ParallelRiver, River, type RiverAttr, type RiverContext } from '../../lib/index.js';
+import {
+  Andes,
+  Atlantic,
+  Engine,
+  Headwaters,
+  LevelStore,
+  ManualClock,
+  ParallelRiver,
+  River,
+  type EngineOptions,
+  type RiverAttr,
+  type RiverContext,
+} from '../../lib/index.js';
+import { pgKinds } from '../helpers/postgres.js';
 
 const MIN = 60_000;
 
@@ -110,6 +123,54 @@ async function parked(engine: Engine, n: number): Promise<void> {
   }
 }
 
+/**
+ * close() lets running attempts and hooks settle and records them, so the next engine never runs
+ * them again: on LevelDB, and on PostgreSQL, where close() also gives the flows' claims back.
+ */
+function closeSettles(open: (options?: EngineOptions) => Promise<Engine>): void {
+  it('close() lets a running attempt settle and records it, so recovery does not run it again', async () => {
+    const engine = await open();
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start();
+    while (!calls.includes('settling start')) await new Promise((r) => setImmediate(r));
+    const outcome = run.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    let closed = false;
+    const closing = engine.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed, 'close() waits for the running attempt').to.equal(false);
+    Settling.release();
+    await closing;
+    expect(await outcome).to.have.property('code', 'E_CLOSED');
+    expect(calls).to.deep.equal(['settling start', 'settling end']);
+
+    const again = await open();
+    const out = await (await new Andes(again).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start()).result();
+    expect(out.status).to.equal('success');
+    expect(out.headwaters).to.deep.equal({ settled: true, quick: true });
+    expect(calls).to.deep.equal(['settling start', 'settling end', 'quick settle-1']);
+  });
+
+  it('close() lets a running Atlantic hook settle and records it, so recovery never runs it again', async () => {
+    const engine = await open();
+    const draw = (e: Engine) => new Andes(e).drawHeadwaters(new Headwaters('hook-1')).drawStream(new Quick()).drawAtlantic(new SlowHooks());
+    const run = await draw(engine).start();
+    while (!calls.includes('hook start')) await new Promise((r) => setImmediate(r));
+    const closing = engine.close();
+    await new Promise((r) => setTimeout(r, 5));
+    SlowHooks.release();
+    await closing;
+    expect(calls).to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
+
+    const again = await open();
+    const out = await (await draw(again).start()).result();
+    expect(out.id).to.equal(run.id);
+    expect(out.status).to.equal('success');
+    expect(calls, 'the hook ran once').to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
+  });
+}
+
 describe('durability within a process', () => {
   let dir: string;
   const engines: Engine[] = [];
@@ -175,47 +236,7 @@ describe('durability within a process', () => {
     expect((await second.get(out.id))!.streams[0]).to.include({ cycles: 3, attempts: 1 });
   });
 
-  it('close() lets a running attempt settle and records it, so recovery does not run it again', async () => {
-    const engine = await open();
-    const run = await new Andes(engine).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start();
-    while (!calls.includes('settling start')) await new Promise((r) => setImmediate(r));
-    const outcome = run.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    let closed = false;
-    const closing = engine.close().then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(closed, 'close() waits for the running attempt').to.equal(false);
-    Settling.release();
-    await closing;
-    expect(await outcome).to.have.property('code', 'E_CLOSED');
-    expect(calls).to.deep.equal(['settling start', 'settling end']);
-
-    const again = await open();
-    const out = await (await new Andes(again).drawHeadwaters(new Headwaters('settle-1')).drawStream(new Settling(), new Quick()).start()).result();
-    expect(out.status).to.equal('success');
-    expect(out.headwaters).to.deep.equal({ settled: true, quick: true });
-    expect(calls).to.deep.equal(['settling start', 'settling end', 'quick settle-1']);
-  });
-
-  it('close() lets a running Atlantic hook settle and records it, so recovery never runs it again', async () => {
-    const engine = await open();
-    const draw = (e: Engine) => new Andes(e).drawHeadwaters(new Headwaters('hook-1')).drawStream(new Quick()).drawAtlantic(new SlowHooks());
-    const run = await draw(engine).start();
-    while (!calls.includes('hook start')) await new Promise((r) => setImmediate(r));
-    const closing = engine.close();
-    await new Promise((r) => setTimeout(r, 5));
-    SlowHooks.release();
-    await closing;
-    expect(calls).to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
-
-    const again = await open();
-    const out = await (await draw(again).start()).result();
-    expect(out.id).to.equal(run.id);
-    expect(out.status).to.equal('success');
-    expect(calls, 'the hook ran once').to.deep.equal(['quick hook-1', 'hook start', 'hook end']);
-  });
+  closeSettles(open);
 
   it('recovery keeps the concurrency window: flows that were running resume a few at a time', async () => {
     Object.assign(Gate, { hold: true, started: 0, running: 0, peak: 0 });
@@ -337,3 +358,12 @@ describe('durability within a process', () => {
     expect(when('1'), 'the river after the parallel one starts in a later write than its end').to.be.above(parallelEnds);
   });
 });
+
+for (const kind of pgKinds('close() keeping what settled')) {
+  describe(`close() on the ${kind.name}`, () => {
+    const engines = useEngines(kind);
+    beforeEach(() => (calls = []));
+    // a short lease would not matter: close() gives the claims back at once
+    closeSettles((options = {}) => engines.open({ classes: [Quick, Settling, SlowHooks], closeTimeout: 5000, ...options }));
+  });
+}
