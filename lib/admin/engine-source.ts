@@ -1,12 +1,11 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
-import { isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type FlowQuery, type FlowStatus, type PurgeQuery, type WorkerInfo } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ENGINE_EVENT_NAMES, type AdminEventListener, type AdminListQuery, type AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
-import { notFound, StoreSource } from './store-source.js';
+import { notFound } from './store-source.js';
 
 /** How long a cancel request waits for the flow to end before it answers (the cancel goes on). */
 const CANCEL_WAIT_MS = 2_000;
@@ -30,12 +29,10 @@ export interface EnginePort {
 export class EngineSource implements AdminSource {
   readonly #engine: EnginePort;
   readonly #feed: ChangeFeedEvents;
-  readonly #stored: StoreSource;
 
   constructor(engine: EnginePort) {
     this.#engine = engine;
     this.#feed = new ChangeFeedEvents(engine.store, engine.logger);
-    this.#stored = new StoreSource(engine.store, engine.logger);
   }
 
   list(query: AdminListQuery): Promise<FlowSummary[]> {
@@ -70,13 +67,8 @@ export class EngineSource implements AdminSource {
 
   async redrive(idOrRequestId: string): Promise<{ id: string }> {
     const snap = await this.#snapshot(idOrRequestId);
-    try {
-      await this.#engine.redrive(snap.id);
-    } catch (err) {
-      // an engine without the flow's classes (a client engine) leaves it to one that has them
-      if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || this.#engine.store.supports.shared !== true) throw err;
-      return this.#stored.redrive(snap.id);
-    }
+    // an engine without the flow's classes (a client engine) records it for one that has them
+    await this.#engine.redrive(snap.id);
     return { id: snap.id };
   }
 

@@ -2,7 +2,7 @@ import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { FlowRun, type FlowOutcome } from '../model/flow-run.js';
 import { frozenJsonCopy } from '../model/json.js';
-import { isFinal, type FlowChange, type StoredCommand } from '../store/records.js';
+import { isFinal, type FlowChange, type FlowHeader, type StoredCommand } from '../store/records.js';
 import { findStored } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
 import type { Held } from './admission.js';
@@ -152,7 +152,14 @@ export class Commands {
       // what its rivers did has been undone: running the rest of it would build on nothing
       throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was compensated (its compensations ran); start a new flow instead`);
     }
-    const flow = prepareStored(stored, this.#host.registry, this.#host.plans);
+    let flow: PreparedFlow;
+    try {
+      flow = prepareStored(stored, this.#host.registry, this.#host.plans);
+    } catch (err) {
+      // an engine without the flow's classes (a client engine) leaves it to one that has them
+      if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || this.#host.store.supports.shared !== true) throw err;
+      return this.#redriveElsewhere(stored.header);
+    }
     const streams = resetForRedrive(flow);
     // on a shared store the redriven flow waits in the store for the first engine with room
     const runNow = !this.#host.store.supports.shared && this.#host.admission.admit();
@@ -166,6 +173,16 @@ export class Commands {
       this.#host.admission.drain();
     }
     return new FlowRun(this.#host.runHost, id, h.requestId);
+  }
+  /**
+   * Records a redrive for the engine that has the flow's classes, which carries it out within a
+   * heartbeat; the run's result() resolves once the redriven flow has ended again.
+   */
+  async #redriveElsewhere(failed: FlowHeader): Promise<FlowRun> {
+    const added = await this.#host.store.addCommand(failed.id, { kind: 'redrive' }, this.#host.clock.now());
+    if (added === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${failed.id}: there is no such flow (it was purged)`);
+    this.#host.remote.await(failed.id, deferred<FlowOutcome>(true), failed);
+    return new FlowRun(this.#host.runHost, failed.id, failed.requestId);
   }
   /**
    * Sends a message to a flow: it is stored in the flow's inbox before this resolves, and the

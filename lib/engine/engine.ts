@@ -464,7 +464,13 @@ export class Engine {
       d = deferred<FlowOutcome>(true);
       this.#outcomes.set(id, d);
     }
-    if (this.#holds(id) || this.#remote.has(id)) return d.promise;
+    if (this.#holds(id)) return d.promise;
+    if (this.#remote.has(id)) {
+      // awaited already (a cancel or redrive carried out elsewhere, a flow taken over): this too
+      this.#outcomes.delete(id);
+      this.#remote.await(id, d);
+      return d.promise;
+    }
     const stored = await this.#store.getFlow(id);
     if (stored === undefined) {
       this.#outcomes.delete(id);

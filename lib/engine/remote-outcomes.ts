@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/logger.js';
 import type { FlowOutcome } from '../model/flow-run.js';
-import { isUnfinished, type StoredFlow } from '../store/records.js';
+import { isUnfinished, type FlowHeader, type StoredFlow } from '../store/records.js';
 import { outcomeOf } from './snapshot.js';
 import type { Store } from '../store/store.js';
 import type { Deferred } from '../util/deferred.js';
@@ -20,6 +20,8 @@ export class RemoteOutcomes {
   readonly #logger: Logger;
   readonly #intervalMs: number;
   readonly #awaited = new Map<string, Deferred<FlowOutcome>>();
+  /** For a flow redriven elsewhere: its header as it ended before, an end that does not count. */
+  readonly #before = new Map<string, FlowHeader>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   /** Where the next poll of a store without getEnded begins, in the awaited flows. */
@@ -31,8 +33,13 @@ export class RemoteOutcomes {
     this.#intervalMs = intervalMs;
   }
 
-  /** Resolves `d` with the flow's outcome once it has ended in whichever engine runs it. */
-  await(id: string, d: Deferred<FlowOutcome>): void {
+  /**
+   * Resolves `d` with the flow's outcome once it has ended in whichever engine runs it; given
+   * `before` (the header of the end a redrive left for another engine reopens), once it has ended
+   * again.
+   */
+  await(id: string, d: Deferred<FlowOutcome>, before?: FlowHeader): void {
+    if (before !== undefined) this.#before.set(id, before);
     const held = this.#awaited.get(id);
     if (held !== undefined && held !== d) void held.promise.then(d.resolve, d.reject);
     else this.#awaited.set(id, d);
@@ -88,9 +95,12 @@ export class RemoteOutcomes {
   }
 
   #resolve(stored: StoredFlow): void {
-    const d = this.#awaited.get(stored.header.id);
-    if (d === undefined) return;
-    this.#awaited.delete(stored.header.id);
+    const h = stored.header;
+    const d = this.#awaited.get(h.id);
+    const before = this.#before.get(h.id);
+    if (d === undefined || (before !== undefined && before.seq === h.seq && before.updatedAt === h.updatedAt)) return;
+    this.#awaited.delete(h.id);
+    this.#before.delete(h.id);
     d.resolve(outcomeOf(stored));
   }
 
@@ -98,6 +108,7 @@ export class RemoteOutcomes {
   clear(err: Error): void {
     for (const d of this.#awaited.values()) d.reject(err);
     this.#awaited.clear();
+    this.#before.clear();
     this.#stop();
   }
 

@@ -39,4 +39,17 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
       await until(async () => (await b.get(run.id))?.headwaters['done'] === true, 2000, 'the redriven flow recorded');
     });
   }
+
+  it("records the redrive of a client engine that lacks the flow's classes, for an engine that has them", async () => {
+    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-client')).drawStream(new FailsOnce()).start();
+    expect((await run.result()).status).to.equal('fail');
+    const client = await engines.open({ concurrency: 0, worker: { id: 'client', heartbeat: '100ms' } });
+    const again = await client.redrive(run.id);
+    expect(again.id).to.equal(run.id);
+    // not the failure it had before: the end of the run the redrive began
+    const outcome = await again.result();
+    expect(outcome.status).to.equal('success');
+    expect(outcome.headwaters).to.deep.equal({ done: true });
+    expect(FailsOnce.calls).to.equal(2);
+  });
 });
