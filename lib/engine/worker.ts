@@ -127,7 +127,12 @@ export class Worker {
   }
 
   /** Starts the heartbeat and, on a shared store, listening for other processes' notices. */
+  /**
+   * Joins the store: on a shared one, first makes sure no live engine goes by this id (E_CONFLICT),
+   * then heartbeats.
+   */
   async start(): Promise<void> {
+    if (this.shared) await this.#takeId();
     await this.#beat();
     if (!this.shared) return;
     if (this.#listen && this.#host.store.watch !== undefined) {
@@ -137,6 +142,31 @@ export class Worker {
       });
     }
     this.#schedule();
+  }
+
+  /**
+   * Two engines of one id would share one heartbeat: the live one would keep the claims of a dead
+   * one alive, and those flows would never be taken over. An engine of this id whose heartbeat
+   * moves on within two of this engine's heartbeats is alive: the open is refused. One whose
+   * heartbeat stands still, or has run out, is an earlier engine of this id that died (a restart
+   * with a fixed id): what it held is given back at once, for any engine to take.
+   */
+  async #takeId(): Promise<void> {
+    const beatOf = async (): Promise<number | undefined> => (await this.#host.store.workers(this.#host.now())).find((w) => w.id === this.id)?.heartbeatAt;
+    const first = await beatOf();
+    if (first !== undefined) {
+      const until = Date.now() + 2 * this.heartbeatMs;
+      for (let beat: number | undefined = first; beat !== undefined && Date.now() < until; beat = await beatOf()) {
+        if (beat !== first) {
+          throw new VastflowError(
+            'E_CONFLICT',
+            `worker.id "${this.id}" is in use: a live engine on this store heartbeats by that id; give each engine its own worker.id (the default is unique)`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(this.heartbeatMs / 4, 250)));
+      }
+    }
+    await this.#host.store.leave(this.id);
   }
 
   /**
