@@ -257,7 +257,8 @@ export function payloadOf(raw: string | undefined): Json {
 async function openStore(where: string, schema: string | undefined): Promise<Store> {
   let store: Store;
   if (isPostgresUrl(where)) {
-    store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000, ...(schema === undefined ? {} : { schema }) });
+    // create: false: a schema that holds no store (a typo in --schema) is refused, not created
+    store = new PostgresStore({ connectionString: where, connectTimeoutMs: 10_000, create: false, ...(schema === undefined ? {} : { schema }) });
   } else {
     // a directory that is not there holds no flows: the CLI must not create an empty store
     if (!fs.existsSync(where)) throw new CliError('E_NOT_FOUND', `no vastflow store at ${where} (give --store PATH|URL or set VASTFLOW_DB)`);
@@ -266,6 +267,7 @@ async function openStore(where: string, schema: string | undefined): Promise<Sto
   try {
     await store.open();
   } catch (err) {
+    if (isVastflowError(err, 'E_NOT_FOUND')) throw new VastflowError('E_NOT_FOUND', `${err.message}, or check --store and --schema`);
     if (isVastflowError(err, 'E_STORE_LOCKED')) {
       throw new VastflowError(
         'E_STORE_LOCKED',

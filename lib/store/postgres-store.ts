@@ -83,9 +83,10 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Connects, and creates or migrates the schema.
+   * Connects, and creates (unless `create: false`) or migrates the schema.
    * @throws VastflowError E_STORE_UNAVAILABLE when the server cannot be reached within `connectTimeoutMs`;
-   * E_STORE_CORRUPT when the schema holds a newer store format than this vastflow reads.
+   * E_STORE_CORRUPT when the schema holds a newer store format than this vastflow reads;
+   * E_NOT_FOUND when `create` is false and the schema holds no store.
    */
   async open(): Promise<void> {
     if (this.#status === 'open') return;
@@ -106,7 +107,7 @@ export class PostgresStore implements Store {
       connecting.then((client) => (gaveUp.signal.aborted ? client.release() : undefined)).catch(() => undefined);
       const client = await Promise.race([connecting, timeout]);
       try {
-        await migrate(client, this.#options.schema, this.#where);
+        await migrate(client, this.#options.schema, this.#where, this.#options.create);
         client.release();
       } catch (err) {
         client.release(isConnectionError(err) ? (err as Error) : undefined);

@@ -4,45 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
-import { runCli } from '../../lib/cli/cli.js';
 import { childEnv } from '../helpers/child.js';
+import { MAIN, cli, inProcess } from '../helpers/cli.js';
 import { silent, startFlow, until } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from '../admin/rivers.js';
 import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
-const MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 const CLASSES = [Ok, Flaky, Hold];
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI as a child process. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: childEnv({ VASTFLOW_DB: '', VF_TOKEN: '', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
-/** Runs the CLI in this process (the same code: counted by coverage). */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...env } });
-  return { code, stdout, stderr };
-}
 
 describe('the vastflow CLI', () => {
   it('answers bad usage with exit 2 and the usage text, --help with 0', async () => {

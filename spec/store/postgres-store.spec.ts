@@ -77,6 +77,29 @@ describePg('PostgresStore on PostgreSQL', () => {
     expect(await stores[3]!.findFlowId('req-a')).to.equal('a');
   });
 
+  it('with create: false, refuses a schema that holds no store with E_NOT_FOUND and creates nothing; opens one that exists', async () => {
+    const exists = async (): Promise<boolean> => {
+      const client = new pg.Client({ connectionString: URL });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    };
+    const missing = new PostgresStore({ connectionString: URL, schema, create: false });
+    const err = await errorOf(missing.open());
+    expect(err).to.have.property('code', 'E_NOT_FOUND');
+    expect((err as Error).message).to.include(`schema ${schema}: the schema does not exist`);
+    expect(missing.status).to.equal('closed');
+    expect(await exists()).to.equal(false);
+    await (await open()).write([created('a')]);
+    const found = new PostgresStore({ connectionString: URL, schema, create: false });
+    opened.push(found);
+    await found.open();
+    expect(await found.findFlowId('req-a')).to.equal('a');
+  });
+
   it('refuses a schema of a newer store format with E_STORE_CORRUPT naming both formats', async () => {
     const store = await open();
     await store.close();

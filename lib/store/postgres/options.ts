@@ -17,6 +17,7 @@ export const postgresStoreOptionsSchema = z.strictObject({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'schema must be a lowercase SQL identifier (a-z, 0-9, _; at most 63 characters, not starting with a digit)')
     .default('vastflow'),
   connectTimeoutMs: z.number().int().positive().default(10_000),
+  create: z.boolean().default(true),
 });
 
 /** Options of a {@link PostgresStore}. */
@@ -25,10 +26,17 @@ export interface PostgresStoreOptions {
   connectionString?: string;
   /** A pool the caller owns: the store uses it and never ends it. */
   pool?: pg.Pool;
-  /** The PostgreSQL schema that holds the store's tables, created on first open. @default 'vastflow' */
+  /** The PostgreSQL schema that holds the store's tables, created on first open (unless `create: false`). @default 'vastflow' */
   schema?: string;
   /** How long `open()` waits for the server before it rejects with E_STORE_UNAVAILABLE. @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * Whether `open()` creates the schema and its tables when they are not there. With `false`, it
+   * opens only a store some open has created, and rejects with E_NOT_FOUND otherwise, creating
+   * nothing (the `vastflow` CLI opens stores so); a store of an older format is still migrated.
+   * @default true
+   */
+  create?: boolean;
 }
 
 /** PostgresStore options after defaults. */

@@ -72,17 +72,28 @@ const MIGRATIONS: ReadonlyArray<(s: string) => string[]> = [
 
 /**
  * Creates the schema and its tables, or migrates them to {@link FORMAT}, under an advisory lock
- * on the schema's name (so that many engines may open a new database at once).
- * @throws VastflowError E_STORE_CORRUPT when the schema holds a newer format than this vastflow reads.
+ * on the schema's name (so that many engines may open a new database at once). With `create`
+ * false, a schema that holds no store is refused and nothing is created.
+ * @throws VastflowError E_STORE_CORRUPT when the schema holds a newer format than this vastflow reads;
+ * E_NOT_FOUND (only with `create` false) when it holds no store.
  */
-export async function migrate(client: pg.PoolClient, schema: string, where: string): Promise<void> {
+export async function migrate(client: pg.PoolClient, schema: string, where: string, create: boolean): Promise<void> {
   const s = `"${schema}"`;
   await client.query('BEGIN');
   try {
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`vastflow schema ${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
+    if (create) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
+    } else {
+      const { rows } = await client.query<{ schema: boolean; meta: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema, to_regclass($2) IS NOT NULL AS meta`,
+        [schema, `${s}.meta`],
+      );
+      if (!rows[0]!.meta) throw noStore(schema, where, rows[0]!.schema ? 'the schema holds no vastflow tables' : 'the schema does not exist');
+    }
     const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${s}.meta WHERE key = 'format'`);
+    if (!create && rows.length === 0) throw noStore(schema, where, 'the schema holds no vastflow store format');
     const found = rows.length === 0 ? 0 : Number(rows[0]!.value);
     if (!Number.isInteger(found) || found > FORMAT) {
       throw new VastflowError(
@@ -100,3 +111,9 @@ export async function migrate(client: pg.PoolClient, schema: string, where: stri
     throw err;
   }
 }
+
+const noStore = (schema: string, where: string, why: string): VastflowError =>
+  new VastflowError(
+    'E_NOT_FOUND',
+    `no vastflow store at ${where}: ${why}; open an engine on it to create it (Engine.open({ store: new PostgresStore({ connectionString, schema: '${schema}' }) }))`,
+  );
