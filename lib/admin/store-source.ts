@@ -10,6 +10,7 @@ import type { AdminEventListener, AdminListQuery, AdminSource } from './admin-so
 import { ChangeFeedEvents } from './change-events.js';
 
 export const notFound = (idOrRequestId: string): VastflowError => new VastflowError('E_NOT_FOUND', `no flow "${idOrRequestId}"`);
+export const emptyMessageName = (): VastflowError => new VastflowError('E_INVALID_ARGUMENT', 'send: the message name must be a non-empty string');
 
 /**
  * The flows of a store opened directly, without an engine (the CLI, `vastflow ui`): it reads with
@@ -57,7 +58,7 @@ export class StoreSource implements AdminSource {
   }
 
   async send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }> {
-    if (typeof name !== 'string' || name === '') throw new VastflowError('E_INVALID_ARGUMENT', 'send: the message name must be a non-empty string');
+    if (typeof name !== 'string' || name === '') throw emptyMessageName();
     const { header } = await this.#flow(idOrRequestId);
     if (isFinal(header.status)) throw new VastflowError('E_CONFLICT', `send: flow ${header.id} has ended (${header.status}): no Dam will take the message`);
     await this.#add(header.id, { kind: 'message', name, payload });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/admin-server.js';
 import type { AdminSource } from '../admin/admin-source.js';
-import { StoreSource } from '../admin/store-source.js';
+import { emptyMessageName, StoreSource } from '../admin/store-source.js';
 import { durationMs } from '../clock/duration.js';
 import { toMermaid } from '../diagram/mermaid.js';
 import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
@@ -118,7 +118,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const args = parsed.positionals;
     const json = v['json'] === true;
     const check = checkOptions(command, v);
-    if (command === 'send') check.payload = payloadOf(args[2]);
+    if (command === 'send') {
+      // checked before a store opens or the admin server is asked, so that --store and --url answer alike
+      if (args[1] === '') throw emptyMessageName();
+      check.payload = payloadOf(args[2]);
+    }
     const token = (v['token'] as string | undefined) ?? (io.env['VF_TOKEN'] || undefined);
     let source: Omit<AdminSource, 'subscribe'>;
     let store: StoreSource | undefined;

@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Dam, Engine, Headwaters } from '../../lib/index.js';
+import { cli, inProcess } from '../helpers/cli.js';
+import { silent, startFlow } from '../helpers/stores.js';
+
+describe('the vastflow CLI: send checks its arguments before it opens anything', () => {
+  let dir: string;
+  let engine: Engine | undefined;
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers an empty message name with E_INVALID_ARGUMENT, the same through --store and --url', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-send-'));
+    engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    const run = await startFlow(engine, [new Dam('go')], new Headwaters('waits'));
+    await engine.close();
+    const viaStore = await cli(['send', run.id, '', '1', '--store', dir]);
+    expect(viaStore.code, viaStore.stderr).to.equal(1);
+    expect(viaStore.stderr).to.match(/^E_INVALID_ARGUMENT: send: the message name must be a non-empty string/);
+
+    engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    const url = (await engine.serve({ port: 0 })).url;
+    const viaUrl = await cli(['send', run.id, '', '1', '--url', url]);
+    expect(viaUrl.code, viaUrl.stderr).to.equal(1);
+    expect(viaUrl.stderr).to.equal(viaStore.stderr);
+    expect((await engine.get(run.id))?.status).to.be.oneOf(['running', 'waiting']); // still at its Dam
+
+    // checked before any call: a server that is not there, a store that is not there
+    expect((await inProcess(['send', 'waits', '', '--url', 'http://127.0.0.1:1'])).stderr).to.equal(viaStore.stderr);
+    expect((await inProcess(['send', 'waits', '', '--store', path.join(dir, 'none')])).stderr).to.equal(viaStore.stderr);
+  });
+});
