@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { Basin } from './basin.js';
+import { blueprintProblem, STREAM_KINDS, type StreamKind } from './blueprint-problem.js';
 import { Dam } from './dam.js';
 import { Fork } from './fork.js';
 import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
@@ -42,50 +43,53 @@ const json = z.json().meta({ id: 'Json', description: 'any JSON value' });
 
 const durationJson = z.union([z.number().nonnegative(), z.string().min(1)]).describe("ms, or a duration such as '30s', '7d'");
 const color = name.describe('a label shown in logs, contexts and diagrams');
-const streamSchema: z.ZodType<BlueprintStream> = z.lazy(() =>
-  z
-    .union([
-      z
-        .strictObject({
-          river: name.describe('the registered name of a River class'),
-          config: json.optional().describe("the river's JSON config (its constructor argument)"),
-          color: color.optional(),
-        })
-        .describe('one river'),
-      z
-        .strictObject({
-          parallel: z.array(z.array(streamSchema)).describe('branches run at the same time; each branch is a sequence'),
-          color: color.optional(),
-        })
-        .describe('a ParallelRiver'),
-      z
-        .strictObject({
-          basin: z.strictObject({ color: color.optional(), streams: z.array(streamSchema).describe('run in sequence on an isolated copy of the headwaters') }),
-        })
-        .describe('a Basin'),
-      z
-        .strictObject({
-          fork: name.describe('the registered name of a Fork class'),
-          config: json.optional(),
-          color: color.optional(),
-          branches: z.record(name, z.array(streamSchema)).describe('the branches by name; choose() picks one'),
-        })
-        .describe('a Fork'),
-      z
-        .strictObject({
-          dam: name.nullable().describe('the name of the message it waits for; null for a durable sleep'),
-          timeout: durationJson.optional().describe('no message within this time: E_TIMEOUT, or go on with onTimeout "continue"'),
-          key: name.optional().describe('the headwaters key of the payload; default: the message name'),
-          onTimeout: z.enum(['fail', 'continue']).optional(),
-          delay: durationJson.optional().describe('a durable sleep: opens once this time has passed'),
-          color: color.optional(),
-        })
-        .refine((d) => d.dam !== null || d.delay !== undefined, { message: 'a Dam without a message name ("dam": null) is a durable sleep and needs "delay"' })
-        .refine((d) => d.dam === null || d.delay === undefined, { message: 'a named Dam takes "timeout", not "delay"' })
-        .describe('a Dam'),
-    ])
-    .meta({ id: 'Stream' }),
-) as z.ZodType<BlueprintStream>;
+
+// One member per kind of stream, united in the order of STREAM_KINDS.
+const streamMembers = (): Record<StreamKind, z.ZodType> => ({
+  river: z
+    .strictObject({
+      river: name.describe('the registered name of a River class'),
+      config: json.optional().describe("the river's JSON config (its constructor argument)"),
+      color: color.optional(),
+    })
+    .describe('one river'),
+  parallel: z
+    .strictObject({
+      parallel: z.array(z.array(streamSchema)).describe('branches run at the same time; each branch is a sequence'),
+      color: color.optional(),
+    })
+    .describe('a ParallelRiver'),
+  basin: z
+    .strictObject({
+      basin: z.strictObject({ color: color.optional(), streams: z.array(streamSchema).describe('run in sequence on an isolated copy of the headwaters') }),
+    })
+    .describe('a Basin'),
+  fork: z
+    .strictObject({
+      fork: name.describe('the registered name of a Fork class'),
+      config: json.optional(),
+      color: color.optional(),
+      branches: z.record(name, z.array(streamSchema)).describe('the branches by name; choose() picks one'),
+    })
+    .describe('a Fork'),
+  dam: z
+    .strictObject({
+      dam: name.nullable().describe('the name of the message it waits for; null for a durable sleep'),
+      timeout: durationJson.optional().describe('no message within this time: E_TIMEOUT, or go on with onTimeout "continue"'),
+      key: name.optional().describe('the headwaters key of the payload; default: the message name'),
+      onTimeout: z.enum(['fail', 'continue']).optional(),
+      delay: durationJson.optional().describe('a durable sleep: opens once this time has passed'),
+      color: color.optional(),
+    })
+    .refine((d) => d.dam !== null || d.delay !== undefined, { message: 'a Dam without a message name ("dam": null) is a durable sleep and needs "delay"' })
+    .refine((d) => d.dam === null || d.delay === undefined, { message: 'a named Dam takes "timeout", not "delay"' })
+    .describe('a Dam'),
+});
+
+const streamSchema: z.ZodType<BlueprintStream> = z.lazy(() => {
+  const members = streamMembers();
+  return z.union(STREAM_KINDS.map((k) => members[k])).meta({ id: 'Stream' });
+}) as z.ZodType<BlueprintStream>;
 
 /** The zod schema of a blueprint: the one definition of the format. */
 export const blueprintSchema = z
@@ -119,12 +123,11 @@ export function parseBlueprint(input: unknown): Blueprint {
   checkDepthAndKeys(input);
   const parsed = blueprintSchema.safeParse(input);
   if (parsed.success) return parsed.data as Blueprint;
-  const issue = deepestIssue(parsed.error.issues);
+  const issue = blueprintProblem(parsed.error.issues, input);
   const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
   throw new VastflowError('E_BLUEPRINT', `blueprint: at ${path}: ${issue.message}`);
 }
 
-type Issue = z.core.$ZodIssue;
 type Path = readonly (string | number)[];
 
 function blueprintError(path: Path, problem: string): VastflowError {
@@ -188,41 +191,6 @@ function checkJson(root: unknown, rootPath: Path): void {
       for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k], depth: depth + 1 });
     }
   }
-}
-
-// A union reports "invalid input" at the stream; the branch that got furthest says what is wrong,
-// unless the stream has a key that no kind of stream knows (a misspelt `rivr`): that key is.
-function deepestIssue(issues: readonly Issue[]): Issue {
-  let best = issues[0]!;
-  for (const issue of issues) {
-    if (issue.code === 'invalid_union') {
-      const unknown = unknownInEveryBranch(issue.errors);
-      if (unknown.length > 0) {
-        const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
-        const message = `unknown key${unknown.length === 1 ? '' : 's'} ${keys}: a stream has one of the keys "river", "parallel", "basin", "fork", "dam"`;
-        const named: Issue = { code: 'unrecognized_keys', keys: unknown, path: issue.path, message };
-        if (best === issue || named.path.length >= best.path.length) best = named;
-        continue;
-      }
-      for (const branch of issue.errors) {
-        if (branch.length === 0) continue;
-        const inner = deepestIssue(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
-        if (inner.path.length > best.path.length || best === issue) best = inner;
-      }
-    } else if (issue.path.length > best.path.length) best = issue;
-  }
-  return best;
-}
-
-/** The keys that every branch of a union reports as unrecognized at the union's own path. */
-function unknownInEveryBranch(branches: readonly (readonly Issue[])[]): string[] {
-  let common: string[] | undefined;
-  for (const branch of branches) {
-    const keys = branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
-    common = common === undefined ? keys : common.filter((k) => keys.includes(k));
-    if (common.length === 0) return [];
-  }
-  return common ?? [];
 }
 
 /** Finds classes by registered name. */

@@ -105,6 +105,48 @@ describe('blueprints', () => {
     });
   }
 
+  // A stream's kind is the key it has (river, parallel, basin, fork, dam): its problem is reported
+  // as that kind's, not as another kind's missing key ("at streams.0.river: expected string").
+  const wrongField: Array<[string, unknown, string]> = [
+    ['a Dam with a bad onTimeout', { dam: 'x', onTimeout: 'explode' }, 'at streams.0.onTimeout: Invalid option: expected one of "fail"|"continue"'],
+    ['a Dam with a key that is not a string', { dam: 'x', key: 5 }, 'at streams.0.key: Invalid input: expected string, received number'],
+    ['a Dam with a negative timeout', { dam: 'x', timeout: -1 }, 'at streams.0.timeout: Too small: expected number to be >=0'],
+    ['a Dam with an unknown field', { dam: 'x', keys: 'k' }, 'at streams.0: Unrecognized key: "keys"'],
+    ['a named Dam with a delay', { dam: 'x', delay: '1d' }, 'at streams.0: a named Dam takes "timeout", not "delay"'],
+    ['a river with a color that is not a string', { river: 'A', color: 1 }, 'at streams.0.color: Invalid input: expected string, received number'],
+    ['a parallel that is not a list', { parallel: 5 }, 'at streams.0.parallel: Invalid input: expected array, received number'],
+    ['a parallel with a bad color', { parallel: [], color: 1 }, 'at streams.0.color: Invalid input: expected string, received number'],
+    ['a basin without streams', { basin: {} }, 'at streams.0.basin.streams: Invalid input: expected array, received undefined'],
+    ['a fork without branches', { fork: 'Pick' }, 'at streams.0.branches: Invalid input: expected record, received undefined'],
+    ['a fork with a bad color', { fork: 'Pick', branches: {}, color: 1 }, 'at streams.0.color: Invalid input: expected string, received number'],
+    ['a Dam in a parallel branch', { parallel: [[{ river: 'A' }], [{ dam: 'x', key: 5 }]] }, 'at streams.0.parallel.1.0.key: Invalid input: expected string'],
+    [
+      'a Dam in a basin',
+      { basin: { streams: [{ river: 'A' }, { dam: 'x', onTimeout: 'explode' }] } },
+      'at streams.0.basin.streams.1.onTimeout: Invalid option',
+    ],
+    ['a Dam in a fork branch', { fork: 'Pick', branches: { left: [{ dam: 'x', onTimeout: 'no' }] } }, 'at streams.0.branches.left.0.onTimeout: Invalid option'],
+    [
+      'a Dam deep inside',
+      { basin: { streams: [{ fork: 'Pick', branches: { timeout: [{ parallel: [[{ dam: 'x', timeout: true }]] }] } }] } },
+      'at streams.0.basin.streams.0.branches.timeout.0.parallel.0.0.timeout: Invalid input: expected number, received boolean',
+    ],
+    ['a stream with no kind', { color: 'red' }, 'at streams.0: a stream has one of the keys "river", "parallel", "basin", "fork", "dam"; this one has none'],
+    [
+      'a stream of two kinds',
+      { river: 'A', dam: 'x' },
+      'at streams.0: a stream has one of the keys "river", "parallel", "basin", "fork", "dam"; this one has "river" and "dam"',
+    ],
+    ['a stream that is not an object', 5, 'at streams.0: Invalid input: expected object, received number'],
+  ];
+  for (const [what, stream, problem] of wrongField) {
+    it(`names the real problem of ${what}`, () => {
+      expect(() => Andes.fromJSON({ vastflow: 1, streams: [stream] }, engine))
+        .to.throw(`blueprint: ${problem}`)
+        .with.property('code', 'E_BLUEPRINT');
+    });
+  }
+
   it('rejects an unknown class with E_UNKNOWN_CLASS listing the registered names', () => {
     const err = (() => {
       try {
