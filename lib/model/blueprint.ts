@@ -23,6 +23,7 @@ export interface BlueprintDam {
   dam: string | null;
   timeout?: string | number;
   key?: string;
+  /** What a timeout does; omitted → 'fail'. `toJSON()` writes it for every Dam with a timeout. */
   onTimeout?: 'fail' | 'continue';
   delay?: string | number;
   color?: string;
@@ -77,7 +78,7 @@ const streamMembers = (): Record<StreamKind, z.ZodType> => ({
       dam: name.nullable().describe('the name of the message it waits for; null for a durable sleep'),
       timeout: durationJson.optional().describe('no message within this time: E_TIMEOUT, or go on with onTimeout "continue"'),
       key: name.optional().describe('the headwaters key of the payload; default: the message name'),
-      onTimeout: z.enum(['fail', 'continue']).optional(),
+      onTimeout: z.enum(['fail', 'continue']).optional().describe('what a timeout does; omitted → "fail"; toJSON() writes it for every Dam with a timeout'),
       delay: durationJson.optional().describe('a durable sleep: opens once this time has passed'),
       color: color.optional(),
     })
@@ -224,7 +225,8 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
       const out: BlueprintDam = { dam: s.message };
       if (s.timeout !== undefined) out.timeout = s.timeout;
       if (s.key !== undefined) out.key = s.key;
-      if (s.message !== null && s.onTimeout !== 'fail') out.onTimeout = s.onTimeout;
+      // A timed Dam always says what its timeout does, the default too; an untimed one only when told.
+      if (s.message !== null && (s.timeout !== undefined || s.onTimeout !== 'fail')) out.onTimeout = s.onTimeout;
       if (s.delay !== undefined) out.delay = s.delay;
       if (s.color !== undefined) out.color = s.color;
       return out;

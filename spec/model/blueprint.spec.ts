@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import { pino } from 'pino';
-import { Andes, Atlantic, Basin, blueprintSchema, Engine, Fork, Headwaters, ParallelRiver, River, type Blueprint } from '../../lib/index.js';
+import { Andes, Atlantic, Basin, blueprintSchema, Dam, Engine, Fork, Headwaters, ParallelRiver, River, type Blueprint } from '../../lib/index.js';
 import { schemaFile, schemaText } from '../../scripts/blueprint-schema.js';
 
 class A extends River {
@@ -81,6 +81,34 @@ describe('blueprints', () => {
     expect(outcome.headwaters).to.deep.equal({ start: { nested: [1, 'two', null, true] }, a: 3, b: 4 });
     expect(Done.seen).to.deep.equal(['bp-1']);
     expect((await engine.get(run.id))!.blueprint).to.deep.equal(every);
+  });
+
+  describe('Dams', () => {
+    const streamsOf = (...dams: Dam[]): unknown[] => new Andes(engine).drawStream(...dams).toJSON().streams;
+
+    it("writes a timed Dam's onTimeout, the default 'fail' too, as the contract's example shows", () => {
+      const example = '{"dam":"approval","timeout":"7d","key":"decision","onTimeout":"fail"}';
+      expect(JSON.stringify(streamsOf(new Dam('approval', { timeout: '7d', key: 'decision', onTimeout: 'fail' })))).to.equal(`[${example}]`);
+      expect(JSON.stringify(streamsOf(new Dam('approval', { timeout: '7d', key: 'decision' })))).to.equal(`[${example}]`);
+      expect(streamsOf(new Dam('approval', { timeout: 1000 }), new Dam('approval', { timeout: '1h', onTimeout: 'continue' }))).to.deep.equal([
+        { dam: 'approval', timeout: 1000, onTimeout: 'fail' },
+        { dam: 'approval', timeout: '1h', onTimeout: 'continue' },
+      ]);
+    });
+
+    it('keeps the form of a Dam without a timeout and of a durable sleep', () => {
+      expect(
+        streamsOf(new Dam('approval'), new Dam('approval', { key: 'k' }), new Dam('approval', { onTimeout: 'continue' }), new Dam({ delay: '3d' })),
+      ).to.deep.equal([{ dam: 'approval' }, { dam: 'approval', key: 'k' }, { dam: 'approval', onTimeout: 'continue' }, { dam: null, delay: '3d' }]);
+    });
+
+    it('reads a timed Dam without onTimeout as onTimeout "fail", and writes it back with it', () => {
+      const andes = Andes.fromJSON({ vastflow: 1, streams: [{ dam: 'approval', timeout: '7d', key: 'decision' }] }, engine);
+      const bp = andes.toJSON();
+      expect(bp.streams).to.deep.equal([{ dam: 'approval', timeout: '7d', key: 'decision', onTimeout: 'fail' }]);
+      expect(Andes.fromJSON(bp, engine).toJSON()).to.deep.equal(bp);
+      expect(blueprintSchema.safeParse(bp).success).to.equal(true);
+    });
   });
 
   const bad: Array<[string, unknown, RegExp]> = [
