@@ -159,6 +159,7 @@ export class Engine {
     };
     this.#starts = new Starts({
       ...parts,
+      logger,
       assertOpen: (op) => this.#assertOpen(op),
       holds: (id) => this.#holds(id),
       launch: (flow) => this.#launch(flow),

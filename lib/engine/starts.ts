@@ -1,5 +1,6 @@
 import { nanoid } from 'nanoid';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
+import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
 import { streamsToBlueprint, type Blueprint } from '../model/blueprint.js';
 import type { Drawing } from '../model/engine-port.js';
@@ -19,6 +20,7 @@ const ID_COUNTER_SPAN = 36 ** 3;
 
 /** What starting flows needs of its engine. */
 export interface StartsHost extends EngineParts {
+  readonly logger: Logger;
   /** @throws VastflowError E_CLOSED once the engine closes. */
   assertOpen(op: string): void;
   /** True when this engine runs the flow, has it queued, or is loading it to run. */
@@ -63,7 +65,8 @@ export class Starts {
     if (atlantic.constructor !== Atlantic) this.#host.registry.add(atlantic.constructor as RegistrableClass);
     const requestId = drawing.hw.requestId;
     const pending = this.#starting.get(requestId);
-    if (pending !== undefined) return pending;
+    // a second start of the requestId at the same time: the flow the first one makes, which exists for it
+    if (pending !== undefined) return pending.then((run) => new FlowRun(this.#host.runHost, run.id, run.requestId, true));
     const started = this.#create(drawing, compiled, atlantic);
     this.#starting.set(requestId, started);
     try {
@@ -137,8 +140,8 @@ export class Starts {
   /**
    * The run of a flow the store already holds for a requestId. An unfinished flow that no runner
    * of this engine holds (opened with `recover: false`, or its class was missing at recovery) is
-   * taken to run here; one this engine cannot rebuild makes start() reject.
-   * @throws VastflowError E_UNKNOWN_CLASS naming the class the flow needs and this engine lacks.
+   * taken to run here; one whose classes this engine lacks is left in the store, as recovery leaves
+   * it, with the missing class logged, for an engine that has them.
    */
   async #existing(id: string, requestId: string): Promise<FlowRun> {
     const loading = this.#host.admission.loading(id);
@@ -149,8 +152,14 @@ export class Starts {
     } else if (!this.#host.holds(id)) {
       const stored = await this.#host.store.getFlow(id);
       if (stored !== undefined && isUnfinished(stored.header)) {
-        const flow = prepareStored(stored, this.#host.registry, this.#host.plans);
-        if (!this.#host.holds(id)) {
+        let flow: PreparedFlow | undefined;
+        try {
+          flow = prepareStored(stored, this.#host.registry, this.#host.plans);
+        } catch (err) {
+          if (!isVastflowError(err, 'E_UNKNOWN_CLASS')) throw err;
+          this.#host.logger.error({ err, flowId: id, requestId }, 'start: the flow of this requestId needs a class this engine lacks; it is left in the store');
+        }
+        if (flow !== undefined && !this.#host.holds(id)) {
           this.#host.admission.enqueue(id, flow);
           this.#host.admission.drain();
         }

@@ -5,6 +5,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { Andes, Engine, Headwaters, River, type RegistrableClass, type RiverAttr } from '../../lib/index.js';
 import { RecordingAtlantic, rejects, silent, startFlow, until } from '../helpers/stores.js';
 
@@ -35,7 +37,7 @@ class Quick extends River {
 describe('flows the store already holds', () => {
   let dir: string;
   const engines: Engine[] = [];
-  const open = async (options: { recover?: boolean; classes?: RegistrableClass[] } = {}) => {
+  const open = async (options: { recover?: boolean; classes?: RegistrableClass[]; logger?: Logger } = {}) => {
     const engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 200, classes: [Waits, Quick, RecordingAtlantic], ...options });
     engines.push(engine);
     return engine;
@@ -107,16 +109,31 @@ describe('flows the store already holds', () => {
     expect((await seeing.get(run.id))!.pendingCancel).to.equal(undefined);
   });
 
-  it('start() of a requestId whose stored flow needs a class this engine lacks rejects with E_UNKNOWN_CLASS naming it', async () => {
+  it('start() of a requestId whose stored flow needs a class this engine lacks gives that flow, left in the store with the class logged', async () => {
     const first = await open({ classes: [Waits, Ghost] });
-    await new Andes(first).drawHeadwaters(new Headwaters('ghostly')).drawStream(new Waits(), new Ghost()).start();
+    const run = await new Andes(first).drawHeadwaters(new Headwaters('ghostly')).drawStream(new Waits(), new Ghost()).start();
     await until(() => Waits.calls === 1);
     await first.close();
 
-    const blind = await open({ classes: [Waits] });
-    const err = await rejects(new Andes(blind).drawHeadwaters(new Headwaters('ghostly')).drawStream(new Waits()).start());
-    expect(err.code).to.equal('E_UNKNOWN_CLASS');
-    expect(err.message).to.contain('Ghost');
+    const logged: string[] = [];
+    const logger = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => (logged.push(c.toString()), cb()) }));
+    const blind = await open({ classes: [Waits], logger });
+    const again = await new Andes(blind).drawHeadwaters(new Headwaters('ghostly')).drawStream(new Waits()).start();
+    expect(again.id).to.equal(run.id);
+    expect(again.existing).to.equal(true);
+    expect(logged.join('')).to.contain('Ghost');
+    expect((await blind.get(run.id))!.status, 'left as it was').to.equal('running');
+    expect(Waits.calls, 'none of its rivers ran here').to.equal(1);
+  });
+
+  it('starts of one requestId at the same time make one flow: one run is new, the others existing', async () => {
+    const engine = await open();
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () => new Andes(engine).drawHeadwaters(new Headwaters('at-once')).drawStream(new Quick()).start()),
+    );
+    expect(new Set(runs.map((r) => r.id)).size).to.equal(1);
+    expect(runs.map((r) => r.existing)).to.deep.equal([false, true, true, true, true]);
+    expect((await runs[4]!.result()).headwaters).to.deep.equal({ quick: true });
   });
 
   it('start() of a requestId of an unfinished flow no engine runs (recover: false) runs it here', async () => {
