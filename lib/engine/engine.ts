@@ -264,7 +264,11 @@ export class Engine {
     return this.#clock;
   }
 
-  /** Registers River, Fork or Atlantic classes (classes drawn in a started flow are registered too). @throws E_DUPLICATE_NAME */
+  /**
+   * Registers River, Fork or Atlantic classes (classes drawn in a started flow are registered too).
+   * @throws VastflowError E_DUPLICATE_NAME when another class holds a name; E_INVALID_ARGUMENT for
+   *   something that is not a River, Fork or Atlantic subclass.
+   */
   register(...classes: RegistrableClass[]): this {
     for (const cls of classes) this.#registry.add(cls);
     return this;

@@ -3,6 +3,7 @@ import { Atlantic } from '../model/atlantic.js';
 import type { ClassResolver } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { River } from '../model/river.js';
+import { describeValue } from '../model/describe-value.js';
 import { registeredName, type NamedClass } from '../model/stream.js';
 
 /** A class the registry takes: a River, Fork or Atlantic subclass. */
@@ -29,11 +30,15 @@ export class Registry implements ClassResolver {
 
   /**
    * Registers a class under `static riverName`, else its class name. Registering it again is a no-op.
-   * @throws VastflowError E_DUPLICATE_NAME when another class holds the name.
+   * @throws VastflowError E_DUPLICATE_NAME when another class holds the name; E_INVALID_ARGUMENT when
+   *   `cls` is not a River, Fork or Atlantic subclass.
    */
   add(cls: RegistrableClass): void {
-    const kind = kindOf(cls);
-    if (kind === undefined) throw new TypeError(`register: ${String(cls?.name ?? cls)} is not a River, Fork or Atlantic subclass`);
+    const kind = typeof cls === 'function' ? kindOf(cls) : undefined;
+    if (kind === undefined) {
+      const instance = isRegistrable((cls as unknown as object | null)?.constructor) ? '; register the class, not an instance' : '';
+      throw new VastflowError('E_INVALID_ARGUMENT', `register: expected a River, Fork or Atlantic subclass, got ${describeValue(cls)}${instance}`);
+    }
     const name = registeredName(cls);
     const held = this.#classes.get(name);
     if (held === undefined) {

@@ -1,9 +1,10 @@
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { parseBlueprint, streamsFromBlueprint, streamsToBlueprint, type Blueprint } from './blueprint.js';
-import { defaultEnginePort, portOf, type Drawing, type EnginePort } from './engine-port.js';
+import { defaultEnginePort, isEngine, portOf, type Drawing, type EnginePort } from './engine-port.js';
+import { describeValue } from './describe-value.js';
 import { Headwaters } from './headwaters.js';
-import { nameOf, StreamBase, type Stream } from './stream.js';
+import { checkStreams, nameOf, type Stream } from './stream.js';
 import type { FlowRun } from './flow-run.js';
 import { blueprintToMermaid } from '../diagram/mermaid.js';
 import type { Engine } from '../engine/engine.js';
@@ -27,30 +28,41 @@ export class Andes {
   /** A blueprint drawn without an engine: its classes are resolved by the default engine at start. */
   #pending: Blueprint | undefined;
 
-  /** @param engine the engine that runs the flow; omitted → the default engine ({@link Engine.default}). */
+  /**
+   * @param engine the engine that runs the flow; omitted → the default engine ({@link Engine.default}).
+   * @throws VastflowError E_INVALID_ARGUMENT when `engine` is given but is not an Engine.
+   */
   constructor(engine?: Engine) {
+    checkEngine('Andes', engine);
     this.#engine = engine;
   }
 
-  /** Sets the flow's headwaters; omitted → an empty Headwaters with a fresh requestId. Chainable. */
+  /**
+   * Sets the flow's headwaters; omitted → an empty Headwaters with a fresh requestId. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when `hw` is not a Headwaters.
+   */
   drawHeadwaters(hw: Headwaters<any>): this {
-    if (!(hw instanceof Headwaters)) throw new TypeError('drawHeadwaters: expected a Headwaters');
+    if (!(hw instanceof Headwaters)) throw new VastflowError('E_INVALID_ARGUMENT', `drawHeadwaters: expected a Headwaters, got ${describeValue(hw)}`);
     this.#hw = hw;
     return this;
   }
 
-  /** Appends streams to the flow, run in order. Chainable. */
+  /**
+   * Appends streams to the flow, run in order. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when an argument is not a stream (then none is drawn).
+   */
   drawStream(...streams: Stream[]): this {
-    for (const s of streams) {
-      if (!(s instanceof StreamBase)) throw new TypeError('drawStream: every argument must be a River, ParallelRiver, Basin or Fork');
-    }
+    checkStreams('drawStream', streams);
     this.#streams.push(...streams);
     return this;
   }
 
-  /** Sets the flow's end; omitted → an Atlantic that does nothing. Chainable. */
+  /**
+   * Sets the flow's end; omitted → an Atlantic that does nothing. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when `atlantic` is not an Atlantic.
+   */
   drawAtlantic(atlantic: Atlantic): this {
-    if (!(atlantic instanceof Atlantic)) throw new TypeError('drawAtlantic: expected an Atlantic');
+    if (!(atlantic instanceof Atlantic)) throw new VastflowError('E_INVALID_ARGUMENT', `drawAtlantic: expected an Atlantic, got ${describeValue(atlantic)}`);
     this.#atlantic = atlantic;
     return this;
   }
@@ -95,9 +107,11 @@ export class Andes {
    * Draws a flow from a blueprint, finding classes through the engine's registry.
    * @param engine the engine whose registry resolves the names and that runs the flow; omitted → the default engine's registry at start.
    * @throws VastflowError E_BLUEPRINT with the path of the first problem (also for streams nested more than
-   *   64 deep, JSON more than 256 levels deep, a `__proto__` key); E_UNKNOWN_CLASS listing the registered names of the kind.
+   *   64 deep, JSON more than 256 levels deep, a `__proto__` key); E_UNKNOWN_CLASS listing the registered names of the kind;
+   *   E_INVALID_ARGUMENT when `engine` is given but is not an Engine.
    */
   static fromJSON(json: unknown, engine?: Engine): Andes {
+    checkEngine('Andes.fromJSON', engine);
     const bp = parseBlueprint(typeof json === 'string' ? parseText(json) : json);
     const andes = new Andes(engine);
     const hw = new Headwaters(bp.requestId);
@@ -112,6 +126,16 @@ export class Andes {
   #drawBlueprint(bp: Blueprint, engine: EnginePort): void {
     this.drawStream(...streamsFromBlueprint(bp.streams, engine.classes));
     if (bp.atlantic !== undefined) this.drawAtlantic(new (engine.classes.atlantic(bp.atlantic))());
+  }
+}
+
+/** @throws VastflowError E_INVALID_ARGUMENT naming `method` when `engine` is given but is not an Engine. */
+function checkEngine(method: string, engine: unknown): void {
+  if (engine !== undefined && !isEngine(engine)) {
+    throw new VastflowError(
+      'E_INVALID_ARGUMENT',
+      `${method}: expected an Engine (from Engine.open), or none for the default engine, got ${describeValue(engine)}`,
+    );
   }
 }
 

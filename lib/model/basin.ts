@@ -1,4 +1,4 @@
-import { StreamBase, type Stream } from './stream.js';
+import { checkColor, checkStreams, StreamBase, type Stream } from './stream.js';
 
 /**
  * Runs its streams in sequence on an isolated copy of the headwaters. On success the keys it set
@@ -10,17 +10,24 @@ export class Basin extends StreamBase {
   readonly kind = 'basin' as const;
   readonly #streams: Stream[] = [];
 
-  /** @param color the basin's color, also the default color of the rivers inside it. */
+  /**
+   * @param color the basin's color, also the default color of the rivers inside it.
+   * @throws VastflowError E_INVALID_ARGUMENT when the color is given but not a non-empty string.
+   */
   constructor(color?: string) {
     super();
-    if (color !== undefined) this.withColor(color);
+    if (color !== undefined) {
+      checkColor('Basin', color);
+      this.withColor(color);
+    }
   }
 
-  /** Adds streams to the basin's sequence. Chainable. */
+  /**
+   * Adds streams to the basin's sequence. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when an argument is not a stream.
+   */
   drawStream(...streams: Stream[]): this {
-    for (const s of streams) {
-      if (!(s instanceof StreamBase)) throw new TypeError('Basin.drawStream: every argument must be a stream (River, ParallelRiver, Basin or Fork)');
-    }
+    checkStreams('Basin.drawStream', streams);
     this.#streams.push(...streams);
     return this;
   }

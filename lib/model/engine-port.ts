@@ -27,7 +27,12 @@ export function attachPort(engine: object, port: EnginePort): void {
   ports.set(engine, port);
 }
 
-/** The port of an engine. @throws TypeError when `engine` is not an Engine. */
+/** True for an Engine (one that has a port). */
+export function isEngine(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && ports.has(value);
+}
+
+/** The port of an engine. @throws TypeError when `engine` is not an Engine (callers check with {@link isEngine} first). */
 export function portOf(engine: object): EnginePort {
   const port = ports.get(engine);
   if (port === undefined) throw new TypeError('expected an Engine (from Engine.open)');

@@ -1,6 +1,8 @@
+import { VastflowError } from '../errors/vastflow-error.js';
+import { describeValue } from './describe-value.js';
 import type { Headwaters } from './headwaters.js';
 import { frozenJsonCopy } from './json.js';
-import { nameOf, StreamBase, type Stream } from './stream.js';
+import { checkStreams, nameOf, StreamBase, type Stream } from './stream.js';
 
 /**
  * Chooses one of several named branches at run time. Subclass it and implement `choose()`.
@@ -31,13 +33,19 @@ export abstract class Fork<C = unknown> extends StreamBase {
   /** The name of the branch to run. An unknown name fails the flow with E_NO_BRANCH. */
   abstract choose(hw: Headwaters<any>): string | Promise<string>;
 
-  /** Adds a branch: the given streams, run in sequence when `choose()` returns `name`. Chainable. */
+  /**
+   * Adds a branch: the given streams, run in sequence when `choose()` returns `name`. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when the name is not a non-empty string or a stream is
+   *   not one; E_DUPLICATE_NAME when the fork has a branch of that name.
+   */
   branch(name: string, ...streams: Stream[]): this {
-    if (typeof name !== 'string' || name === '') throw new TypeError('Fork.branch: name must be a non-empty string');
-    if (Object.hasOwn(this.#branches, name)) throw new TypeError(`Fork.branch: branch "${name}" is drawn twice`);
-    for (const s of streams) {
-      if (!(s instanceof StreamBase)) throw new TypeError('Fork.branch: every stream must be a River, ParallelRiver, Basin or Fork');
+    if (typeof name !== 'string' || name === '') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `Fork.branch: the branch name must be a non-empty string, got ${describeValue(name)}`);
     }
+    if (Object.hasOwn(this.#branches, name)) {
+      throw new VastflowError('E_DUPLICATE_NAME', `Fork.branch: fork ${nameOf(this)} already has a branch "${name}"; give each branch its own name`);
+    }
+    checkStreams('Fork.branch', streams);
     this.#branches[name] = streams;
     return this;
   }

@@ -1,5 +1,6 @@
 import { nanoid } from 'nanoid';
 import { VastflowError } from '../errors/vastflow-error.js';
+import { describeValue } from './describe-value.js';
 import { cloneJson, frozenJsonCopy, PROTO_KEY, type Json, type JsonObject } from './json.js';
 
 /** Keys set and deleted since some point: a checkpoint delta or a basin's changes. */
@@ -135,8 +136,14 @@ export class Headwaters<T extends object = Record<string, Json>> {
     return out as T;
   }
 
-  /** Stores a transient value (a client, a connection): never persisted, not JSON-checked. */
+  /**
+   * Stores a transient value (a client, a connection): never persisted, not JSON-checked. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT for an empty key, as {@link put} does.
+   */
   tmpPut(key: string, value: unknown): this {
+    if (typeof key !== 'string' || key === '') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.tmpPut: key must be a non-empty string, got ${describeValue(key)}`);
+    }
     (this.#tmp ??= new Map()).set(key, value);
     return this;
   }

@@ -1,4 +1,4 @@
-import { StreamBase, type Stream } from './stream.js';
+import { checkStreams, StreamBase, type Stream } from './stream.js';
 
 /**
  * Runs branches at the same time on the flow's headwaters and ends when every branch has settled.
@@ -9,11 +9,12 @@ export class ParallelRiver extends StreamBase {
   readonly kind = 'parallel' as const;
   readonly #branches: Stream[][] = [];
 
-  /** Adds one branch: the given streams, run in sequence. Chainable. */
+  /**
+   * Adds one branch: the given streams, run in sequence. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when an argument is not a stream.
+   */
   append(...streams: Stream[]): this {
-    for (const s of streams) {
-      if (!(s instanceof StreamBase)) throw new TypeError('ParallelRiver.append: every argument must be a stream (River, ParallelRiver, Basin or Fork)');
-    }
+    checkStreams('ParallelRiver.append', streams);
     this.#branches.push(streams);
     return this;
   }

@@ -1,3 +1,5 @@
+import { VastflowError } from '../errors/vastflow-error.js';
+import { describeValue } from './describe-value.js';
 import type { Json } from './json.js';
 
 /** Any stream: what `drawStream`, `append` and `branch` accept. */
@@ -14,11 +16,34 @@ export abstract class StreamBase {
     return this.#color;
   }
 
-  /** Sets the stream's color. Chainable. */
+  /**
+   * Sets the stream's color. Chainable.
+   * @throws VastflowError E_INVALID_ARGUMENT when the color is not a non-empty string.
+   */
   withColor(color: string): this {
-    if (typeof color !== 'string' || color === '') throw new TypeError('withColor: color must be a non-empty string');
+    checkColor('withColor', color);
     this.#color = color;
     return this;
+  }
+}
+
+/** @throws VastflowError E_INVALID_ARGUMENT naming `method` when `color` is not a non-empty string. */
+export function checkColor(method: string, color: unknown): asserts color is string {
+  if (typeof color !== 'string' || color === '') {
+    throw new VastflowError('E_INVALID_ARGUMENT', `${method}: color must be a non-empty string, got ${describeValue(color)}`);
+  }
+}
+
+/**
+ * Checks the arguments of a drawing call (`drawStream`, `append`, `branch`) before it draws any.
+ * @throws VastflowError E_INVALID_ARGUMENT naming `method` and what the first bad argument is.
+ */
+export function checkStreams(method: string, streams: readonly unknown[]): asserts streams is Stream[] {
+  for (const s of streams) {
+    if (s instanceof StreamBase) continue;
+    const cls = typeof s === 'function' && s.prototype instanceof StreamBase ? s.name : undefined;
+    const hint = cls === undefined || cls === '' ? '' : `; draw an instance: new ${cls}()`;
+    throw new VastflowError('E_INVALID_ARGUMENT', `${method}: expected a River, ParallelRiver, Basin, Fork or Dam, got ${describeValue(s)}${hint}`);
   }
 }
 

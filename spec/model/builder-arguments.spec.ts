@@ -1,0 +1,165 @@
+// Misuse of the builders (an argument that is not what the method takes) throws a VastflowError
+// at the call, with a contract code and a message that names the method and what was wrong: not a
+// bare TypeError, and not later at start().
+import { expect } from 'chai';
+import { Andes, Atlantic, Basin, Dam, Fork, Headwaters, isVastflowError, ParallelRiver, River } from '../../lib/index.js';
+import { STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
+
+class R extends River {
+  static riverName = 'ArgsR';
+}
+class F extends Fork {
+  static riverName = 'ArgsF';
+  choose(): string {
+    return 'a';
+  }
+}
+
+/** The error `fn` throws, checked to be a VastflowError with `code` whose message contains every part. */
+function expectError(fn: () => unknown, code: string, ...parts: string[]): void {
+  const err = thrown(fn);
+  expect(isVastflowError(err), `${err.constructor.name}: ${err.message}`).to.equal(true);
+  expect(err.code, err.message).to.equal(code);
+  for (const part of parts) expect(err.message).to.contain(part);
+}
+
+describe('builder arguments', () => {
+  const engines = useEngines(STORE_KINDS[0]!);
+  const notStreams: Array<[string, unknown, string]> = [
+    ['a plain object', {}, 'got an object'],
+    ['null', null, 'got null'],
+    ['undefined', undefined, 'got undefined'],
+    ['a number', 42, 'got a number (42)'],
+    ['a Headwaters', new Headwaters('x'), 'got an instance of Headwaters'],
+    ['a River class', R, 'got the class R'],
+  ];
+
+  for (const [what, value, got] of notStreams) {
+    it(`drawStream of ${what} throws E_INVALID_ARGUMENT naming the method and what it got`, async () => {
+      const engine = await engines.open();
+      expectError(
+        () => new Andes(engine).drawStream(new R(), value as never),
+        'E_INVALID_ARGUMENT',
+        'drawStream',
+        'River, ParallelRiver, Basin, Fork or Dam',
+        got,
+      );
+    });
+
+    it(`ParallelRiver.append of ${what} throws E_INVALID_ARGUMENT naming the method and what it got`, () => {
+      expectError(() => new ParallelRiver().append(value as never), 'E_INVALID_ARGUMENT', 'ParallelRiver.append', got);
+    });
+
+    it(`Basin.drawStream of ${what} throws E_INVALID_ARGUMENT naming the method and what it got`, () => {
+      expectError(() => new Basin('blue').drawStream(value as never), 'E_INVALID_ARGUMENT', 'Basin.drawStream', got);
+    });
+
+    it(`Fork.branch with a stream that is ${what} throws E_INVALID_ARGUMENT naming the method and what it got`, () => {
+      expectError(() => new F().branch('a', value as never), 'E_INVALID_ARGUMENT', 'Fork.branch', got);
+    });
+  }
+
+  it('drawStream of a class suggests drawing an instance', async () => {
+    const engine = await engines.open();
+    expectError(() => new Andes(engine).drawStream(R as never), 'E_INVALID_ARGUMENT', 'new R()');
+  });
+
+  it('drawStream draws nothing when one of its arguments is bad', async () => {
+    const engine = await engines.open();
+    const andes = new Andes(engine);
+    thrown(() => andes.drawStream(new R(), {} as never));
+    expect(andes.toJSON().streams).to.deep.equal([]);
+  });
+
+  it('drawHeadwaters of something that is not a Headwaters throws E_INVALID_ARGUMENT', async () => {
+    const engine = await engines.open();
+    expectError(() => new Andes(engine).drawHeadwaters({ a: 1 } as never), 'E_INVALID_ARGUMENT', 'drawHeadwaters', 'Headwaters', 'got an object');
+  });
+
+  it('drawAtlantic of something that is not an Atlantic throws E_INVALID_ARGUMENT', async () => {
+    const engine = await engines.open();
+    expectError(() => new Andes(engine).drawAtlantic({} as never), 'E_INVALID_ARGUMENT', 'drawAtlantic', 'Atlantic', 'got an object');
+  });
+
+  it('new Andes of something that is not an Engine throws E_INVALID_ARGUMENT at once, not at start()', () => {
+    expectError(() => new Andes({} as never), 'E_INVALID_ARGUMENT', 'Andes', 'Engine', 'got an object');
+    expectError(() => new Andes(null as never), 'E_INVALID_ARGUMENT', 'Andes', 'got null');
+  });
+
+  it('Andes.fromJSON with something that is not an Engine throws E_INVALID_ARGUMENT naming fromJSON', () => {
+    expectError(() => Andes.fromJSON({ vastflow: 1, streams: [{ river: 'ArgsR' }] }, 42 as never), 'E_INVALID_ARGUMENT', 'Andes.fromJSON', 'got a number (42)');
+  });
+
+  it('new Andes takes an engine, or none (the default engine)', async () => {
+    const engine = await engines.open();
+    expect(() => new Andes(engine)).to.not.throw();
+    expect(() => new Andes()).to.not.throw();
+    expect(() => new Andes(undefined)).to.not.throw();
+  });
+
+  for (const [what, color, got] of [
+    ['a number', 42, 'got a number (42)'],
+    ['an empty string', '', 'got a string ("")'],
+  ] as const) {
+    it(`new Basin with ${what} as color throws E_INVALID_ARGUMENT naming Basin`, () => {
+      expectError(() => new Basin(color as never), 'E_INVALID_ARGUMENT', 'Basin', 'color', got);
+    });
+  }
+
+  it('withColor with a color that is not a non-empty string throws E_INVALID_ARGUMENT', () => {
+    expectError(() => new R().withColor(7 as never), 'E_INVALID_ARGUMENT', 'withColor', 'got a number (7)');
+  });
+
+  it('Fork.branch with a name drawn twice throws E_DUPLICATE_NAME naming the fork and the branch', () => {
+    const fork = new F().branch('a', new R());
+    expectError(() => fork.branch('a', new R()), 'E_DUPLICATE_NAME', 'Fork.branch', 'ArgsF', '"a"');
+    expect([...fork.branches.keys()]).to.deep.equal(['a']);
+  });
+
+  for (const [what, name, got] of [
+    ['an empty', '', 'got a string ("")'],
+    ['a number as', 1, 'got a number (1)'],
+  ] as const) {
+    it(`Fork.branch with ${what} name throws E_INVALID_ARGUMENT`, () => {
+      expectError(() => new F().branch(name as never, new R()), 'E_INVALID_ARGUMENT', 'Fork.branch', 'name', got);
+    });
+  }
+
+  for (const [what, value, got] of [
+    ['a number', 42, 'got a number (42)'],
+    ['a plain function', () => 1, 'got a function'],
+    ['an instance', new R(), 'got an instance of R'],
+    ['a class of no kind', class Plain {}, 'Plain'],
+  ] as const) {
+    it(`engine.register of ${what} throws E_INVALID_ARGUMENT naming register`, async () => {
+      const engine = await engines.open();
+      expectError(() => engine.register(value as never), 'E_INVALID_ARGUMENT', 'register', 'River, Fork or Atlantic', got);
+    });
+  }
+
+  it('hw.tmpPut with an empty key throws E_INVALID_ARGUMENT as hw.put does', () => {
+    const hw = new Headwaters();
+    expectError(() => hw.put('', 1 as never), 'E_INVALID_ARGUMENT', 'Headwaters.put');
+    expectError(() => hw.tmpPut('', 1), 'E_INVALID_ARGUMENT', 'Headwaters.tmpPut', 'key');
+    expectError(() => hw.tmpPut(3 as never, 1), 'E_INVALID_ARGUMENT', 'Headwaters.tmpPut', 'got a number (3)');
+    expect(hw.tmpGet('')).to.equal(undefined);
+  });
+
+  it('keeps the valid calls as they were', async () => {
+    const engine = await engines.open();
+    class Done extends Atlantic {
+      static riverName = 'ArgsDone';
+    }
+    const hw = new Headwaters('args-ok').tmpPut('client', { any: 'thing' });
+    const run = await new Andes(engine)
+      .drawHeadwaters(hw)
+      .drawStream(new ParallelRiver().append(new R()).append(new R(), new Dam({ delay: 1 })))
+      .drawStream(new Basin('blue').drawStream(new R()))
+      .drawStream(new F().branch('a', new R()).branch('b', new R().withColor('red')))
+      .drawAtlantic(new Done())
+      .start();
+    engine.register(R, F, Done);
+    expect(hw.tmpGet('client')).to.deep.equal({ any: 'thing' });
+    expect((await run.result()).status).to.equal('success');
+  });
+});
