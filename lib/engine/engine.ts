@@ -267,7 +267,7 @@ export class Engine {
   /**
    * Registers River, Fork or Atlantic classes (classes drawn in a started flow are registered too).
    * @throws VastflowError E_DUPLICATE_NAME when another class holds a name; E_INVALID_ARGUMENT for
-   *   something that is not a River, Fork or Atlantic subclass.
+   *   something that is not a River, Fork or Atlantic subclass, or an anonymous class with no `static riverName`.
    */
   register(...classes: RegistrableClass[]): this {
     for (const cls of classes) this.#registry.add(cls);

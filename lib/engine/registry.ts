@@ -4,7 +4,7 @@ import type { ClassResolver } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { River } from '../model/river.js';
 import { describeValue } from '../model/describe-value.js';
-import { registeredName, type NamedClass } from '../model/stream.js';
+import { anonymousClassMessage, registeredName, type NamedClass } from '../model/stream.js';
 
 /** A class the registry takes: a River, Fork or Atlantic subclass. */
 export type RegistrableClass = (abstract new (...args: any[]) => River | Fork | Atlantic) & NamedClass;
@@ -31,7 +31,7 @@ export class Registry implements ClassResolver {
   /**
    * Registers a class under `static riverName`, else its class name. Registering it again is a no-op.
    * @throws VastflowError E_DUPLICATE_NAME when another class holds the name; E_INVALID_ARGUMENT when
-   *   `cls` is not a River, Fork or Atlantic subclass.
+   *   `cls` is not a River, Fork or Atlantic subclass, or is an anonymous class with no `static riverName`.
    */
   add(cls: RegistrableClass): void {
     const kind = typeof cls === 'function' ? kindOf(cls) : undefined;
@@ -40,6 +40,8 @@ export class Registry implements ClassResolver {
       throw new VastflowError('E_INVALID_ARGUMENT', `register: expected a River, Fork or Atlantic subclass, got ${describeValue(cls)}${instance}`);
     }
     const name = registeredName(cls);
+    if (name === '')
+      throw new VastflowError('E_INVALID_ARGUMENT', anonymousClassMessage('register', kind === 'river' ? 'River' : kind === 'fork' ? 'Fork' : 'Atlantic'));
     const held = this.#classes.get(name);
     if (held === undefined) {
       this.#classes.set(name, { cls, kind });

@@ -4,7 +4,7 @@ import { parseBlueprint, streamsFromBlueprint, streamsToBlueprint, type Blueprin
 import { defaultEnginePort, isEngine, portOf, type Drawing, type EnginePort } from './engine-port.js';
 import { describeValue } from './describe-value.js';
 import { Headwaters } from './headwaters.js';
-import { checkStreams, nameOf, type Stream } from './stream.js';
+import { checkNamed, checkStreams, nameOf, type Stream } from './stream.js';
 import type { FlowRun } from './flow-run.js';
 import { blueprintToMermaid } from '../diagram/mermaid.js';
 import type { Engine } from '../engine/engine.js';
@@ -49,7 +49,8 @@ export class Andes {
 
   /**
    * Appends streams to the flow, run in order. Chainable.
-   * @throws VastflowError E_INVALID_ARGUMENT when an argument is not a stream (then none is drawn).
+   * @throws VastflowError E_INVALID_ARGUMENT when an argument is not a stream, or is a river or fork
+   *   of an anonymous class with no `static riverName` (then none is drawn).
    */
   drawStream(...streams: Stream[]): this {
     checkStreams('drawStream', streams);
@@ -59,10 +60,12 @@ export class Andes {
 
   /**
    * Sets the flow's end; omitted → an Atlantic that does nothing. Chainable.
-   * @throws VastflowError E_INVALID_ARGUMENT when `atlantic` is not an Atlantic.
+   * @throws VastflowError E_INVALID_ARGUMENT when `atlantic` is not an Atlantic, or is of an anonymous
+   *   class with no `static riverName`.
    */
   drawAtlantic(atlantic: Atlantic): this {
     if (!(atlantic instanceof Atlantic)) throw new VastflowError('E_INVALID_ARGUMENT', `drawAtlantic: expected an Atlantic, got ${describeValue(atlantic)}`);
+    checkNamed('drawAtlantic', atlantic, 'Atlantic');
     this.#atlantic = atlantic;
     return this;
   }

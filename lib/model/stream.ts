@@ -40,7 +40,10 @@ export function checkColor(method: string, color: unknown): asserts color is str
  */
 export function checkStreams(method: string, streams: readonly unknown[]): asserts streams is Stream[] {
   for (const s of streams) {
-    if (s instanceof StreamBase) continue;
+    if (s instanceof StreamBase) {
+      if (s.kind === 'river' || s.kind === 'fork') checkNamed(method, s, s.kind === 'river' ? 'River' : 'Fork');
+      continue;
+    }
     const cls = typeof s === 'function' && s.prototype instanceof StreamBase ? s.name : undefined;
     const hint = cls === undefined || cls === '' ? '' : `; draw an instance: new ${cls}()`;
     throw new VastflowError('E_INVALID_ARGUMENT', `${method}: expected a River, ParallelRiver, Basin, Fork or Dam, got ${describeValue(s)}${hint}`);
@@ -58,6 +61,19 @@ export interface NamedClass {
 export function registeredName(cls: NamedClass): string {
   const own = cls.riverName;
   return typeof own === 'string' && own !== '' ? own : cls.name;
+}
+
+/** The message for a class with no name to register it under: an anonymous class with no `static riverName`. */
+export function anonymousClassMessage(method: string, kind: string): string {
+  return `${method}: this ${kind}'s class is anonymous, so it has no name for the registry and blueprints; give the class a static riverName`;
+}
+
+/**
+ * Checks that an instance's class has a name to register it under (River, Fork, Atlantic).
+ * @throws VastflowError E_INVALID_ARGUMENT naming `method` for an anonymous class with no `static riverName`.
+ */
+export function checkNamed(method: string, instance: object, kind: string): void {
+  if (nameOf(instance) === '') throw new VastflowError('E_INVALID_ARGUMENT', anonymousClassMessage(method, kind));
 }
 
 /** The registered name of an instance's class. */

@@ -3,7 +3,7 @@
 // bare TypeError, and not later at start().
 import { expect } from 'chai';
 import { Andes, Atlantic, Basin, Dam, Fork, Headwaters, isVastflowError, ParallelRiver, River } from '../../lib/index.js';
-import { STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
+import { rejects, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
 
 class R extends River {
   static riverName = 'ArgsR';
@@ -161,5 +161,74 @@ describe('builder arguments', () => {
     engine.register(R, F, Done);
     expect(hw.tmpGet('client')).to.deep.equal({ any: 'thing' });
     expect((await run.result()).status).to.equal('success');
+  });
+});
+
+// A class is registered, and written in blueprints, under its static riverName or else its class
+// name. An anonymous class has neither: it would be registered as "" and its blueprint would not
+// read back. It is refused where it is drawn or registered.
+describe('anonymous classes', () => {
+  const engines = useEngines(STORE_KINDS[0]!);
+  const anonRiver = () => class extends River {};
+  const anonFork = () =>
+    class extends Fork {
+      choose(): string {
+        return 'a';
+      }
+    };
+  const anonAtlantic = () => class extends Atlantic {};
+
+  it('has no name to test with', () => {
+    expect([anonRiver().name, anonFork().name, anonAtlantic().name]).to.deep.equal(['', '', '']);
+  });
+
+  it('drawStream of a river of an anonymous class throws E_INVALID_ARGUMENT asking for a static riverName', async () => {
+    const engine = await engines.open();
+    const andes = new Andes(engine);
+    expectError(() => andes.drawStream(new (anonRiver())()), 'E_INVALID_ARGUMENT', 'drawStream', 'anonymous', 'static riverName');
+    expect(andes.toJSON().streams).to.deep.equal([]);
+  });
+
+  it('drawStream of a fork of an anonymous class throws E_INVALID_ARGUMENT asking for a static riverName', async () => {
+    const engine = await engines.open();
+    expectError(() => new Andes(engine).drawStream(new (anonFork())().branch('a', new R())), 'E_INVALID_ARGUMENT', 'drawStream', 'Fork', 'static riverName');
+  });
+
+  it('append, Basin.drawStream and Fork.branch refuse a river of an anonymous class too', () => {
+    expectError(() => new ParallelRiver().append(new R(), new (anonRiver())()), 'E_INVALID_ARGUMENT', 'ParallelRiver.append', 'static riverName');
+    expectError(() => new Basin().drawStream(new (anonRiver())()), 'E_INVALID_ARGUMENT', 'Basin.drawStream', 'static riverName');
+    expectError(() => new F().branch('a', new (anonRiver())()), 'E_INVALID_ARGUMENT', 'Fork.branch', 'static riverName');
+  });
+
+  it('drawAtlantic of an anonymous Atlantic class throws E_INVALID_ARGUMENT asking for a static riverName', async () => {
+    const engine = await engines.open();
+    expectError(() => new Andes(engine).drawAtlantic(new (anonAtlantic())()), 'E_INVALID_ARGUMENT', 'drawAtlantic', 'static riverName');
+  });
+
+  it('engine.register and Engine.open({ classes }) refuse an anonymous class with E_INVALID_ARGUMENT', async () => {
+    const engine = await engines.open();
+    for (const cls of [anonRiver(), anonFork(), anonAtlantic()]) {
+      expectError(() => engine.register(cls), 'E_INVALID_ARGUMENT', 'register', 'static riverName');
+    }
+    expect(engine.classes.names()).to.not.include('');
+    const err = await rejects(engines.open({ classes: [anonRiver()] }));
+    expect(err.code).to.equal('E_INVALID_ARGUMENT');
+    expect(err.message).to.contain('static riverName');
+  });
+
+  it('takes an anonymous class with a static riverName, and its blueprint reads back', async () => {
+    const engine = await engines.open();
+    const Named = class extends River {
+      static riverName = 'AnonButNamed';
+    };
+    const make = () =>
+      class extends River {
+        static riverName = 'AnonNamedToo';
+      };
+    const andes = new Andes(engine).drawStream(new Named(), new (make())());
+    const run = await andes.start();
+    expect((await run.result()).status).to.equal('success');
+    expect(andes.toJSON().streams).to.deep.equal([{ river: 'AnonButNamed' }, { river: 'AnonNamedToo' }]);
+    expect(Andes.fromJSON(andes.toJSON(), engine).toJSON()).to.deep.equal(andes.toJSON());
   });
 });
