@@ -32,6 +32,10 @@ export class AttemptHeadwaters<T extends object> extends Headwaters<T> {
     throw new VastflowError('E_CANCELLED', `${this.#gate.describe()} was abandoned (${why.message}): its hw.${op}("${key}") has no effect on the flow`);
   }
 
+  override get requestId(): string {
+    return this.#target.requestId;
+  }
+
   override get<K extends keyof T & string>(key: K): T[K] | undefined {
     return this.#target.get(key);
   }

@@ -51,8 +51,7 @@ export const internals = {} as HeadwatersInternals;
  * const hw = new Headwaters<{ vmName: string; size?: number }>('order-42').put('vmName', 'my-vm');
  */
 export class Headwaters<T extends object = Record<string, Json>> {
-  /** The flow's idempotency key: starting a flow with a requestId the store holds returns that flow. */
-  readonly requestId: string;
+  readonly #requestId: string;
   /** NO_VALUES until the first value is stored: a parked flow that stored none keeps no map. */
   #values = NO_VALUES;
   /** Transient values, made on first use; a basin copy shares its parent's. */
@@ -72,7 +71,15 @@ export class Headwaters<T extends object = Record<string, Json>> {
     else if (typeof requestId !== 'string' || requestId.trim() === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters: requestId must be a non-empty string, got ${JSON.stringify(requestId)}`);
     }
-    this.requestId = requestId;
+    this.#requestId = requestId;
+  }
+
+  /**
+   * The flow's idempotency key: starting a flow with a requestId the store holds returns that flow.
+   * Read-only: a getter, so an assignment fails (throws TypeError in strict code).
+   */
+  get requestId(): string {
+    return this.#requestId;
   }
 
   /** The stored value, or undefined. The value is frozen: put a new one to change it. */
