@@ -48,7 +48,7 @@ export class AttemptHeadwaters<T extends object> extends Headwaters<T> {
     return this.#target.getNumber(key);
   }
 
-  override put<K extends keyof T & string>(key: K, value: T[K]): this {
+  override put<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     this.#check('put', key);
     this.#target.put(key, value);
     return this;

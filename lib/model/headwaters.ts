@@ -104,8 +104,9 @@ export class Headwaters<T extends object = Record<string, Json>> {
    * has no `__proto__` keys.
    * @throws VastflowError E_NOT_SERIALIZABLE naming the key and the path of the first non-JSON part
    *   (or of a `__proto__` key, or of the level past 256); E_INVALID_ARGUMENT for an empty key or `__proto__`.
+   *   The value's type excludes undefined, which is not JSON, even for an optional key: to remove a key, {@link del} it.
    */
-  put<K extends keyof T & string>(key: K, value: T[K]): this {
+  put<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     if (typeof key !== 'string' || key === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${JSON.stringify(key)}`);
     }

@@ -22,6 +22,7 @@ interface Order {
   id: string;
   qty?: number;
   tags?: string[];
+  note?: string | null;
 }
 type Vm = { name: string; size: number };
 
@@ -38,6 +39,14 @@ export function headwatersAreTypedByTheirShape(): void {
   hw.put('price', 3);
   // @ts-expect-error a value of the wrong type
   hw.put('qty', 'three');
+  // @ts-expect-error an optional key takes no undefined: it is not JSON (put throws E_NOT_SERIALIZABLE); del() removes a key
+  hw.put('qty', undefined);
+  // @ts-expect-error nor a value that may be undefined
+  hw.put('qty', hw.get('qty'));
+  // null is JSON: a key whose type allows it takes it
+  hw.put('note', null).put('note', 'fragile');
+  // @ts-expect-error but a key whose type does not allow null takes none
+  hw.put('qty', null);
   // @ts-expect-error get() may return undefined
   const sure: string = hw.get('id');
   void sure;
