@@ -1,4 +1,4 @@
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { Atlantic } from '../model/atlantic.js';
 import type { ClassResolver } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
@@ -37,7 +37,7 @@ export class Registry implements ClassResolver {
     const kind = typeof cls === 'function' ? kindOf(cls) : undefined;
     if (kind === undefined) {
       const instance = isRegistrable((cls as unknown as object | null)?.constructor) ? '; register the class, not an instance' : '';
-      throw new VastflowError('E_INVALID_ARGUMENT', `register: expected a River, Fork or Atlantic subclass, got ${describeValue(cls)}${instance}`);
+      throw misuse(`register: expected a River, Fork or Atlantic subclass, got ${describeValue(cls)}${instance}`);
     }
     const name = registeredName(cls);
     if (name === '')

@@ -1,4 +1,4 @@
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { Atlantic } from './atlantic.js';
 import { parseBlueprint, streamsFromBlueprint, streamsToBlueprint, type Blueprint } from './blueprint.js';
 import { defaultEnginePort, isEngine, portOf, type Drawing, type EnginePort } from './engine-port.js';
@@ -42,7 +42,7 @@ export class Andes {
    * @throws VastflowError E_INVALID_ARGUMENT when `hw` is not a Headwaters.
    */
   drawHeadwaters(hw: Headwaters<any>): this {
-    if (!(hw instanceof Headwaters)) throw new VastflowError('E_INVALID_ARGUMENT', `drawHeadwaters: expected a Headwaters, got ${describeValue(hw)}`);
+    if (!(hw instanceof Headwaters)) throw misuse(`drawHeadwaters: expected a Headwaters, got ${describeValue(hw)}`);
     this.#hw = hw;
     return this;
   }
@@ -64,7 +64,7 @@ export class Andes {
    *   class with no `static riverName`.
    */
   drawAtlantic(atlantic: Atlantic): this {
-    if (!(atlantic instanceof Atlantic)) throw new VastflowError('E_INVALID_ARGUMENT', `drawAtlantic: expected an Atlantic, got ${describeValue(atlantic)}`);
+    if (!(atlantic instanceof Atlantic)) throw misuse(`drawAtlantic: expected an Atlantic, got ${describeValue(atlantic)}`);
     checkNamed('drawAtlantic', atlantic, 'Atlantic');
     this.#atlantic = atlantic;
     return this;
@@ -135,10 +135,7 @@ export class Andes {
 /** @throws VastflowError E_INVALID_ARGUMENT naming `method` when `engine` is given but is not an Engine. */
 function checkEngine(method: string, engine: unknown): void {
   if (engine !== undefined && !isEngine(engine)) {
-    throw new VastflowError(
-      'E_INVALID_ARGUMENT',
-      `${method}: expected an Engine (from Engine.open), or none for the default engine, got ${describeValue(engine)}`,
-    );
+    throw misuse(`${method}: expected an Engine (from Engine.open), or none for the default engine, got ${describeValue(engine)}`);
   }
 }
 

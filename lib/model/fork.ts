@@ -1,4 +1,4 @@
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { describeValue } from './describe-value.js';
 import type { Headwaters } from './headwaters.js';
 import { frozenJsonCopy } from './json.js';
@@ -40,7 +40,7 @@ export abstract class Fork<C = unknown> extends StreamBase {
    */
   branch(name: string, ...streams: Stream[]): this {
     if (typeof name !== 'string' || name === '') {
-      throw new VastflowError('E_INVALID_ARGUMENT', `Fork.branch: the branch name must be a non-empty string, got ${describeValue(name)}`);
+      throw misuse(`Fork.branch: the branch name must be a non-empty string, got ${describeValue(name)}`);
     }
     if (Object.hasOwn(this.#branches, name)) {
       throw new VastflowError('E_DUPLICATE_NAME', `Fork.branch: fork ${nameOf(this)} already has a branch "${name}"; give each branch its own name`);

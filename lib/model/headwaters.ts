@@ -1,5 +1,5 @@
 import { nanoid } from 'nanoid';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { describeValue } from './describe-value.js';
 import { cloneJson, frozenJsonCopy, PROTO_KEY, type Json, type JsonObject } from './json.js';
 
@@ -150,7 +150,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
    */
   tmpPut(key: string, value: unknown): this {
     if (typeof key !== 'string' || key === '') {
-      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.tmpPut: key must be a non-empty string, got ${describeValue(key)}`);
+      throw misuse(`Headwaters.tmpPut: key must be a non-empty string, got ${describeValue(key)}`);
     }
     (this.#tmp ??= new Map()).set(key, value);
     return this;

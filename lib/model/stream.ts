@@ -1,4 +1,4 @@
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { describeValue } from './describe-value.js';
 import type { Json } from './json.js';
 
@@ -30,7 +30,7 @@ export abstract class StreamBase {
 /** @throws VastflowError E_INVALID_ARGUMENT naming `method` when `color` is not a non-empty string. */
 export function checkColor(method: string, color: unknown): asserts color is string {
   if (typeof color !== 'string' || color === '') {
-    throw new VastflowError('E_INVALID_ARGUMENT', `${method}: color must be a non-empty string, got ${describeValue(color)}`);
+    throw misuse(`${method}: color must be a non-empty string, got ${describeValue(color)}`);
   }
 }
 
@@ -46,7 +46,7 @@ export function checkStreams(method: string, streams: readonly unknown[]): asser
     }
     const cls = typeof s === 'function' && s.prototype instanceof StreamBase ? s.name : undefined;
     const hint = cls === undefined || cls === '' ? '' : `; draw an instance: new ${cls}()`;
-    throw new VastflowError('E_INVALID_ARGUMENT', `${method}: expected a River, ParallelRiver, Basin, Fork or Dam, got ${describeValue(s)}${hint}`);
+    throw misuse(`${method}: expected a River, ParallelRiver, Basin, Fork or Dam, got ${describeValue(s)}${hint}`);
   }
 }
 

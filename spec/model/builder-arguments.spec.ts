@@ -1,8 +1,8 @@
 // Misuse of the builders (an argument that is not what the method takes) throws a VastflowError
-// at the call, with a contract code and a message that names the method and what was wrong: not a
-// bare TypeError, and not later at start().
+// at the call, with a contract code and a message that names the method and what was wrong, not
+// later at start(); an argument of the wrong kind gives one that is a TypeError too.
 import { expect } from 'chai';
-import { Andes, Atlantic, Basin, Dam, Fork, Headwaters, isVastflowError, ParallelRiver, River } from '../../lib/index.js';
+import { Andes, Atlantic, Basin, Dam, Fork, Headwaters, isVastflowError, ParallelRiver, River, VastflowError } from '../../lib/index.js';
 import { rejects, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
 
 class R extends River {
@@ -25,6 +25,26 @@ function expectError(fn: () => unknown, code: string, ...parts: string[]): void 
 
 describe('builder arguments', () => {
   const engines = useEngines(STORE_KINDS[0]!);
+
+  it('gives for an argument of the wrong kind a VastflowError E_INVALID_ARGUMENT that is a TypeError too', async () => {
+    const engine = await engines.open();
+    const calls: Array<() => unknown> = [
+      () => new Andes(engine).drawStream({} as never),
+      () => new ParallelRiver().append(null as never),
+      () => new Andes(engine).drawHeadwaters({} as never),
+      () => engine.register(42 as never),
+      () => new R().withColor(7 as never),
+    ];
+    for (const call of calls) {
+      const err = thrown(call);
+      expect(err, err.message).to.be.instanceOf(TypeError);
+      expect(err, err.message).to.be.instanceOf(VastflowError);
+      expect(isVastflowError(err, 'E_INVALID_ARGUMENT'), err.message).to.equal(true);
+    }
+    const other = new VastflowError('E_CLOSED', 'closed');
+    expect(other).to.be.instanceOf(VastflowError);
+    expect(other).to.not.be.instanceOf(TypeError);
+  });
   const notStreams: Array<[string, unknown, string]> = [
     ['a plain object', {}, 'got an object'],
     ['null', null, 'got null'],
