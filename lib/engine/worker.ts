@@ -41,6 +41,9 @@ export interface WorkerSettings {
 }
 
 /** The default worker id: the host, the process and a few random characters. */
+/** The first try again after a failed heartbeat or claim; each next one waits twice as long, up to the heartbeat. */
+const RETRY_FIRST_MS = 50;
+
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${nanoid(6)}`;
 }
@@ -59,8 +62,11 @@ export class Worker {
   readonly #reconnectForMs: number;
   readonly #listen: boolean;
   readonly #host: WorkerHost;
-  /** When ticks began to fail (real ms), while they do. */
+  /** When ticks began to fail (real ms), and how many have failed since, while they do. */
   #failingSince: number | undefined;
+  #failures = 0;
+  /** The next try after a failed tick, sooner than the heartbeat at first (backoff). */
+  #retryTimer: NodeJS.Timeout | undefined;
   readonly #epochs = new Map<string, number>();
   /** Flows this engine creates, claimed by their create while it is in flight: not in the store yet. */
   readonly #creating = new Set<string>();
@@ -215,7 +221,11 @@ export class Worker {
         await this.#commands();
       }
       await this.claimRoom();
-      this.#failingSince = undefined;
+      if (this.#failingSince !== undefined) {
+        this.#host.logger.info({ failures: this.#failures, ms: Date.now() - this.#failingSince }, 'worker: the store answers again');
+        this.#failingSince = undefined;
+        this.#failures = 0;
+      }
       if (this.#timed) {
         this.#timed = false;
         this.#host.tick();
@@ -225,7 +235,18 @@ export class Worker {
       if (isVastflowError(err, 'E_CLOSED')) return;
       const since = (this.#failingSince ??= Date.now());
       if (Date.now() - since < this.#reconnectForMs) {
-        this.#host.logger.warn({ err }, 'worker: a heartbeat or claim failed; retrying at the next heartbeat');
+        // the first failure is worth a warning with its cause; the tries after it, only their count
+        const n = ++this.#failures;
+        if (n === 1)
+          this.#host.logger.warn(
+            { err },
+            `worker: a heartbeat or claim failed; trying again with backoff for up to ${this.#reconnectForMs} ms (worker.reconnectFor)`,
+          );
+        else this.#host.logger.debug({ failures: n, why: err instanceof Error ? err.message : String(err) }, 'worker: the store still does not answer');
+        // 50 ms, doubling up to the heartbeat, which keeps ticking as well
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = setTimeout(() => this.poke('timer'), Math.min(RETRY_FIRST_MS * 2 ** (n - 1), this.heartbeatMs));
+        this.#retryTimer.unref();
         return;
       }
       const why = err instanceof Error ? err.message : String(err);
@@ -297,6 +318,7 @@ export class Worker {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#retryTimer);
     await this.#ticking;
     await this.#stopWatch?.().catch(() => undefined);
     await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));

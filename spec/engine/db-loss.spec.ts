@@ -4,6 +4,8 @@
 // database rejects within worker.connectTimeout.
 import { expect } from 'chai';
 import net from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { Andes, Engine, Headwaters, PostgresStore, River, type RiverAttr } from '../../lib/index.js';
 import { describePg, PG_URL, freshSchema } from '../helpers/postgres.js';
 import { rejects, silent, until } from '../helpers/stores.js';
@@ -107,6 +109,27 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
       'every river ran once',
     ).to.equal(true);
     expect(Slow.calls.size).to.equal(90);
+  });
+
+  it('tries again with backoff while the database is away: one warning, then tries sooner than the heartbeat', async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }));
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      logger,
+      worker: { id: 'backoff', heartbeat: '2s', leaseTime: '10s', reconnectFor: '20s' },
+    });
+    proxy.cut();
+    const worker = (l: { msg: string }) => l.msg.startsWith('worker: ');
+    await until(() => lines.some((l) => l.level === 40 && worker(l)), 5000, 'the first failed heartbeat');
+    await new Promise((r) => setTimeout(r, 900)); // tries at 50, 100, 200 and 400 ms after it
+    proxy.restore();
+    await until(() => lines.some((l) => l.msg === 'worker: the store answers again'), 5000, 'the store answering again');
+    const warnings = lines.filter((l) => l.level === 40 && worker(l));
+    expect(warnings, JSON.stringify(warnings)).to.have.length(1);
+    expect(warnings[0]!.msg).to.contain('backoff');
+    const tries = lines.filter((l) => l.msg === 'worker: the store still does not answer');
+    expect(tries.length, 'tries within the first second, where the heartbeat is 2 s').to.be.at.least(3);
   });
 
   it('closes with E_STORE_UNAVAILABLE once the database has been away for longer than reconnectFor', async () => {
