@@ -15,7 +15,8 @@ export function isDamage(err: unknown): boolean {
   return code === 'LEVEL_CORRUPTION' || code === 'LEVEL_IO_ERROR';
 }
 
-const REPAIR = 'see docs/durability.md#repairing-a-damaged-store (LevelStore.repair)';
+/** Where a damaged store's owner is sent. */
+export const REPAIR_HINT = 'see docs/durability.md#repairing-a-damaged-store (LevelStore.repair)';
 
 /**
  * A read that LevelDB failed because a file is damaged, as E_STORE_CORRUPT naming what was read
@@ -24,7 +25,7 @@ const REPAIR = 'see docs/durability.md#repairing-a-damaged-store (LevelStore.rep
 export function readError(err: unknown, where: string, what: string): unknown {
   if (!isDamage(err)) return err;
   const message = (err as Error).message;
-  return new VastflowError('E_STORE_CORRUPT', `${what} in ${where} cannot be read: ${message}; ${REPAIR}`, { cause: err });
+  return new VastflowError('E_STORE_CORRUPT', `${what} in ${where} cannot be read: ${message}; ${REPAIR_HINT}`, { cause: err });
 }
 
 /** The error that makes a store refuse every write after its first failed one. */
@@ -44,10 +45,21 @@ export function openError(err: unknown, where: string): unknown {
   const cause = (err as { cause?: unknown }).cause ?? err;
   const message = cause instanceof Error ? cause.message : String(cause);
   if (code === 'LEVEL_CORRUPTION') {
-    return new VastflowError('E_STORE_CORRUPT', `store ${where} cannot be opened: ${message}; ${REPAIR}`, { cause: err });
+    return new VastflowError('E_STORE_CORRUPT', `store ${where} cannot be opened: ${message}; ${REPAIR_HINT}`, { cause: err });
   }
   if (code === 'LEVEL_IO_ERROR') {
     return new VastflowError('E_STORE_UNAVAILABLE', `store ${where} cannot be opened: ${message} (is the disk full?)`, { cause: err });
+  }
+  // LevelDB makes its directory: a file there, or a parent it may not write to, stops it
+  if (code === 'EEXIST' || code === 'ENOTDIR') {
+    return new VastflowError(
+      'E_STORE_UNAVAILABLE',
+      `store ${where} cannot be opened: it is not a directory (${message}); give the path of a directory, or one to create`,
+      { cause: err },
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new VastflowError('E_STORE_UNAVAILABLE', `store ${where} cannot be opened: ${message}`, { cause: err });
   }
   return err;
 }

@@ -27,7 +27,7 @@ import {
 } from './records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { inconsistency } from './consistency.js';
-import { openError, readError, writeFailure } from './level-errors.js';
+import { openError, readError, REPAIR_HINT, writeFailure } from './level-errors.js';
 import { headerJson, jsonNumber, streamsJson } from './record-json.js';
 import type { Store, StoreStatus, StoreSupports } from './store.js';
 
@@ -266,6 +266,12 @@ export class LevelStore implements Store {
     // reserved at the first journal entry this process writes: an open that writes nothing changes nothing
     this.#seq = this.#reserved = Math.max(Number(reserved ?? 0) || 0, Date.now() * 1000);
     const format = raw === undefined ? undefined : Number(raw);
+    if (format !== undefined && !Number.isInteger(format)) {
+      throw new VastflowError(
+        'E_STORE_CORRUPT',
+        `store ${this.#where}: its format record (v!format) is unreadable (${JSON.stringify(raw!.slice(0, 40))}); ${REPAIR_HINT}`,
+      );
+    }
     if (format !== undefined && !(format <= FORMAT)) {
       throw new VastflowError(
         'E_STORE_CORRUPT',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Engine } from '../../lib/index.js';
 import { LevelStore } from '../../lib/store/level-store.js';
 import type { FlowHeader } from '../../lib/store/records.js';
-import { silent } from '../helpers/stores.js';
+import { rejects, silent } from '../helpers/stores.js';
 import { header } from './conformance/types.js';
 
 // A directory as vastflow wrote it before the store's second version (format 1): no v!format,
@@ -163,5 +163,24 @@ describe('LevelStore record format', () => {
         (e: unknown) => e,
       );
     expect(again).to.include({ code: 'E_STORE_CORRUPT' });
+  });
+
+  it('refuses a directory whose format record is unreadable, saying so (not that a later version wrote it)', async () => {
+    const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    await db.put('v!format', '{not json');
+    await db.close();
+    const err = await rejects(LevelStore.at(dir).open());
+    expect(err).to.include({ code: 'E_STORE_CORRUPT' });
+    expect(err.message).to.include('unreadable').and.include('v!format').and.include('repair').and.not.include('later version');
+  });
+
+  it('refuses a path that is a file with E_STORE_UNAVAILABLE saying it is not a directory', async () => {
+    const file = path.join(dir, 'a-file');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, 'not a store');
+    const err = await rejects(LevelStore.at(file).open());
+    expect(err).to.include({ code: 'E_STORE_UNAVAILABLE' });
+    expect(err.message).to.include('not a directory').and.include(file);
   });
 });
