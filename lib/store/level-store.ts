@@ -421,18 +421,19 @@ export class LevelStore implements Store {
     if (c.consumed !== undefined) for (const seq of c.consumed) ops.push({ type: 'del', key: `m!${id}!${pad(seq, 16)}` });
     if (c.create === undefined && c.streams === undefined && c.headwaters === undefined) return false;
     // a JournalEntry's JSON, its parts written as they come
-    let entry = '';
-    if (c.create !== undefined) entry += `,"b":${JSON.stringify(c.create.blueprint)}`;
+    // (each part after the first begins with a comma: no slice of the whole, which would copy it)
+    let entry = '{';
+    if (c.create !== undefined) entry += `"b":${JSON.stringify(c.create.blueprint)}`;
     let fold = false;
     if (c.streams !== undefined) {
-      entry += `,"s":${streamsJson(c.streams)}`;
+      entry += `${entry.length === 1 ? '' : ','}"s":${streamsJson(c.streams)}`;
       for (const sid in c.streams) {
         const calls = c.streams[sid]!.attempts + c.streams[sid]!.cycles;
         if (calls > 0 && calls % COMPACT_CALLS === 0) fold = unfinished;
       }
     }
-    if (c.headwaters !== undefined) entry += `,"w":${JSON.stringify(c.headwaters)}`;
-    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: `{${entry.slice(1)}}` });
+    if (c.headwaters !== undefined) entry += `${entry.length === 1 ? '' : ','}"w":${JSON.stringify(c.headwaters)}`;
+    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: `${entry}}` });
     return fold;
   }
 
