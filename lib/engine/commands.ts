@@ -42,6 +42,8 @@ export class Commands {
   readonly #carrying = new Set<number>();
   /** Redrives under way here, by flow id: a second one at the same time is refused, a cancel waits for it. */
   readonly #redriving = new Map<string, Promise<unknown>>();
+  /** Redrives under way here whose write the store refused: another engine redrove the flow first. */
+  readonly #refused = new Set<string>();
   #busy = false;
 
   constructor(host: CommandsHost) {
@@ -166,6 +168,9 @@ export class Commands {
     const h = (flow.header = nextFlow(flow.header, { type: 'redrive', waiting: !runNow, seq: this.#host.nextSeq(), at: this.#host.clock.now() }));
     const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#host.queue.push(change);
+    if (this.#refused.delete(id)) {
+      throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was redriven by another engine at the same moment; it runs once, from that redrive`);
+    }
     if (runNow) this.#host.launch(flow);
     else if (this.#host.store.supports.shared) this.#host.worker.poke('runnable');
     else {
@@ -173,6 +178,10 @@ export class Commands {
       this.#host.admission.drain();
     }
     return new FlowRun(this.#host.runHost, id, h.requestId);
+  }
+  /** Flows a write of this engine's was refused for (fenced): the redrives among them failed. */
+  refused(ids: readonly string[]): void {
+    for (const id of ids) if (this.#redriving.has(id)) this.#refused.add(id);
   }
   /**
    * Records a redrive for the engine that has the flow's classes, which carries it out within a

@@ -390,6 +390,7 @@ export class Engine {
     this.#starts.duplicates(result.duplicates);
     if (result.fenced.length > 0) {
       for (const id of result.fenced) this.#worker.disown(id);
+      this.#commands.refused(result.fenced);
       this.#lost(result.fenced);
     }
   }

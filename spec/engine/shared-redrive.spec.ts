@@ -40,6 +40,18 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
     });
   }
 
+  it('redrives once when two engines redrive the same flow at the same moment: the other gets E_CONFLICT', async () => {
+    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-twice')).drawStream(new FailsOnce()).start();
+    expect((await run.result()).status).to.equal('fail');
+    const tries = await Promise.allSettled([a.redrive(run.id), b.redrive(run.id)]);
+    const redriven = tries.filter((t) => t.status === 'fulfilled');
+    expect(redriven, JSON.stringify(tries.map((t) => t.status))).to.have.length(1);
+    const refused = tries.find((t) => t.status === 'rejected')!;
+    expect(refused.reason).to.have.property('code', 'E_CONFLICT');
+    expect((await redriven[0]!.value.result()).status).to.equal('success');
+    expect(FailsOnce.calls, 'the river ran once more, not twice').to.equal(2);
+  });
+
   it("records the redrive of a client engine that lacks the flow's classes, for an engine that has them", async () => {
     const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-client')).drawStream(new FailsOnce()).start();
     expect((await run.result()).status).to.equal('fail');

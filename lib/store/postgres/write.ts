@@ -55,8 +55,9 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
 /**
  * The statement that applies a group: one statement, so one round trip and its own transaction.
  * Its parts, in the order the data flows through them:
- * - `locked`, `fenced`: the rows of the fenced flows, locked in id order (two writers cannot
- *   deadlock), and the flows whose row names another owner or epoch now;
+ * - `locked`, `fenced`: the rows of the fenced flows and of the redriven ones (`reopening`),
+ *   locked in id order (two writers cannot deadlock), and the flows whose row names another owner
+ *   or epoch now, or that another redrive reopened first (a redrive applies to a failed flow only);
  * - `made`, `duplicates`: the creates, and those whose requestId another flow already has;
  * - the header updates, stream records, headwaters and consumed commands of every other flow
  *   (a fenced flow or a duplicate create is dropped whole), and the change feed;
@@ -66,9 +67,14 @@ export function mergeChanges(changes: readonly FlowChange[]): Merged[] {
 function writeStatement(s: string): string {
   const dropped = `(SELECT id FROM fenced UNION ALL SELECT id FROM duplicates)`;
   return `WITH
-  locked AS (SELECT f.id, f.owner, f.epoch FROM ${s}.flows f WHERE f.id = ANY($1::text[]) ORDER BY f.id FOR NO KEY UPDATE),
+  reopening AS (SELECT u.id FROM unnest($17::text[], $24::boolean[]) AS u(id, reopened) WHERE u.reopened),
+  locked AS (SELECT f.id, f.owner, f.epoch, f.status FROM ${s}.flows f
+             WHERE f.id = ANY($1::text[]) OR f.id IN (SELECT id FROM reopening) ORDER BY f.id FOR NO KEY UPDATE),
   fenced AS (SELECT u.id FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, owner, epoch)
-             WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = u.id AND l.owner = u.owner AND l.epoch = u.epoch)),
+             WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = u.id AND l.owner = u.owner AND l.epoch = u.epoch)
+             UNION ALL
+             -- a redrive of a flow that is no longer failed: another engine redrove it first
+             SELECT r.id FROM reopening r WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = r.id AND l.status = 'fail')),
   made AS (INSERT INTO ${s}.flows (id, request_id, status, seq, created_at, updated_at, due_at, unfinished, owner, epoch, classes, header, blueprint)
            SELECT u.id, u.request_id, u.status, u.seq, u.created_at, u.updated_at, u.due_at, u.unfinished, u.owner, u.epoch,
                   ARRAY(SELECT jsonb_array_elements_text(u.classes::jsonb)), u.header::json, u.blueprint::json
