@@ -131,7 +131,8 @@ export class Commands {
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
-   * failed (it runs, waits, succeeded or was cancelled), or its compensations ran.
+   * failed (it runs, waits, succeeded or was cancelled), its compensations ran, or it is being
+   * redriven already (by another call here, or by another engine at the same moment).
    */
   redrive(id: string): Promise<FlowRun> {
     if (this.#redriving.has(id)) {

@@ -507,8 +507,11 @@ export class Engine {
 
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
+   * On a shared store, an engine that lacks the flow's classes (a client engine) records the
+   * redrive for one that has them.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
-   * failed (it runs, waits, succeeded or was cancelled), or its compensations ran.
+   * failed (it runs, waits, succeeded or was cancelled), its compensations ran, or it is being
+   * redriven already (by another call here, or by another engine at the same moment).
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
