@@ -69,7 +69,8 @@ function writeStatement(s: string): string {
   return `WITH
   reopening AS (SELECT u.id FROM unnest($17::text[], $24::boolean[]) AS u(id, reopened) WHERE u.reopened),
   locked AS (SELECT f.id, f.owner, f.epoch, f.status FROM ${s}.flows f
-             WHERE f.id = ANY($1::text[]) OR f.id IN (SELECT id FROM reopening) ORDER BY f.id FOR NO KEY UPDATE),
+             -- one array, so that the rows are found by the primary key (an OR here scans the table)
+             WHERE f.id = ANY($1::text[] || ARRAY(SELECT id FROM reopening)) ORDER BY f.id FOR NO KEY UPDATE),
   fenced AS (SELECT u.id FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, owner, epoch)
              WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = u.id AND l.owner = u.owner AND l.epoch = u.epoch)
              UNION ALL
