@@ -58,7 +58,8 @@ export class Commands {
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     // a cancel asked for while the flow is being redriven here stops the run the redrive starts
-    await this.#redriving.get(id)?.catch(() => undefined);
+    const redriving = this.#redriving.get(id);
+    if (redriving !== undefined) await redriving.catch(() => undefined);
     const loading = this.#host.admission.loading(id);
     if (loading !== undefined) await loading; // it is being loaded to run: cancel it once it runs
     const running = this.#host.runner(id);

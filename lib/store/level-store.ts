@@ -28,7 +28,7 @@ import {
 import { deferred, type Deferred } from '../util/deferred.js';
 import { inconsistency } from './consistency.js';
 import { openError, readError, REPAIR_HINT, writeFailure } from './level-errors.js';
-import { headerJson, jsonNumber, streamsJson } from './record-json.js';
+import { headerJson, jsonNumber, pushStreams } from './record-json.js';
 import type { Store, StoreStatus, StoreSupports } from './store.js';
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -420,20 +420,21 @@ export class LevelStore implements Store {
     }
     if (c.consumed !== undefined) for (const seq of c.consumed) ops.push({ type: 'del', key: `m!${id}!${pad(seq, 16)}` });
     if (c.create === undefined && c.streams === undefined && c.headwaters === undefined) return false;
-    // a JournalEntry's JSON, its parts written as they come
-    // (each part after the first begins with a comma: no slice of the whole, which would copy it)
-    let entry = '{';
-    if (c.create !== undefined) entry += `"b":${JSON.stringify(c.create.blueprint)}`;
+    // a JournalEntry's JSON, its parts joined once into a flat string (see record-json.ts)
+    const entry = ['{'];
+    if (c.create !== undefined) entry.push('"b":', JSON.stringify(c.create.blueprint));
     let fold = false;
     if (c.streams !== undefined) {
-      entry += `${entry.length === 1 ? '' : ','}"s":${streamsJson(c.streams)}`;
+      entry.push(entry.length === 1 ? '"s":' : ',"s":');
+      pushStreams(entry, c.streams);
       for (const sid in c.streams) {
         const calls = c.streams[sid]!.attempts + c.streams[sid]!.cycles;
         if (calls > 0 && calls % COMPACT_CALLS === 0) fold = unfinished;
       }
     }
-    if (c.headwaters !== undefined) entry += `${entry.length === 1 ? '' : ','}"w":${JSON.stringify(c.headwaters)}`;
-    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: `${entry}}` });
+    if (c.headwaters !== undefined) entry.push(entry.length === 1 ? '"w":' : ',"w":', JSON.stringify(c.headwaters));
+    entry.push('}');
+    ops.push({ type: 'put', key: `j!${id}!${this.#nextSeq(ops)}`, value: entry.join('') });
     return fold;
   }
 

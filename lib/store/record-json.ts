@@ -7,6 +7,11 @@ import { FlowStatus, StreamState, type FlowHeader, type HistoryEntry, type Strea
  * double-to-shortest conversion, about 0.2 µs each, and a W1 flow writes some 25 of them. Here such
  * an integer is printed as two small ones. The values a user gives (reqInfo, errors, choices, keys)
  * still go through JSON.stringify, which escapes them and throws on what JSON cannot hold.
+ *
+ * The pieces are joined once, into a flat string: a string built by `+=` is a rope of small
+ * strings, which LevelDB's binding must copy flat again, and which, held in a queued batch while
+ * 100,000 flows start (W4), lives long enough to be promoted and to cost the collector more than
+ * the printing saves.
  */
 
 /** The values of the records' enumerations, already quoted. */
@@ -31,54 +36,79 @@ export function jsonNumber(n: number): string {
 
 /** A flow header's JSON. */
 export function headerJson(h: FlowHeader): string {
-  let s = `{"id":${JSON.stringify(h.id)},"requestId":${JSON.stringify(h.requestId)},"status":${quoted(h.status)},"seq":${jsonNumber(h.seq)},"createdAt":${jsonNumber(h.createdAt)},"updatedAt":${jsonNumber(h.updatedAt)}`;
-  if (h.reqInfo !== undefined) s += `,"reqInfo":${JSON.stringify(h.reqInfo)}`;
-  if (h.error !== undefined) s += `,"error":${JSON.stringify(h.error)}`;
+  const p = ['{"id":', JSON.stringify(h.id), ',"requestId":', JSON.stringify(h.requestId), ',"status":', quoted(h.status)];
+  p.push(',"seq":', jsonNumber(h.seq), ',"createdAt":', jsonNumber(h.createdAt), ',"updatedAt":', jsonNumber(h.updatedAt));
+  if (h.reqInfo !== undefined) p.push(',"reqInfo":', JSON.stringify(h.reqInfo));
+  if (h.error !== undefined) p.push(',"error":', JSON.stringify(h.error));
   const a = h.atlantic;
   if (a !== undefined) {
-    s += `,"atlantic":{"outcome":${quoted(a.outcome)},"done":${a.done}`;
-    if (a.error !== undefined) s += `,"error":${JSON.stringify(a.error)}`;
-    s += '}';
+    p.push(',"atlantic":{"outcome":', quoted(a.outcome), a.done ? ',"done":true' : ',"done":false');
+    if (a.error !== undefined) p.push(',"error":', JSON.stringify(a.error));
+    p.push('}');
   }
-  if (h.cancelReason !== undefined) s += `,"cancelReason":${JSON.stringify(h.cancelReason)}`;
-  if (h.dueAt !== undefined) s += `,"dueAt":${jsonNumber(h.dueAt)}`;
-  return s + '}';
+  if (h.cancelReason !== undefined) p.push(',"cancelReason":', JSON.stringify(h.cancelReason));
+  if (h.dueAt !== undefined) p.push(',"dueAt":', jsonNumber(h.dueAt));
+  p.push('}');
+  return p.join('');
 }
 
-function historyJson(e: HistoryEntry): string {
-  let s = `{"attempt":${jsonNumber(e.attempt)},"phase":${quoted(e.phase)},"startedAt":${jsonNumber(e.startedAt)}`;
-  if (e.endedAt !== undefined) s += `,"endedAt":${jsonNumber(e.endedAt)}`;
-  if (e.error !== undefined) s += `,"error":${JSON.stringify(e.error)}`;
-  return s + '}';
+function pushHistory(p: string[], e: HistoryEntry): void {
+  p.push('{"attempt":', jsonNumber(e.attempt), ',"phase":', quoted(e.phase), ',"startedAt":', jsonNumber(e.startedAt));
+  if (e.endedAt !== undefined) p.push(',"endedAt":', jsonNumber(e.endedAt));
+  if (e.error !== undefined) p.push(',"error":', JSON.stringify(e.error));
+  p.push('}');
+}
+
+function pushStream(p: string[], r: StreamRecord): void {
+  p.push('{"state":', quoted(r.state), ',"attempts":', jsonNumber(r.attempts), ',"cycles":', jsonNumber(r.cycles));
+  if (r.dueAt !== undefined) p.push(',"dueAt":', jsonNumber(r.dueAt));
+  if (r.phase !== undefined) p.push(',"phase":', quoted(r.phase));
+  if (r.startedAt !== undefined) p.push(',"startedAt":', jsonNumber(r.startedAt));
+  if (r.endedAt !== undefined) p.push(',"endedAt":', jsonNumber(r.endedAt));
+  if (r.errors !== undefined) p.push(',"errors":', JSON.stringify(r.errors));
+  if (r.error !== undefined) p.push(',"error":', JSON.stringify(r.error));
+  if (r.history !== undefined) {
+    p.push(',"history":[');
+    for (let i = 0; i < r.history.length; i++) {
+      if (i > 0) p.push(',');
+      pushHistory(p, r.history[i]!);
+    }
+    p.push(']');
+  }
+  if (r.choice !== undefined) p.push(',"choice":', JSON.stringify(r.choice));
+  if (r.touched !== undefined) p.push(',"touched":', JSON.stringify(r.touched));
+  if (r.completion !== undefined) p.push(',"completion":', jsonNumber(r.completion));
+  if (r.compensation !== undefined) p.push(',"compensation":', JSON.stringify(r.compensation));
+  p.push('}');
 }
 
 /** A stream record's JSON. */
 export function streamJson(r: StreamRecord): string {
-  let s = `{"state":${quoted(r.state)},"attempts":${jsonNumber(r.attempts)},"cycles":${jsonNumber(r.cycles)}`;
-  if (r.dueAt !== undefined) s += `,"dueAt":${jsonNumber(r.dueAt)}`;
-  if (r.phase !== undefined) s += `,"phase":${quoted(r.phase)}`;
-  if (r.startedAt !== undefined) s += `,"startedAt":${jsonNumber(r.startedAt)}`;
-  if (r.endedAt !== undefined) s += `,"endedAt":${jsonNumber(r.endedAt)}`;
-  if (r.errors !== undefined) s += `,"errors":${JSON.stringify(r.errors)}`;
-  if (r.error !== undefined) s += `,"error":${JSON.stringify(r.error)}`;
-  if (r.history !== undefined) {
-    s += ',"history":[';
-    for (let i = 0; i < r.history.length; i++) s += (i === 0 ? '' : ',') + historyJson(r.history[i]!);
-    s += ']';
+  const p: string[] = [];
+  pushStream(p, r);
+  return p.join('');
+}
+
+/**
+ * Stream records by stream id, as one JSON object, appended to `p` (see {@link streamsJson}): a
+ * store that builds a larger JSON around them joins it once.
+ */
+export function pushStreams(p: string[], streams: Readonly<Record<string, StreamRecord>>): void {
+  p.push('{');
+  let first = true;
+  for (const sid in streams) {
+    const r = streams[sid];
+    if (r === undefined) continue;
+    p.push(first ? '' : ',', JSON.stringify(sid), ':');
+    first = false;
+    pushStream(p, r);
   }
-  if (r.choice !== undefined) s += `,"choice":${JSON.stringify(r.choice)}`;
-  if (r.touched !== undefined) s += `,"touched":${JSON.stringify(r.touched)}`;
-  if (r.completion !== undefined) s += `,"completion":${jsonNumber(r.completion)}`;
-  if (r.compensation !== undefined) s += `,"compensation":${JSON.stringify(r.compensation)}`;
-  return s + '}';
+  p.push('}');
 }
 
 /** Stream records by stream id, as one JSON object. */
 export function streamsJson(streams: Readonly<Record<string, StreamRecord>>): string {
-  let s = '{';
-  for (const sid in streams) {
-    const r = streams[sid];
-    if (r !== undefined) s += (s.length === 1 ? '' : ',') + JSON.stringify(sid) + ':' + streamJson(r);
-  }
-  return s + '}';
+  const p: string[] = [];
+  pushStreams(p, streams);
+  return p.join('');
 }
