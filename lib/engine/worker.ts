@@ -153,15 +153,17 @@ export class Worker {
   /**
    * Two engines of one id would share one heartbeat: the live one would keep the claims of a dead
    * one alive, and those flows would never be taken over. An engine of this id whose heartbeat
-   * moves on within two of this engine's heartbeats is alive: the open is refused. One whose
-   * heartbeat stands still, or has run out, is an earlier engine of this id that died (a restart
-   * with a fixed id): what it held is given back at once, for any engine to take.
+   * moves on within two of this engine's heartbeats of its last one is alive: the open is refused.
+   * One whose heartbeat stands still, or has run out, is an earlier engine of this id that died (a
+   * restart with a fixed id): what it held is given back at once, for any engine to take.
    */
   async #takeId(): Promise<void> {
     const beatOf = async (): Promise<number | undefined> => (await this.#host.store.workers(this.#host.now())).find((w) => w.id === this.id)?.heartbeatAt;
     const first = await beatOf();
     if (first !== undefined) {
-      const until = Date.now() + 2 * this.heartbeatMs;
+      // a live engine heartbeats every heartbeat: one last heard of two heartbeats ago or more is
+      // dead at once; a later one is watched until two heartbeats have passed since it
+      const until = Date.now() + 2 * this.heartbeatMs - Math.max(0, this.#host.now() - first);
       for (let beat: number | undefined = first; beat !== undefined && Date.now() < until; beat = await beatOf()) {
         if (beat !== first) {
           throw new VastflowError(
