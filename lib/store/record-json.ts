@@ -90,8 +90,8 @@ export function streamJson(r: StreamRecord): string {
 }
 
 /**
- * Stream records by stream id, as one JSON object, appended to `p` (see {@link streamsJson}): a
- * store that builds a larger JSON around them joins it once.
+ * Stream records by stream id, as one JSON object, appended to `p`: a store that builds a larger
+ * JSON around them (a journal entry) joins it once.
  */
 export function pushStreams(p: string[], streams: Readonly<Record<string, StreamRecord>>): void {
   p.push('{');
@@ -104,11 +104,4 @@ export function pushStreams(p: string[], streams: Readonly<Record<string, Stream
     pushStream(p, r);
   }
   p.push('}');
-}
-
-/** Stream records by stream id, as one JSON object. */
-export function streamsJson(streams: Readonly<Record<string, StreamRecord>>): string {
-  const p: string[] = [];
-  pushStreams(p, streams);
-  return p.join('');
 }

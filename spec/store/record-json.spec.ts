@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { headerJson, jsonNumber, streamJson, streamsJson } from '../../lib/store/record-json.js';
+import { headerJson, jsonNumber, pushStreams, streamJson } from '../../lib/store/record-json.js';
 import type { FlowHeader, StreamRecord } from '../../lib/store/records.js';
 
 // Required<…>: a field added to a record type fails the type check here until the fixture (and so
@@ -36,6 +36,13 @@ const fullStream: Required<StreamRecord> = {
   touched: ['a', 'b\\c'],
   completion: 3,
   compensation: { state: 'retry', attempts: 1, dueAt: 1_796_227_685_200, startedAt: 1_796_227_685_170, error: { code: 'E_RIVER_FAILED', message: 'undo' } },
+};
+
+/** The JSON pushStreams appends, joined. */
+const streamsJson = (streams: Record<string, StreamRecord>): string => {
+  const p: string[] = [];
+  pushStreams(p, streams);
+  return p.join('');
 };
 
 const same = (text: string, value: unknown): void => void expect(JSON.parse(text)).to.deep.equal(JSON.parse(JSON.stringify(value)));
