@@ -8,6 +8,7 @@ import { isFinal, type StoredFlow, type WorkerInfo } from '../store/records.js';
 import { findStored, type Store } from '../store/store.js';
 import type { AdminEventListener, AdminListQuery, AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
+import { frozenJsonCopy } from '../model/json.js';
 
 export const notFound = (idOrRequestId: string): VastflowError => new VastflowError('E_NOT_FOUND', `no flow "${idOrRequestId}"`);
 export const emptyMessageName = (): VastflowError => new VastflowError('E_INVALID_ARGUMENT', 'send: the message name must be a non-empty string');
@@ -59,9 +60,11 @@ export class StoreSource implements AdminSource {
 
   async send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }> {
     if (typeof name !== 'string' || name === '') throw emptyMessageName();
+    // checked as engine.send checks it: a payload the headwaters would refuse must not reach the inbox
+    const body = frozenJsonCopy(payload, `send: the payload of message "${name}"`);
     const { header } = await this.#flow(idOrRequestId);
     if (isFinal(header.status)) throw new VastflowError('E_CONFLICT', `send: flow ${header.id} has ended (${header.status}): no Dam will take the message`);
-    await this.#add(header.id, { kind: 'message', name, payload });
+    await this.#add(header.id, { kind: 'message', name, payload: body });
     return { id: header.id };
   }
 

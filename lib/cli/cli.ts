@@ -5,6 +5,7 @@ import type { AdminSource } from '../admin/admin-source.js';
 import { emptyMessageName, StoreSource } from '../admin/store-source.js';
 import { durationMs } from '../clock/duration.js';
 import { toMermaid } from '../diagram/mermaid.js';
+import { frozenJsonCopy } from '../model/json.js';
 import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import { createLogger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
@@ -250,11 +251,14 @@ function checkOptions(command: string, v: Record<string, string | boolean | unde
 /** Parses a send's payload argument. */
 export function payloadOf(raw: string | undefined): Json {
   if (raw === undefined) return null;
+  let parsed: unknown;
   try {
-    return JSON.parse(raw) as Json;
+    parsed = JSON.parse(raw);
   } catch {
     throw new UsageError(`the payload must be JSON, got ${JSON.stringify(raw)} (quote strings: '"text"')`);
   }
+  // what JSON.parse takes but the headwaters refuse (1e999 is Infinity, a "__proto__" key, 300 levels)
+  return frozenJsonCopy(parsed, 'send: the payload');
 }
 
 /** Opens the store a --store names, for reading and recording commands. */

@@ -43,6 +43,8 @@ export interface WorkerSettings {
 /** The default worker id: the host, the process and a few random characters. */
 /** The first try again after a failed heartbeat or claim; each next one waits twice as long, up to the heartbeat. */
 const RETRY_FIRST_MS = 50;
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${nanoid(6)}`;
@@ -183,7 +185,8 @@ export class Worker {
    */
   #schedule(): void {
     if (this.#stopped) return;
-    const ms = this.heartbeatMs * (0.9 + 0.2 * Math.random());
+    // a timer waits at most 2^31-1 ms (Node runs a longer one after 1 ms): a tick sooner than the heartbeat is harmless
+    const ms = Math.min(this.heartbeatMs * (0.9 + 0.2 * Math.random()), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
       this.poke('timer');
       this.#schedule();
@@ -247,7 +250,7 @@ export class Worker {
         else this.#host.logger.debug({ failures: n, why: err instanceof Error ? err.message : String(err) }, 'worker: the store still does not answer');
         // 50 ms, doubling up to the heartbeat, which keeps ticking as well
         clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.poke('timer'), Math.min(RETRY_FIRST_MS * 2 ** (n - 1), this.heartbeatMs));
+        this.#retryTimer = setTimeout(() => this.poke('timer'), Math.min(RETRY_FIRST_MS * 2 ** (n - 1), this.heartbeatMs, MAX_TIMER_MS));
         this.#retryTimer.unref();
         return;
       }

@@ -69,6 +69,10 @@ export class Dam extends StreamBase {
       throw new VastflowError('E_INVALID_ARGUMENT', `${where}: ${problems.join('; ')}`);
     }
     const o = parsed.data;
+    if (named && o.key === undefined && messageOrOptions === PROTO_KEY) {
+      // the payload goes under the message name when no key is given: as a headwaters key it would set the prototype
+      throw new VastflowError('E_INVALID_ARGUMENT', `${where}: the payload's key would be "${PROTO_KEY}", which the headwaters refuse; give a key`);
+    }
     if (named && o.delay !== undefined) {
       throw new VastflowError(
         'E_INVALID_ARGUMENT',

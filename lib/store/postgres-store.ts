@@ -92,9 +92,22 @@ export class PostgresStore implements Store {
     if (this.#status === 'open') return;
     this.#status = 'opening';
     const timeoutMs = this.#options.connectTimeoutMs;
-    const pool =
-      this.#options.pool ??
-      new pg.Pool({ connectionString: this.#options.connectionString, connectionTimeoutMillis: timeoutMs, allowExitOnIdle: true, application_name: APP_NAME });
+    let pool: pg.Pool;
+    try {
+      pool =
+        this.#options.pool ??
+        new pg.Pool({
+          connectionString: this.#options.connectionString,
+          connectionTimeoutMillis: timeoutMs,
+          allowExitOnIdle: true,
+          application_name: APP_NAME,
+        });
+    } catch (err) {
+      this.#status = 'closed';
+      throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
     pool.on('error', this.#onPoolError);
     pool.on('connect', this.#onPoolConnect);
     this.#pool = pool;
@@ -117,11 +130,9 @@ export class PostgresStore implements Store {
       await this.#dropPool();
       this.#status = 'closed';
       if (err instanceof VastflowError) throw err;
-      if (isConnectionError(err)) {
-        const message = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
-        throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: ${message}`, { cause: err });
-      }
-      throw err;
+      // unreachable, or refused: no such database, a failed login, a connection string pg cannot read
+      const message = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
+      throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: ${message}`, { cause: err });
     } finally {
       gaveUp.abort();
     }

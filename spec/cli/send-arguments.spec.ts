@@ -35,4 +35,25 @@ describe('the vastflow CLI: send checks its arguments before it opens anything',
     expect((await inProcess(['send', 'waits', '', '--url', 'http://127.0.0.1:1'])).stderr).to.equal(viaStore.stderr);
     expect((await inProcess(['send', 'waits', '', '--store', path.join(dir, 'none')])).stderr).to.equal(viaStore.stderr);
   });
+
+  it('refuses a payload JSON.parse takes but the headwaters refuse (1e999, a __proto__ key), through --store, recording nothing', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-send-'));
+    engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    const run = await startFlow(engine, [new Dam('go')], new Headwaters('waits'));
+    await engine.close();
+    engine = undefined;
+    for (const payload of ['1e999', '{"__proto__":{"p":1}}']) {
+      const sent = await inProcess(['send', run.id, 'go', payload, '--store', dir]);
+      expect(sent.code, sent.stderr).to.equal(1);
+      expect(sent.stderr, payload).to.match(/^E_NOT_SERIALIZABLE: /);
+    }
+    const { LevelStore } = await import('../../lib/store/level-store.js');
+    const store = LevelStore.at(dir);
+    await store.open();
+    try {
+      expect(await store.listCommands({ flowId: run.id }), 'no message reached the inbox').to.deep.equal([]);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // `__proto__` keys (JSON.parse makes them own keys) would set a copy's prototype instead of a
 // property: a value would lose the key and gain inherited ones. They are rejected by name.
 import { expect } from 'chai';
-import { Andes, Headwaters, River, type Json, type RiverAttr } from '../../lib/index.js';
+import { Andes, Dam, Headwaters, River, type Json, type RiverAttr } from '../../lib/index.js';
 import { forEachStore, runToEnd, thrown, useEngines } from '../helpers/stores.js';
 
 class Reads extends River<Json> {
@@ -34,6 +34,16 @@ forEachStore((kind) => {
       expect(err.message).to.contain('"__proto__"');
       expect(hw.keys()).to.deep.equal([]);
       expect(Object.getPrototypeOf(hw.toJSON())).to.equal(Object.prototype);
+    });
+
+    it('rejects a Dam whose payload key would be __proto__ (its message name, with no key given), in code and in a blueprint', async () => {
+      const engine = await engines.open();
+      const err = thrown(() => new Dam('__proto__'));
+      expect(err.code).to.equal('E_INVALID_ARGUMENT');
+      expect(err.message).to.contain('"__proto__"');
+      expect(new Dam('__proto__', { key: 'decision' }).key).to.equal('decision');
+      const bp = thrown(() => Andes.fromJSON({ vastflow: 1, streams: [{ dam: '__proto__' }] }, engine));
+      expect(bp.code).to.equal('E_BLUEPRINT');
     });
 
     it('rejects a __proto__ key in reqInfo and in a river config with E_NOT_SERIALIZABLE', () => {
