@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/admin-server.js';
 import type { AdminSource } from '../admin/admin-source.js';
@@ -270,6 +271,10 @@ async function openStore(where: string, schema: string | undefined): Promise<Sto
   } else {
     // a directory that is not there holds no flows: the CLI must not create an empty store
     if (!fs.existsSync(where)) throw new CliError('E_NOT_FOUND', `no vastflow store at ${where} (give --store PATH|URL or set VASTFLOW_DB)`);
+    // nor does a directory that holds no LevelDB (LevelDB would make one there)
+    if (!fs.existsSync(path.join(where, 'CURRENT'))) {
+      throw new CliError('E_NOT_FOUND', `no vastflow store at ${where}: the directory holds no LevelDB (give --store PATH|URL or set VASTFLOW_DB)`);
+    }
     store = LevelStore.at(where);
   }
   try {

@@ -49,6 +49,18 @@ describe('the vastflow CLI', () => {
     expect(r.stderr).to.match(/^E_NOT_FOUND: no vastflow store at /);
   });
 
+  it('reports an empty directory as no store, and writes nothing into it', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-empty-'));
+    try {
+      const r = await inProcess(['list', '--store', empty]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/^E_NOT_FOUND: no vastflow store at .*holds no LevelDB/);
+      expect(fs.readdirSync(empty)).to.deep.equal([]);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   describe('on a LevelDB store', () => {
     let dir: string;
     let ids: { ok: string; failed: string; held: string };
