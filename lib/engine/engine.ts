@@ -452,6 +452,17 @@ export class Engine {
    */
   async list(query: FlowQuery = {}): Promise<FlowSummary[]> {
     this.#assertOpen('list');
+    if (typeof query !== 'object' || query === null) {
+      throw new VastflowError(
+        'E_INVALID_ARGUMENT',
+        `list: expected a query object ({ status?, limit?, before? }), got ${query === null ? 'null' : typeof query}`,
+      );
+    }
+    const unknown = Object.keys(query).filter((k) => k !== 'status' && k !== 'limit' && k !== 'before');
+    if (unknown.length > 0) throw new VastflowError('E_INVALID_ARGUMENT', `list: unknown option ${unknown.join(', ')}; the options are status, limit, before`);
+    if (query.before !== undefined && typeof query.before !== 'string') {
+      throw new VastflowError('E_INVALID_ARGUMENT', `list: before must be a flow id (a string), got ${typeof query.before}`);
+    }
     if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
       throw new VastflowError('E_INVALID_ARGUMENT', `list: limit must be an integer >= 0, got ${String(query.limit)}`);
     }

@@ -97,6 +97,20 @@ forEachStore((kind) => {
       expect(await engine.list({ status: 'success' })).to.have.length(1);
     });
 
+    it('rejects engine.list() of a query that is not one (null, an unknown option, a before that is no id) with E_INVALID_ARGUMENT', async () => {
+      const engine = await engines.open();
+      for (const [query, part] of [
+        [null, 'got null'],
+        [{ stauts: 'fail' }, 'unknown option stauts'],
+        [{ before: 5 }, 'before must be a flow id'],
+      ] as const) {
+        const err = await rejects(engine.list(query as never));
+        expect(err.code, part).to.equal('E_INVALID_ARGUMENT');
+        expect(err.message).to.contain(part);
+      }
+      expect(await engine.list({ limit: 1 })).to.deep.equal([]);
+    });
+
     it('does not retry a flow() whose hw.put throws E_NOT_SERIALIZABLE: one attempt, the key and path in the message', async () => {
       const engine = await engines.open();
       const river = new PutsDate();
