@@ -40,6 +40,8 @@ export class Commands {
   readonly #host: CommandsHost;
   /** Stored commands being carried out (see stored), by seq. */
   readonly #carrying = new Set<number>();
+  /** Cancels under way here, by flow id. */
+  readonly #cancelling = new Map<string, Promise<void>>();
   /** Redrives under way here, by flow id: a second one at the same time is refused, a cancel waits for it. */
   readonly #redriving = new Map<string, Promise<unknown>>();
   /** Redrives under way here whose write the store refused: another engine redrove the flow first. */
@@ -56,7 +58,15 @@ export class Commands {
    * is left as it is.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow.
    */
-  async cancel(id: string, reason = 'cancelled'): Promise<void> {
+  cancel(id: string, reason = 'cancelled'): Promise<void> {
+    // a second cancel of the flow meanwhile is the first one: one end, one Atlantic.fail
+    const under = this.#cancelling.get(id);
+    if (under !== undefined) return under;
+    const cancelled = this.#cancel(id, reason).finally(() => this.#cancelling.delete(id));
+    this.#cancelling.set(id, cancelled);
+    return cancelled;
+  }
+  async #cancel(id: string, reason: string): Promise<void> {
     // a cancel asked for while the flow is being redriven here stops the run the redrive starts
     const redriving = this.#redriving.get(id);
     if (redriving !== undefined) await redriving.catch(() => undefined);
@@ -146,7 +156,12 @@ export class Commands {
   async #redrive(id: string): Promise<FlowRun> {
     const stored = this.#host.holds(id) ? undefined : await this.#host.store.getFlow(id);
     if (stored === undefined) {
-      if (this.#host.holds(id)) throw new VastflowError('E_CONFLICT', `redrive: cannot redrive flow ${id}: it is still running`);
+      if (this.#host.holds(id)) {
+        throw new VastflowError(
+          'E_CONFLICT',
+          `redrive: cannot redrive flow ${id}: it is still running (its rivers, or its Atlantic hook: redrive once flow:end has fired)`,
+        );
+      }
       throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: there is no such flow`);
     }
     if (stored.header.status !== 'fail') {

@@ -171,6 +171,23 @@ forEachStore((kind) => {
         expect(calls['third']).to.equal(1);
       });
 
+      it('ends a waiting flow once when it is cancelled twice at the same moment: one Atlantic.fail, one flow:end', async () => {
+        await engine.close();
+        engine = await engines.open({ concurrency: 1, classes: [Unit, Gated, Hooks] });
+        const ends: string[] = [];
+        engine.on('flow:end', (e) => ends.push(e.flowId));
+        const blocker = await start([gated('blocker')]);
+        await within(startedLatch('blocker').promise, 1000, 'the blocker starting');
+        const waiting = await start([unit('queued')]);
+        await Promise.all([waiting.cancel('one'), engine.cancel(waiting.id, 'two')]);
+        expect((await waiting.result()).status).to.equal('cancelled');
+        expect(hooks).to.deep.equal(['fail E_CANCELLED']);
+        expect(ends.filter((id) => id === waiting.id)).to.have.length(1);
+        gate('blocker').release();
+        expect((await blocker.result()).status).to.equal('success');
+        expect(calls['queued']).to.equal(undefined);
+      });
+
       it('leaves a flow that succeeded as it is', async () => {
         const run = await start([unit('done')]);
         expect((await run.result()).status).to.equal('success');
