@@ -31,6 +31,12 @@ export interface CommandsHost extends EngineParts {
   nextSeq(): number;
 }
 
+/** `work`, kept in `under` by `id` until it settles. */
+function underWay<T>(under: Map<string, Promise<T>>, id: string, work: Promise<T>): Promise<T> {
+  under.set(id, work);
+  return work.finally(() => under.delete(id));
+}
+
 /**
  * What users and operators ask of flows: cancel, redrive and send, wherever the flow runs (in this
  * engine, in the store with no engine, or in another engine on a shared store, which carries out
@@ -43,7 +49,7 @@ export class Commands {
   /** Cancels under way here, by flow id. */
   readonly #cancelling = new Map<string, Promise<void>>();
   /** Redrives under way here, by flow id: a second one at the same time is refused, a cancel waits for it. */
-  readonly #redriving = new Map<string, Promise<unknown>>();
+  readonly #redriving = new Map<string, Promise<FlowRun>>();
   /** Redrives under way here whose write the store refused: another engine redrove the flow first. */
   readonly #refused = new Set<string>();
   #busy = false;
@@ -60,11 +66,7 @@ export class Commands {
    */
   cancel(id: string, reason = 'cancelled'): Promise<void> {
     // a second cancel of the flow meanwhile is the first one: one end, one Atlantic.fail
-    const under = this.#cancelling.get(id);
-    if (under !== undefined) return under;
-    const cancelled = this.#cancel(id, reason).finally(() => this.#cancelling.delete(id));
-    this.#cancelling.set(id, cancelled);
-    return cancelled;
+    return this.#cancelling.get(id) ?? underWay(this.#cancelling, id, this.#cancel(id, reason));
   }
   async #cancel(id: string, reason: string): Promise<void> {
     // a cancel asked for while the flow is being redriven here stops the run the redrive starts
@@ -149,9 +151,7 @@ export class Commands {
     if (this.#redriving.has(id)) {
       return Promise.reject(new VastflowError('E_CONFLICT', `redrive: flow ${id} is being redriven already (by another call of redrive)`));
     }
-    const redriven = this.#redrive(id);
-    this.#redriving.set(id, redriven);
-    return redriven.finally(() => this.#redriving.delete(id));
+    return underWay(this.#redriving, id, this.#redrive(id));
   }
   async #redrive(id: string): Promise<FlowRun> {
     const stored = this.#host.holds(id) ? undefined : await this.#host.store.getFlow(id);

@@ -92,9 +92,10 @@ export class PostgresStore implements Store {
     if (this.#status === 'open') return;
     this.#status = 'opening';
     const timeoutMs = this.#options.connectTimeoutMs;
-    let pool: pg.Pool;
+    const gaveUp = new AbortController();
     try {
-      pool =
+      // inside the try: pg throws at once on a connection string it cannot read
+      const pool =
         this.#options.pool ??
         new pg.Pool({
           connectionString: this.#options.connectionString,
@@ -102,17 +103,9 @@ export class PostgresStore implements Store {
           allowExitOnIdle: true,
           application_name: APP_NAME,
         });
-    } catch (err) {
-      this.#status = 'closed';
-      throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
-    }
-    pool.on('error', this.#onPoolError);
-    pool.on('connect', this.#onPoolConnect);
-    this.#pool = pool;
-    const gaveUp = new AbortController();
-    try {
+      pool.on('error', this.#onPoolError);
+      pool.on('connect', this.#onPoolConnect);
+      this.#pool = pool;
       const connecting = pool.connect();
       const timeout = new SystemClock().sleep(timeoutMs, gaveUp.signal).then(() => {
         throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: no connection within ${timeoutMs} ms`);
