@@ -133,7 +133,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       source = new HttpSource(v['url'], token);
     } else {
       const opened = await openStore((v['store'] as string | undefined) ?? (io.env['VASTFLOW_DB'] || '.vastflow'), v['schema'] as string | undefined);
-      const s = (store = new StoreSource(opened, createLogger({ level: io.env['VASTFLOW_LOG_LEVEL'] ?? 'warn' })));
+      const s = (store = new StoreSource(
+        opened,
+        createLogger({ level: io.env['VASTFLOW_LOG_LEVEL'] ?? 'warn' }, 'vastflow: logger', 'env VASTFLOW_LOG_LEVEL'),
+      ));
       source = s;
       close = async () => {
         s.close();

@@ -279,7 +279,10 @@ export class Engine {
     return this.#registry;
   }
 
-  /** Subscribes to an engine event. Every payload has flowId and requestId. */
+  /**
+   * Subscribes to an engine event. Every payload has flowId and requestId.
+   * @throws VastflowError E_INVALID_ARGUMENT for an unknown event name or a listener that is no function.
+   */
   on<E extends EngineEventName>(event: E, listener: Listener<E>): this {
     this.#events.on(event, listener);
     return this;

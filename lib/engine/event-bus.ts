@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger.js';
-import type { EngineEventName, EngineEvents } from './events.js';
+import { misuse } from '../errors/vastflow-error.js';
+import { ENGINE_EVENT_NAMES, isEngineEventName, type EngineEventName, type EngineEvents } from './events.js';
 
 /** A listener of one engine event. */
 export type Listener<E extends EngineEventName> = (payload: EngineEvents[E]) => void;
@@ -16,13 +17,16 @@ export class EventBus {
     this.#logger = logger;
   }
 
+  /** @throws VastflowError E_INVALID_ARGUMENT for an unknown event name or a listener that is no function. */
   on<E extends EngineEventName>(event: E, listener: Listener<E>): void {
+    checkSubscription('on', event, listener);
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener);
   }
 
   off<E extends EngineEventName>(event: E, listener: Listener<E>): void {
+    checkSubscription('off', event, listener);
     this.#listeners.get(event)?.delete(listener);
   }
 
@@ -42,4 +46,11 @@ export class EventBus {
       }
     }
   }
+}
+
+function checkSubscription(method: 'on' | 'off', event: unknown, listener: unknown): void {
+  if (!isEngineEventName(event)) {
+    throw misuse(`engine.${method}: unknown event ${JSON.stringify(String(event))}; the events are ${ENGINE_EVENT_NAMES.join(', ')}`);
+  }
+  if (typeof listener !== 'function') throw misuse(`engine.${method}('${event}'): the listener must be a function, got ${typeof listener}`);
 }

@@ -31,3 +31,22 @@ export interface EngineEvents {
 
 /** An engine event's name. */
 export type EngineEventName = keyof EngineEvents;
+
+const NAMES: Record<EngineEventName, true> = {
+  'flow:start': true,
+  'flow:end': true,
+  'river:start': true,
+  'river:retry': true,
+  'river:cycle': true,
+  'river:end': true,
+  'flow:message': true,
+  'river:compensate': true,
+};
+
+/** Every engine event's name, in the contract's order. */
+export const ENGINE_EVENT_NAMES = Object.keys(NAMES) as readonly EngineEventName[];
+
+/** True for the name of an engine event. */
+export function isEngineEventName(name: unknown): name is EngineEventName {
+  return typeof name === 'string' && Object.hasOwn(NAMES, name);
+}

@@ -1,4 +1,5 @@
 import { pino, type LoggerOptions } from 'pino';
+import { VastflowError } from '../errors/vastflow-error.js';
 
 type LogFn = {
   (obj: object, msg?: string): void;
@@ -24,7 +25,25 @@ export function isLogger(value: unknown): value is Logger {
   return ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'child'].every((m) => typeof v[m] === 'function');
 }
 
-/** The default logger: pino at env VASTFLOW_LOG_LEVEL, else 'warn'. */
-export function createLogger(options?: LoggerOptions): Logger {
-  return pino({ name: 'vastflow', level: process.env['VASTFLOW_LOG_LEVEL'] ?? 'warn', ...options });
+/**
+ * The default logger: pino at env VASTFLOW_LOG_LEVEL, else 'warn'. `origin` and `levelOrigin` name
+ * the options and their level in the error.
+ * @throws VastflowError E_INVALID_ARGUMENT when pino refuses the options (an unknown level).
+ */
+export function createLogger(options?: LoggerOptions, origin = 'Engine.open: logger', levelOrigin = `${origin}.level`): Logger {
+  const settings = { name: 'vastflow', level: process.env['VASTFLOW_LOG_LEVEL'] ?? 'warn', ...options };
+  const level = settings.level;
+  if (typeof level === 'string' && level !== 'silent' && !Object.hasOwn(pino.levels.values, level) && !Object.hasOwn(settings.customLevels ?? {}, level)) {
+    const source = options?.level === undefined ? 'env VASTFLOW_LOG_LEVEL' : levelOrigin;
+    throw new VastflowError(
+      'E_INVALID_ARGUMENT',
+      `${source}: unknown level ${JSON.stringify(level)}; the levels are silent, ${Object.keys(pino.levels.values).join(', ')}`,
+    );
+  }
+  try {
+    return pino(settings);
+  } catch (err) {
+    const source = options?.level === undefined && process.env['VASTFLOW_LOG_LEVEL'] !== undefined ? 'env VASTFLOW_LOG_LEVEL' : origin;
+    throw new VastflowError('E_INVALID_ARGUMENT', `${source}: ${(err as Error).message}`, { cause: err });
+  }
 }

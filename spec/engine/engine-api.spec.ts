@@ -302,6 +302,17 @@ describe('engine API', () => {
       expect(err.message).to.contain('recover');
     });
 
+    it('rejects pino options of an unknown level with E_INVALID_ARGUMENT naming logger.level and the levels', async () => {
+      const err = await rejects(Engine.open({ store: 'memory', logger: { level: 'nope' } }));
+      expect(err).to.have.property('code', 'E_INVALID_ARGUMENT');
+      expect(err.message).to.contain('logger.level').and.to.contain('"nope"').and.to.contain('warn');
+    });
+
+    it('takes pino options with a custom level', async () => {
+      const engine = await engines.open({ logger: { level: 'audit', customLevels: { audit: 35 } } });
+      expect(await engine.list()).to.deep.equal([]);
+    });
+
     it('rejects classes that are not River, Fork or Atlantic classes with E_INVALID_ARGUMENT naming the option', async () => {
       const err = await rejects(Engine.open({ store: 'memory', logger: silent, classes: [class NotARiver {}] as never }));
       expect(err).to.have.property('code', 'E_INVALID_ARGUMENT');

@@ -1,6 +1,7 @@
 // Engine events: their payloads, their order, and listeners that throw.
 import { expect } from 'chai';
 import { Engine, Headwaters, River, type RiverAttr } from '../../lib/index.js';
+import { thrown } from '../helpers/stores.js';
 import { openEngine, payloads, recordEvents, runFlow, ScriptedRiver, startFlow } from '../helpers/river-helpers.js';
 
 class Alpha extends River {
@@ -40,6 +41,20 @@ describe('engine events', () => {
     engine = await openEngine();
   });
   afterEach(() => engine.close());
+
+  it('refuses on() and off() of an unknown event name or a listener that is no function, with E_INVALID_ARGUMENT', () => {
+    for (const call of [
+      () => engine.on('flow:finish' as never, () => {}),
+      () => engine.off('flow:finish' as never, () => {}),
+      () => engine.on('flow:end', 'log' as never),
+      () => engine.on('constructor' as never, () => {}),
+    ]) {
+      const err = thrown(call);
+      expect(err.code).to.equal('E_INVALID_ARGUMENT');
+      expect(err.message).to.match(/"flow:finish"|"constructor"|listener must be a function/);
+    }
+    expect(thrown(() => engine.on('flow:finish' as never, () => {})).message).to.contain('flow:end, river:start');
+  });
 
   it('emits flow:start, river:start, river:end and flow:end in order for a 2-river flow', async () => {
     const events = recordEvents(engine);
