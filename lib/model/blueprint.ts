@@ -150,8 +150,12 @@ function checkKeys(obj: Record<string, unknown>, path: Path): void {
 function checkDepthAndKeys(input: unknown): void {
   if (!isRecord(input)) return;
   checkKeys(input, []);
+  const requestId = input['requestId'];
+  if (typeof requestId === 'string' && requestId.trim() === '')
+    throw blueprintError(['requestId'], `must be a non-empty string, got ${JSON.stringify(requestId)}`);
   if (isRecord(input['headwaters'])) {
     checkKeys(input['headwaters'], ['headwaters']);
+    if (Object.hasOwn(input['headwaters'], '')) throw blueprintError(['headwaters'], 'a key must be a non-empty string, got ""');
     for (const [k, v] of Object.entries(input['headwaters'])) checkJson(v, ['headwaters', k]);
   }
   checkJson(input['reqInfo'], ['reqInfo']);
@@ -184,6 +188,7 @@ function checkJson(root: unknown, rootPath: Path): void {
   const stack: Array<{ value: unknown; path: Path; depth: number }> = [{ value: root, path: rootPath, depth: 1 }];
   for (let j = stack.pop(); j !== undefined; j = stack.pop()) {
     const { value, path, depth } = j;
+    if (typeof value === 'number' && !Number.isFinite(value)) throw blueprintError(path, `${value} is not a JSON value: JSON numbers are finite`);
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MAX_JSON_DEPTH) throw blueprintError(path, `JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
     if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: [...path, i], depth: depth + 1 }));
@@ -243,8 +248,8 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
 }
 
 /** Stream instances drawn from blueprint streams, classes found through `classes`. */
-export function streamsFromBlueprint(streams: readonly BlueprintStream[], classes: ClassResolver): Stream[] {
-  return streams.map((s): Stream => {
+export function streamsFromBlueprint(streams: readonly BlueprintStream[], classes: ClassResolver, at: Path = ['streams']): Stream[] {
+  return streams.map((s, i): Stream => {
     if ('river' in s) {
       const Cls = classes.river(s.river);
       const r = new Cls(s.config);
@@ -252,28 +257,28 @@ export function streamsFromBlueprint(streams: readonly BlueprintStream[], classe
     }
     if ('parallel' in s) {
       const p = new ParallelRiver();
-      for (const b of s.parallel) p.append(...streamsFromBlueprint(b, classes));
+      s.parallel.forEach((b, j) => p.append(...streamsFromBlueprint(b, classes, [...at, i, 'parallel', j])));
       return s.color === undefined ? p : p.withColor(s.color);
     }
-    if ('basin' in s) return new Basin(s.basin.color).drawStream(...streamsFromBlueprint(s.basin.streams, classes));
+    if ('basin' in s) return new Basin(s.basin.color).drawStream(...streamsFromBlueprint(s.basin.streams, classes, [...at, i, 'basin', 'streams']));
     if ('dam' in s) {
-      const d = damOf(s);
+      const d = damOf(s, [...at, i]);
       return s.color === undefined ? d : d.withColor(s.color);
     }
     const Cls = classes.fork(s.fork);
     const f = new Cls(s.config);
-    for (const [b, branch] of Object.entries(s.branches)) f.branch(b, ...streamsFromBlueprint(branch, classes));
+    for (const [b, branch] of Object.entries(s.branches)) f.branch(b, ...streamsFromBlueprint(branch, classes, [...at, i, 'branches', b]));
     return s.color === undefined ? f : f.withColor(s.color);
   });
 }
 
 /** The Dam a blueprint describes. @throws VastflowError E_BLUEPRINT for options a Dam refuses. */
-function damOf(s: BlueprintDam): Dam {
+function damOf(s: BlueprintDam, path: Path): Dam {
   const options: Record<string, unknown> = {};
   for (const k of ['timeout', 'key', 'onTimeout', 'delay'] as const) if (s[k] !== undefined) options[k] = s[k];
   try {
     return s.dam === null ? new Dam(options as { delay: string }) : new Dam(s.dam, options);
   } catch (err) {
-    throw new VastflowError('E_BLUEPRINT', `blueprint: ${(err as Error).message}`, { cause: err });
+    throw new VastflowError('E_BLUEPRINT', `blueprint: at ${path.join('.')}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -35,13 +35,15 @@ export abstract class Fork<C = unknown> extends StreamBase {
 
   /**
    * Adds a branch: the given streams, run in sequence when `choose()` returns `name`. Chainable.
-   * @throws VastflowError E_INVALID_ARGUMENT when the name is not a non-empty string or a stream is
+   * @throws VastflowError E_INVALID_ARGUMENT when the name is not a non-empty string (or is `__proto__`) or a stream is
    *   not one; E_DUPLICATE_NAME when the fork has a branch of that name.
    */
   branch(name: string, ...streams: Stream[]): this {
     if (typeof name !== 'string' || name === '') {
       throw misuse(`Fork.branch: the branch name must be a non-empty string, got ${describeValue(name)}`);
     }
+    // a blueprint's branches are a JSON object, where this key would set the prototype
+    if (name === '__proto__') throw misuse('Fork.branch: the branch name "__proto__" is not allowed');
     if (Object.hasOwn(this.#branches, name)) {
       throw new VastflowError('E_DUPLICATE_NAME', `Fork.branch: fork ${nameOf(this)} already has a branch "${name}"; give each branch its own name`);
     }

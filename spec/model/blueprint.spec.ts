@@ -124,6 +124,28 @@ describe('blueprints', () => {
     ],
     ['a branch that is not a list', { vastflow: 1, streams: [{ fork: 'Pick', branches: { left: { river: 'A' } } }] }, /at streams\.0\.branches\.left/],
     ['text that is not JSON', '{"vastflow": 1,', /not JSON/],
+    ['a requestId of spaces', { vastflow: 1, requestId: '   ', streams: [{ river: 'A' }] }, /at requestId: must be a non-empty string, got " {3}"/],
+    ['an empty headwaters key', { vastflow: 1, headwaters: { '': 1 }, streams: [{ river: 'A' }] }, /at headwaters: a key must be a non-empty string/],
+    [
+      'a NaN in the headwaters (an object built in code)',
+      { vastflow: 1, headwaters: { n: NaN }, streams: [{ river: 'A' }] },
+      /at headwaters\.n: NaN is not a JSON value/,
+    ],
+    [
+      'an Infinity in a config deep inside',
+      { vastflow: 1, streams: [{ basin: { streams: [{ river: 'A', config: { n: [Infinity] } }] } }] },
+      /at streams\.0\.basin\.streams\.0\.config\.n\.0: Infinity is not a JSON value/,
+    ],
+    [
+      'a Dam with a timeout that is no duration',
+      { vastflow: 1, streams: [{ river: 'A' }, { dam: 'x', timeout: 'soon' }] },
+      /at streams\.1: Dam "x": timeout must be/,
+    ],
+    [
+      'a durable sleep of no duration in a fork branch',
+      { vastflow: 1, streams: [{ fork: 'Pick', branches: { left: [{ dam: null, delay: 'later' }] } }] },
+      /at streams\.0\.branches\.left\.0: Dam: delay must be/,
+    ],
   ];
   for (const [what, input, where] of bad) {
     it(`rejects ${what} with E_BLUEPRINT and the path of the problem`, () => {

@@ -1,7 +1,7 @@
 // `__proto__` keys (JSON.parse makes them own keys) would set a copy's prototype instead of a
 // property: a value would lose the key and gain inherited ones. They are rejected by name.
 import { expect } from 'chai';
-import { Andes, Dam, Headwaters, River, type Json, type RiverAttr } from '../../lib/index.js';
+import { Andes, Dam, Fork, Headwaters, River, type Json, type RiverAttr } from '../../lib/index.js';
 import { forEachStore, runToEnd, thrown, useEngines } from '../helpers/stores.js';
 
 class Reads extends River<Json> {
@@ -25,6 +25,19 @@ forEachStore((kind) => {
       const nested = thrown(() => hw.put('order', JSON.parse('{"items":[{"sku":"a","__proto__":{"price":0}}]}')));
       expect(nested.code).to.equal('E_NOT_SERIALIZABLE');
       expect(nested.message).to.contain('at items[0].__proto__');
+    });
+
+    it('rejects a fork branch named __proto__ with E_INVALID_ARGUMENT, which no blueprint could carry', () => {
+      class Picks extends Fork {
+        choose(): string {
+          return '__proto__';
+        }
+      }
+      const fork = new Picks();
+      const err = thrown(() => fork.branch('__proto__', new Reads()));
+      expect(err.code).to.equal('E_INVALID_ARGUMENT');
+      expect(err.message).to.contain('"__proto__"');
+      expect(fork.branch('proto', new Reads()).branches.size).to.equal(1);
     });
 
     it('rejects the key __proto__ itself in hw.put with E_INVALID_ARGUMENT naming it', () => {
