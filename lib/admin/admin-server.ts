@@ -82,6 +82,18 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return parsed.data;
 }
 
+/** The query's parameters by name; one given twice is 400, not silently its last value. */
+function queryObject(query: URLSearchParams): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const key of new Set(query.keys())) {
+    const values = query.getAll(key);
+    if (values.length > 1)
+      throw new HttpError(400, 'E_INVALID_ARGUMENT', `query parameter ${JSON.stringify(key)} is given ${values.length} times; give it once`);
+    out[key] = values[0]!;
+  }
+  return out;
+}
+
 const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
@@ -106,7 +118,7 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
   };
 
   const routes: Array<[string, RegExp, (m: string[], q: URLSearchParams, body: () => Promise<unknown>, res: http.ServerResponse) => Promise<unknown>]> = [
-    ['GET', /^\/api\/flows$/, async (_m, q) => source.list(parse(listQuerySchema, Object.fromEntries(q)))],
+    ['GET', /^\/api\/flows$/, async (_m, q) => source.list(parse(listQuerySchema, queryObject(q)))],
     [
       'GET',
       /^\/api\/flows\/([^/]+)$/,

@@ -96,12 +96,14 @@ forEachStore((kind) => {
     });
 
     it('answers 400 for a bad query, naming the field', async () => {
-      for (const q of ['status=bogus', 'limit=0', 'limit=abc', 'limit=1001', 'colour=red']) {
+      for (const q of ['status=bogus', 'limit=0', 'limit=abc', 'limit=1001', 'colour=red', 'status=fail&status=success', 'limit=5&limit=6']) {
         const res = await call(admin, 'GET', `/api/flows?${q}`);
         expect(res.status, q).to.equal(400);
         expect(res.json.error.code, q).to.equal('E_INVALID_ARGUMENT');
         expect(res.json.error.message, q).to.match(/status|limit|colour/);
       }
+      const twice = await call(admin, 'GET', '/api/flows?status=fail&status=success');
+      expect(twice.json.error.message).to.equal('query parameter "status" is given 2 times; give it once');
     });
 
     it('shows a flow by id or requestId, with its Mermaid diagram; 404 for an unknown one', async () => {
