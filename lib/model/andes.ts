@@ -54,7 +54,7 @@ export class Andes {
    */
   drawStream(...streams: Stream[]): this {
     checkStreams('drawStream', streams);
-    this.#streams.push(...streams);
+    for (const s of streams) this.#streams.push(s); // no push(...): a wide drawing would overflow the stack
     return this;
   }
 
@@ -127,7 +127,7 @@ export class Andes {
   }
 
   #drawBlueprint(bp: Blueprint, engine: EnginePort): void {
-    this.drawStream(...streamsFromBlueprint(bp.streams, engine.classes));
+    for (const s of streamsFromBlueprint(bp.streams, engine.classes)) this.drawStream(s);
     if (bp.atlantic !== undefined) this.drawAtlantic(new (engine.classes.atlantic(bp.atlantic))());
   }
 }

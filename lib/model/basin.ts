@@ -28,7 +28,7 @@ export class Basin extends StreamBase {
    */
   drawStream(...streams: Stream[]): this {
     checkStreams('Basin.drawStream', streams);
-    this.#streams.push(...streams);
+    for (const s of streams) this.#streams.push(s); // no push(...): a wide drawing would overflow the stack
     return this;
   }
 

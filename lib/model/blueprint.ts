@@ -4,9 +4,9 @@ import { Atlantic } from './atlantic.js';
 import { Basin } from './basin.js';
 import { blueprintProblem, STREAM_KINDS, type StreamKind } from './blueprint-problem.js';
 import { Dam } from './dam.js';
-import { Fork } from './fork.js';
+import { addForkBranch, Fork } from './fork.js';
 import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
-import { ParallelRiver } from './parallel-river.js';
+import { appendBranch, ParallelRiver } from './parallel-river.js';
 import { River } from './river.js';
 import { nameOf, type Stream } from './stream.js';
 
@@ -257,17 +257,21 @@ export function streamsFromBlueprint(streams: readonly BlueprintStream[], classe
     }
     if ('parallel' in s) {
       const p = new ParallelRiver();
-      s.parallel.forEach((b, j) => p.append(...streamsFromBlueprint(b, classes, [...at, i, 'parallel', j])));
+      s.parallel.forEach((b, j) => appendBranch(p, streamsFromBlueprint(b, classes, [...at, i, 'parallel', j])));
       return s.color === undefined ? p : p.withColor(s.color);
     }
-    if ('basin' in s) return new Basin(s.basin.color).drawStream(...streamsFromBlueprint(s.basin.streams, classes, [...at, i, 'basin', 'streams']));
+    if ('basin' in s) {
+      const basin = new Basin(s.basin.color);
+      for (const inner of streamsFromBlueprint(s.basin.streams, classes, [...at, i, 'basin', 'streams'])) basin.drawStream(inner);
+      return basin;
+    }
     if ('dam' in s) {
       const d = damOf(s, [...at, i]);
       return s.color === undefined ? d : d.withColor(s.color);
     }
     const Cls = classes.fork(s.fork);
     const f = new Cls(s.config);
-    for (const [b, branch] of Object.entries(s.branches)) f.branch(b, ...streamsFromBlueprint(branch, classes, [...at, i, 'branches', b]));
+    for (const [b, branch] of Object.entries(s.branches)) addForkBranch(f, b, streamsFromBlueprint(branch, classes, [...at, i, 'branches', b]));
     return s.color === undefined ? f : f.withColor(s.color);
   });
 }

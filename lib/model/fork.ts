@@ -4,6 +4,13 @@ import type { Headwaters } from './headwaters.js';
 import { frozenJsonCopy } from './json.js';
 import { checkStreams, nameOf, StreamBase, type Stream } from './stream.js';
 
+let addBranch: (fork: Fork, name: string, streams: Stream[]) => void;
+
+/** `fork.branch(name, ...streams)` for a branch given as an array, which a spread of a wide one would overflow. */
+export function addForkBranch(fork: Fork, name: string, streams: Stream[]): void {
+  addBranch(fork, name, streams);
+}
+
 /**
  * Chooses one of several named branches at run time. Subclass it and implement `choose()`.
  * The choice is recorded, so recovery never chooses again.
@@ -39,6 +46,15 @@ export abstract class Fork<C = unknown> extends StreamBase {
    *   not one; E_DUPLICATE_NAME when the fork has a branch of that name.
    */
   branch(name: string, ...streams: Stream[]): this {
+    addBranch(this, name, streams);
+    return this;
+  }
+
+  static {
+    addBranch = (fork, name, streams) => fork.#add(name, streams);
+  }
+
+  #add(name: string, streams: Stream[]): void {
     if (typeof name !== 'string' || name === '') {
       throw misuse(`Fork.branch: the branch name must be a non-empty string, got ${describeValue(name)}`);
     }
@@ -49,7 +65,6 @@ export abstract class Fork<C = unknown> extends StreamBase {
     }
     checkStreams('Fork.branch', streams);
     this.#branches[name] = streams;
-    return this;
   }
 
   /** The branches drawn so far, by name, in the order a blueprint lists them (integer-like names first, ascending). */

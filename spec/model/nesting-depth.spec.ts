@@ -1,14 +1,20 @@
 // Deep nesting is rejected with a contract code past documented limits (streams 64 deep, JSON
 // values 256 levels deep), never with a RangeError from a recursive walk, and works up to them.
 import { expect } from 'chai';
-import { Andes, Basin, Headwaters, River, type BlueprintStream, type Json, type RiverAttr } from '../../lib/index.js';
-import { forEachStore, runToEnd, startFlow, rejects, thrown, useEngines } from '../helpers/stores.js';
+import { Andes, Basin, Fork, Headwaters, River, type BlueprintStream, type Json, type RiverAttr } from '../../lib/index.js';
+import { forEachStore, runToEnd, startFlow, rejects, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
 
 class Leaf extends River<Json> {
   static riverName = 'Leaf';
   update(_attr: RiverAttr): void {}
   flow(hw: Headwaters): void {
     hw.put('ran', true);
+  }
+}
+
+class Pick extends Fork {
+  choose(): string {
+    return 'a';
   }
 }
 
@@ -96,5 +102,26 @@ forEachStore((kind) => {
       expect(outcome.status).to.equal('success');
       expect(outcome.headwaters).to.deep.equal({ ran: true });
     });
+  });
+});
+
+describe('wide drawings', () => {
+  const engines = useEngines(STORE_KINDS[0]!);
+  // past about 100,000 items a spread (push(...streams), f(...streams)) overflows the stack
+  const N = 150_000;
+  const wide = (): BlueprintStream[] => Array.from({ length: N }, () => ({ river: 'Leaf' }));
+
+  it(`reads blueprints of ${N} streams in a row, at the top, in a parallel branch, a basin and a fork branch`, async () => {
+    const engine = await engines.open({ classes: [Leaf, Pick] });
+    const streams: BlueprintStream[][] = [wide(), [{ parallel: [wide()] }], [{ basin: { streams: wide() } }], [{ fork: 'Pick', branches: { a: wide() } }]];
+    const counts = streams.map((s) => {
+      const bp = Andes.fromJSON({ vastflow: 1, streams: s }, engine).toJSON();
+      const top = bp.streams[0]!;
+      if ('parallel' in top) return top.parallel[0]!.length;
+      if ('basin' in top) return top.basin.streams.length;
+      if ('fork' in top) return top.branches['a']!.length;
+      return bp.streams.length;
+    });
+    expect(counts).to.deep.equal([N, N, N, N]);
   });
 });
