@@ -3,7 +3,7 @@ import { Atlantic } from '../model/atlantic.js';
 import type { ClassResolver } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { River } from '../model/river.js';
-import { describeValue } from '../model/describe-value.js';
+import { describeValue, quoted } from '../model/describe-value.js';
 import { anonymousClassMessage, registeredName, type NamedClass } from '../model/stream.js';
 
 /** A class the registry takes: a River, Fork or Atlantic subclass. */
@@ -87,10 +87,10 @@ export class Registry implements ClassResolver {
         .filter(([, c]) => c.kind === kind)
         .map(([n]) => n)
         .sort();
-      const other = held === undefined ? '' : ` ("${name}" is a registered ${held.kind})`;
+      const other = held === undefined ? '' : ` (${quoted(name)} is a registered ${held.kind})`;
       throw new VastflowError(
         'E_UNKNOWN_CLASS',
-        `unknown ${kind} class "${name}"${other}; registered ${kind} classes: ${known.length > 0 ? known.join(', ') : '(none)'}`,
+        `unknown ${kind} class ${quoted(name)}${other}; registered ${kind} classes: ${known.length > 0 ? known.join(', ') : '(none)'}`,
       );
     }
     return held.cls;

@@ -27,3 +27,9 @@ export function describeValue(value: unknown): string {
   const name = proto.constructor?.name;
   return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
 }
+
+/** `text` in double quotes for a message, cut after `max` characters (and its length said) when longer. */
+export function quoted(text: string, max = 120): string {
+  if (text.length <= max) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, max))}… (${text.length} characters)`;
+}

@@ -197,6 +197,18 @@ describe('blueprints', () => {
     });
   }
 
+  it('cuts a long unknown class name in its E_UNKNOWN_CLASS message, saying its length', () => {
+    let err: (Error & { code?: string }) | undefined;
+    try {
+      Andes.fromJSON({ vastflow: 1, streams: [{ river: 'x'.repeat(1_000_000) }] }, engine);
+    } catch (e) {
+      err = e as Error & { code?: string };
+    }
+    expect(err?.code).to.equal('E_UNKNOWN_CLASS');
+    expect(err?.message).to.contain(`"${'x'.repeat(120)}"… (1000000 characters)`);
+    expect(err?.message.length).to.be.below(400);
+  });
+
   it('rejects an unknown class with E_UNKNOWN_CLASS listing the registered names', () => {
     const err = (() => {
       try {
