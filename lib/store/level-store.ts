@@ -5,6 +5,7 @@ import { MemoryLevel } from 'memory-level';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Blueprint } from '../model/blueprint.js';
 import type { JsonObject } from '../model/json.js';
+import { quoted } from '../model/describe-value.js';
 import { blueprintClasses } from '../model/stream-tree.js';
 import {
   isUnfinished,
@@ -76,6 +77,8 @@ export interface LevelStoreOptions {
 // for x!open!<flow> and no x! keys of ended flows. open() migrates both.
 const END = '\xff';
 const FORMAT = 3;
+/** The key prefixes of every format, in key order: format 3's j m q r v x, and format 1 and 2's b f h s u. */
+const OWN_PREFIXES = ['b', 'f', 'h', 'j', 'm', 'q', 'r', 's', 'u', 'v', 'x'] as const;
 const BUCKETS = ['open', 'success', 'fail', 'cancelled'] as const;
 const FINAL_BUCKETS = ['success', 'fail', 'cancelled'] as const;
 /** Journal seqs reserved per write of v!journal: one extra record in a billion. */
@@ -279,6 +282,15 @@ export class LevelStore implements Store {
       );
     }
     if (format === FORMAT) return;
+    if (format === undefined) {
+      const foreign = await this.#foreignKey();
+      if (foreign !== undefined) {
+        throw new VastflowError(
+          'E_STORE_CORRUPT',
+          `store ${this.#where} is a LevelDB database that vastflow did not write (it holds the key ${quoted(foreign, 60)}); give vastflow a directory of its own, empty or written by vastflow`,
+        );
+      }
+    }
     const ops: BatchOp[] = [{ type: 'put', key: 'v!format', value: String(FORMAT) }];
     await this.#migrate(ops);
     try {
@@ -286,6 +298,28 @@ export class LevelStore implements Store {
     } catch (err) {
       throw writeFailure(err, this.#where);
     }
+  }
+
+  /**
+   * A key no format of vastflow writes, in a store with no format record: a LevelDB database of
+   * something else, which open() must not stamp as its own. Undefined for an empty or an old store.
+   */
+  async #foreignKey(): Promise<string | undefined> {
+    // the gaps around the key ranges of OWN_PREFIXES, each read for one key
+    const bounds = [undefined, ...OWN_PREFIXES.map((p) => `${p}!`), undefined];
+    try {
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        const after = i === 0 ? undefined : `${bounds[i]!}${END}`;
+        const before = bounds[i + 1];
+        const found = await this.#db
+          .iterator({ ...(after === undefined ? {} : { gt: after }), ...(before === undefined ? {} : { lt: before }), limit: 1, values: false })
+          .all();
+        if (found.length > 0) return found[0]![0];
+      }
+    } catch {
+      // a damaged table: the flows' own reads report it
+    }
+    return undefined;
   }
 
   /**

@@ -165,6 +165,26 @@ describe('LevelStore record format', () => {
     expect(again).to.include({ code: 'E_STORE_CORRUPT' });
   });
 
+  it('refuses a LevelDB database vastflow did not write, naming a key of it, and writes nothing into it', async () => {
+    for (const key of ['a', 'c!1', 'user:1', 'y!z', '\xff']) {
+      const sub = fs.mkdtempSync(path.join(dir, 'foreign-'));
+      const db = new Level<string, string>(sub, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      await db.open();
+      await db.batch([
+        { type: 'put', key, value: 'theirs' },
+        { type: 'put', key: 'r!looks-like-ours', value: 'theirs too' },
+      ]);
+      await db.close();
+      const err = await rejects(Engine.open({ store: sub, logger: silent }));
+      expect(err.code, key).to.equal('E_STORE_CORRUPT');
+      expect(err.message).to.include('vastflow did not write').and.include(JSON.stringify(key)).and.include(sub);
+      const after = new Level<string, string>(sub, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      await after.open();
+      expect(await after.keys().all(), key).to.deep.equal([key, 'r!looks-like-ours'].sort());
+      await after.close();
+    }
+  });
+
   it('refuses a directory whose format record is unreadable, saying so (not that a later version wrote it)', async () => {
     const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     await db.open();
