@@ -77,6 +77,11 @@ export class Admission {
     return this.#waiting.has(id);
   }
 
+  /** What the engine holds of a flow in the queue (undefined too when it is not queued). */
+  held(id: string): Held | undefined {
+    return this.#waiting.get(id);
+  }
+
   /** Takes a flow out of the queue; what the engine held of it. */
   dequeue(id: string): Held | undefined {
     const held = this.#waiting.get(id);

@@ -5,7 +5,7 @@ import { frozenJsonCopy } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type StoredCommand } from '../store/records.js';
 import { findStored } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
-import type { Held } from './admission.js';
+import { isPrepared, type Held } from './admission.js';
 import { compensationsRan } from './compensation.js';
 import type { EngineParts } from './engine-parts.js';
 import { prepareStored, resetForRedrive } from './flow-loader.js';
@@ -234,6 +234,9 @@ export class Commands {
     }
     const command = await this.#host.store.addCommand(h.id, { kind: 'message', name, payload: body }, this.#host.clock.now());
     if (command === undefined) throw new VastflowError('E_NOT_FOUND', `send: no flow "${idOrRequestId}" (it was purged)`);
+    // queued here as it was started: its runner is made from this, without reading the inbox
+    const held = this.#host.admission.held(h.id);
+    if (held !== undefined && isPrepared(held)) (held.messages ??= []).push(command);
     // loading to run here: it read its inbox, perhaps before this message landed
     const loading = this.#host.admission.loading(h.id);
     if (loading !== undefined) await loading;

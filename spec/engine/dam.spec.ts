@@ -207,6 +207,18 @@ function windowSpecs(kind: StoreKind): void {
       await engine.cancel(branches.id);
     });
 
+    it('keeps a message sent to a flow still waiting in the queue: its Dam takes it once the flow runs', async () => {
+      const busy = await start(engine, 'queued-busy', new Gated());
+      await until(async () => (await engine.get(busy.id))!.status === 'running', 2000, 'the gated flow running');
+      const queued = await start(engine, 'queued-dam', new Dam('go', { timeout: '1h' }), seen('after'));
+      expect((await engine.get(queued.id))!.status).to.equal('waiting');
+      await engine.send(queued.id, 'go', 'early');
+      Gated.gate.release();
+      const outcome = await within(queued.result(), 3000, 'the queued flow, with its message already sent');
+      expect(outcome.status).to.equal('success');
+      expect(Seen.log.map((l) => l.hw)).to.deep.equal([{ go: 'early' }]);
+    });
+
     it('gives a flow whose message came its place back before any waiting flow starts', async () => {
       const dammed = await start(engine, 'resume-dam', new Dam('go'), seen('resumed'));
       await held(dammed, '0');
