@@ -314,8 +314,13 @@ export class Worker {
     }
   }
 
-  /** The engines alive on the store. */
+  /**
+   * The engines alive on the store. A store that cannot be shared has one engine, this one, alive
+   * while it is open: it heartbeats only at start (nothing can take its flows), so it answers for
+   * itself, as of now, rather than from a heartbeat that runs out after the lease.
+   */
   workers(): Promise<WorkerInfo[]> {
+    if (!this.shared) return Promise.resolve([{ id: this.id, heartbeatAt: this.#host.now(), running: this.#host.running() }]);
     return this.#host.store.workers(this.#host.now());
   }
 

@@ -276,6 +276,27 @@ forEachStore((kind) => {
       });
     });
   });
+
+  describe('engine.workers', () => {
+    const engines = useEngines(kind);
+
+    it('lists this engine, with a recent heartbeat and its running flows, after the lease time has passed', async () => {
+      Held.gate = latch();
+      const engine = await engines.open({ worker: { id: 'me', leaseTime: '100ms', heartbeat: '20ms' } });
+      const run = await new Andes(engine).drawStream(new Held()).start();
+      await until(async () => (await engine.get(run.id))?.streams[0]?.state === 'running', 1000, 'the river running');
+      await sleep(250);
+      const before = Date.now();
+      const workers = await engine.workers();
+      expect(workers).to.have.length(1);
+      expect(workers[0]).to.include({ id: 'me', running: 1 });
+      expect(workers[0]!.heartbeatAt).to.be.within(before - 100, Date.now());
+      Held.gate.release();
+      await run.result();
+      const [after] = await engine.workers();
+      expect(after).to.include({ id: 'me', running: 0 });
+    });
+  });
 });
 
 describe('engine API', () => {
