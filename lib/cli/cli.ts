@@ -80,8 +80,13 @@ const COMMON: NonNullable<ParseArgsConfig['options']> = {
   help: { type: 'boolean', short: 'h' },
 };
 
+/** The command of that name; undefined for any other word, `constructor` and `__proto__` too. */
+function commandOf(name: string | undefined): (typeof COMMANDS)[string] | undefined {
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
 export function usage(command?: string): string {
-  const c = command === undefined ? undefined : COMMANDS[command];
+  const c = commandOf(command);
   if (c !== undefined) return `Usage: ${c.usage}\n\n${c.about}\n\n${WHERE}\n`;
   const lines = Object.values(COMMANDS).map((x) => `  ${x.usage}`);
   return `Usage: vastflow <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${WHERE}\n  --json             one JSON document instead of a table\n  --help             a command's usage\n`;
@@ -94,7 +99,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     (command === undefined ? io.stderr : io.stdout)(usage());
     return command === undefined ? 2 : 0;
   }
-  const spec = COMMANDS[command];
+  const spec = commandOf(command);
   if (spec === undefined) {
     io.stderr(`vastflow: unknown command ${JSON.stringify(command)}\n\n${usage()}`);
     return 2;

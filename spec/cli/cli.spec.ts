@@ -43,6 +43,17 @@ describe('the vastflow CLI', () => {
     expect((await inProcess(['--help'])).code).to.equal(0);
   });
 
+  it('answers a command named after an Object.prototype property as an unknown command', async () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const r = await inProcess([name]);
+      expect(r.code, name).to.equal(2);
+      expect(r.stderr, name).to.include(`vastflow: unknown command ${JSON.stringify(name)}`);
+      expect(r.stderr, name).to.include('Usage: vastflow <command> [options]');
+      expect(r.stderr, name).to.not.include('undefined');
+      expect(r.stdout, name).to.equal('');
+    }
+  });
+
   it('reports a missing store with exit 1', async () => {
     const r = await cli(['list', '--store', path.join(os.tmpdir(), 'vastflow-none-here')]);
     expect(r.code).to.equal(1);
