@@ -14,7 +14,16 @@ const STYLES = [
   'classDef compensated fill:#e7f5ff,stroke:#1971c2,color:#1c3d5a,stroke-dasharray:3 3',
 ];
 
-const esc = (text: string): string => text.replace(/"/g, '#quot;').replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
+/**
+ * Text safe inside a quoted Mermaid label: quotes and angle brackets as entities, and each line
+ * break (CRLF, CR, LF), tab or other control character as a space, since a raw line break ends
+ * the statement and leaves the rest of the name to be read as Mermaid syntax.
+ */
+const esc = (text: string): string =>
+  text
+    .replace(/\r\n|[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/"/g, '#quot;')
+    .replace(/[<>]/g, (c) => (c === '<' ? '#lt;' : '#gt;'));
 const nodeId = (id: string): string => `s${id.replace(/\./g, '_')}`;
 /** A stream the flow stopped (E_CANCELLED) is drawn apart from one that failed by itself. */
 const isStopped = (st: StreamSnapshot): boolean => st.state === 'fail' && st.error?.code === 'E_CANCELLED';

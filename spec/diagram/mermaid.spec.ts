@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { Andes, Basin, Engine, Fork, Headwaters, ParallelRiver, River, toMermaid, type RiverAttr } from '../../lib/index.js';
+import { Andes, Basin, Dam, Engine, Fork, Headwaters, ParallelRiver, River, toMermaid, type RiverAttr } from '../../lib/index.js';
 
 class Ok extends River {}
 class Boom extends River {
@@ -73,6 +73,29 @@ describe('Mermaid diagrams', () => {
     }
     const text = new Andes(engine).drawStream(new Weird()).toMermaid();
     expect(text).to.include('say #quot;hi#quot; #lt;now#gt;');
+  });
+
+  it('draws a line break, tab or other control character in a name, color or branch as a space', () => {
+    class TwoLines extends River {
+      static riverName = 'two\nlines';
+    }
+    const text = new Andes(engine)
+      .drawStream(new Dam('a\n]end'))
+      .drawStream(new TwoLines())
+      .drawStream(new Basin('blue\r\nsky').drawStream(new Ok()))
+      .drawStream(new Pick().branch('yes\tor\rno', new Ok()).branch('no\u0007', new Ok()))
+      .toMermaid();
+    expect(text).to.not.match(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(text).to.include('s0[/"dam a ]end"\\]');
+    expect(text).to.include('s1["two lines"]');
+    expect(text).to.include('subgraph s2["basin blue sky"]');
+    expect(text).to.include('s3 -- "yes or no" --> s3_0_0');
+    expect(text).to.include('s3 -- "no " --> s3_1_0');
+    // one statement a line: every line is a statement of the drawing, none a piece of a name
+    for (const line of text.trim().split('\n').slice(1)) expect(line, JSON.stringify(line)).to.match(/^ +\S/);
+    const parser = fileURLToPath(new URL('./parse-mermaid.mjs', import.meta.url));
+    const out = spawnSync(process.execPath, [parser], { input: JSON.stringify([text]), encoding: 'utf8' });
+    expect(out.stdout.trim(), out.stderr).to.equal('OK flowchart-v2');
   });
 
   it("draws diagrams that Mermaid's own parser accepts", async function () {
