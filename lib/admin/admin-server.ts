@@ -110,8 +110,10 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
   const authorized = (req: http.IncomingMessage, query: URLSearchParams, allowQuery: boolean): boolean => {
     if (tokenHash === undefined) return true;
     const header = req.headers.authorization;
+    // the scheme is case-insensitive (RFC 9110 §11.1): bearer and BEARER are Bearer
+    const bearer = typeof header === 'string' ? /^bearer +(.*)$/i.exec(header) : null;
     let given: string | undefined;
-    if (typeof header === 'string' && header.startsWith('Bearer ')) given = header.slice(7).trim();
+    if (bearer !== null) given = bearer[1]!.trim();
     else if (allowQuery) given = query.get('token') ?? undefined;
     // compared as hashes: equal lengths, in constant time
     return given !== undefined && timingSafeEqual(sha(given), tokenHash);

@@ -275,6 +275,24 @@ forEachStore((kind) => {
       expect((await fetch(`${admin.url}/`)).status, 'the page itself holds no data').to.equal(200);
     });
 
+    it('takes the Bearer scheme in any case (RFC 9110), and no other scheme', async () => {
+      for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+        const res = await fetch(`${admin.url}/api/flows`, { headers: { authorization: `${scheme} s3cret` } });
+        expect(res.status, scheme).to.equal(200);
+      }
+      for (const header of ['Basic s3cret', 's3cret', 'Bearers3cret', 'bearer wrong']) {
+        const res = await fetch(`${admin.url}/api/flows`, { headers: { authorization: header } });
+        expect(res.status, header).to.equal(401);
+      }
+      const events = await readEvents(
+        `${admin.url}/api/events`,
+        async () => (await startFlow(engine, [new Ok()])).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+        { authorization: 'bearer s3cret' },
+      );
+      expect(events.map((e) => e.event)).to.include('flow:end');
+    });
+
     it('streams events to a client that gives the token as ?token= (EventSource sends no headers)', async () => {
       const events = await readEvents(
         `${admin.url}/api/events?token=s3cret`,
