@@ -61,6 +61,7 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -164,15 +165,17 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
       res.end(method === 'HEAD' ? undefined : file.body);
       return;
     }
-    if (url.pathname === '/api/events' && method === 'GET') {
+    // HEAD is GET without the body: node:http sends the headers and drops what is written after them
+    const asMethod = method === 'HEAD' ? 'GET' : method;
+    if (url.pathname === '/api/events' && asMethod === 'GET') {
       if (!authorized(req, url.searchParams, true))
         throw new HttpError(401, 'E_UNAUTHORIZED', 'a valid token is needed: Authorization: Bearer <token>, or ?token= on /api/events');
-      return events(res);
+      return events(res, method === 'HEAD');
     }
     if (!authorized(req, url.searchParams, false)) throw new HttpError(401, 'E_UNAUTHORIZED', 'a valid token is needed: Authorization: Bearer <token>');
     for (const [m, re, fn] of routes) {
       const match = re.exec(url.pathname);
-      if (match === null || m !== method) continue;
+      if (match === null || m !== asMethod) continue;
       let parts: string[];
       try {
         parts = match.slice(1).map((p) => decodeURIComponent(p));
@@ -187,16 +190,26 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
       json(res, 200, result);
       return;
     }
+    // a path some route takes, by another method: 405 and the methods it takes; else no route at all
+    const takes = [...new Set([...(url.pathname === '/api/events' ? ['GET'] : []), ...routes.filter(([, re]) => re.test(url.pathname)).map(([m]) => m)])];
+    if (takes.length > 0) {
+      const allow = takes.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      throw new HttpError(405, 'E_INVALID_ARGUMENT', `${method} ${url.pathname}: method not allowed; use ${takes.join(' or ')}`, { allow: allow.join(', ') });
+    }
     throw new HttpError(404, 'E_NOT_FOUND', `no route ${method} ${url.pathname}`);
   };
 
-  const events = (res: http.ServerResponse): void => {
+  const events = (res: http.ServerResponse, head: boolean): void => {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    if (head) {
+      res.end();
+      return;
+    }
     res.write('retry: 2000\n: connected\n\n');
     streams.add(res);
     const unsubscribe = source.subscribe((name, payload) => {
@@ -213,7 +226,7 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return json(res, err.status, { error: { code: err.code, message: err.message } });
+      if (err instanceof HttpError) return json(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
       if (isVastflowError(err)) {
         const status = statusOf(err.code);
         if (status >= 500) log.error({ err }, 'admin: request failed');
@@ -267,13 +280,20 @@ function statusOf(code: string): number {
   }
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
+function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const text = JSON.stringify(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  // the length set here, not by node at end(): a HEAD answer (no body) carries the GET's length
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -184,7 +184,8 @@ forEachStore((kind) => {
 
     it('answers 404 for unknown routes, 400 for bodies that are not JSON or not sent as JSON, 413 for large ones', async () => {
       expect((await call(admin, 'GET', '/api/nothing')).json.error.code).to.equal('E_NOT_FOUND');
-      expect((await call(admin, 'DELETE', '/api/flows')).status).to.equal(404);
+      expect((await call(admin, 'DELETE', '/api/nothing')).status).to.equal(404);
+      expect((await call(admin, 'GET', '/api/flows/x/y/z')).status).to.equal(404);
       expect((await call(admin, 'POST', '/api/flows/x/cancel', { raw: '{oops' })).status).to.equal(400);
       const plain = await call(admin, 'POST', '/api/flows/x/cancel', { raw: '{}', type: 'text/plain' });
       expect(plain.status).to.equal(400);
@@ -193,6 +194,43 @@ forEachStore((kind) => {
       const big = await call(admin, 'POST', '/api/flows/x/messages/m', { raw: JSON.stringify('x'.repeat(1_100_000)) });
       expect(big.status).to.equal(413);
       expect(big.json.error.code).to.equal('E_INVALID_ARGUMENT');
+    });
+
+    it('answers 405 with an Allow header for a wrong method on a route, naming the method to use', async () => {
+      for (const [method, p, allow] of [
+        ['GET', '/api/flows/x/cancel', 'POST'],
+        ['GET', '/api/flows/x/redrive', 'POST'],
+        ['PUT', '/api/flows/x/messages/m', 'POST'],
+        ['GET', '/api/purge', 'POST'],
+        ['DELETE', '/api/flows/x', 'GET, HEAD'],
+        ['DELETE', '/api/flows', 'GET, HEAD'],
+        ['POST', '/api/workers', 'GET, HEAD'],
+        ['POST', '/api/events', 'GET, HEAD'],
+      ] as const) {
+        const res = await fetch(admin.url + p, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+        expect(res.status, `${method} ${p}`).to.equal(405);
+        expect(res.headers.get('allow'), `${method} ${p}`).to.equal(allow);
+        const use = allow.split(', ').filter((m) => m !== 'HEAD')[0];
+        expect(await res.json(), `${method} ${p}`).to.deep.equal({
+          error: { code: 'E_INVALID_ARGUMENT', message: `${method} ${p}: method not allowed; use ${use}` },
+        });
+      }
+    });
+
+    it('answers HEAD wherever it answers GET on /api/: the same status and headers, no body', async () => {
+      await (await startFlow(engine, [new Ok()], new Headwaters('head'))).result();
+      for (const p of ['/api/flows', '/api/flows/head', '/api/flows/nope', '/api/workers', '/api/flows?limit=x']) {
+        const get = await fetch(admin.url + p);
+        const head = await fetch(admin.url + p, { method: 'HEAD' });
+        expect(head.status, p).to.equal(get.status);
+        for (const h of ['content-type', 'content-length', 'cache-control']) expect(head.headers.get(h), `${p} ${h}`).to.equal(get.headers.get(h));
+        expect(await head.text(), p).to.equal('');
+        expect(Buffer.byteLength(await get.text()), p).to.equal(Number(get.headers.get('content-length')));
+      }
+      const events = await fetch(`${admin.url}/api/events`, { method: 'HEAD' });
+      expect(events.status).to.equal(200);
+      expect(events.headers.get('content-type')).to.match(/^text\/event-stream/);
+      expect(await events.text()).to.equal('');
     });
 
     it('refuses a Host header that is not its own while bound to loopback (DNS rebinding)', async () => {
