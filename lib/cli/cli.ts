@@ -182,7 +182,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'send': {
         const { id } = await source.send(args[0]!, args[1]!, check.payload!);
-        out({ id, message: args[1] }, `flow ${id}: message ${JSON.stringify(args[1])} sent\n`);
+        // through the admin server the engine stores the message and hands it to the flow if it runs it there;
+        // on a store opened directly it is only recorded, as cancel and redrive are
+        const name = JSON.stringify(args[1]);
+        out(
+          { id, message: args[1] },
+          store === undefined
+            ? `flow ${id}: message ${name} stored in the flow's inbox, for its Dam ${name}\n`
+            : `flow ${id}: message ${name} recorded in the flow's inbox; the engine that runs the flow hands it to its Dam ${name}\n`,
+        );
         return 0;
       }
       case 'workers': {

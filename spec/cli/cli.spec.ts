@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
+import { Dam, Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
 import { childEnv } from '../helpers/child.js';
 import { MAIN, cli, inProcess } from '../helpers/cli.js';
 import { silent, startFlow, until } from '../helpers/stores.js';
@@ -162,11 +162,19 @@ describe('the vastflow CLI', () => {
       expect(send.stderr).to.match(/^E_CONFLICT: /);
       expect((await inProcess(['cancel', 'order-ok', '--store', dir])).code).to.equal(0);
       expect((await inProcess(['cancel', 'nope', '--store', dir])).stderr).to.match(/^E_NOT_FOUND/);
+      const said = await inProcess(['send', 'order-held', 'approval', '--store', dir]);
+      expect(said.code, said.stderr).to.equal(0);
+      expect(said.stdout).to.equal(
+        `flow ${ids.held}: message "approval" recorded in the flow's inbox; the engine that runs the flow hands it to its Dam "approval"\n`,
+      );
       const sent = await inProcess(['send', 'order-held', 'approval', '{"ok":true}', '--store', dir, '--json']);
       expect(sent.code, sent.stderr).to.equal(0);
       const store = LevelStore.at(dir);
       await store.open();
-      expect((await store.listCommands()).map((c) => c.body)).to.deep.equal([{ kind: 'message', name: 'approval', payload: { ok: true } }]);
+      expect((await store.listCommands()).map((c) => c.body)).to.deep.equal([
+        { kind: 'message', name: 'approval', payload: null },
+        { kind: 'message', name: 'approval', payload: { ok: true } },
+      ]);
       await store.close();
     });
 
@@ -253,6 +261,14 @@ describe('the vastflow CLI', () => {
       expect((await inProcess(['show', 'nope', '--url', url, '--token', 'tok'])).stderr).to.equal('E_NOT_FOUND: no flow "nope"\n');
       expect(JSON.parse((await inProcess(['workers', '--url', url, '--token', 'tok', '--json'])).stdout)).to.have.length(1);
       expect(JSON.parse((await inProcess(['purge', '--before', '0s', '--url', url, '--token', 'tok', '--json'])).stdout)).to.deep.equal({ removed: 2 });
+    });
+
+    it("sends a message through the API: the engine stores it in the flow's inbox and the flow's Dam takes it", async () => {
+      const run = await startFlow(engine, [new Dam('go'), new Ok()], new Headwaters('u-dam'));
+      const sent = await inProcess(['send', 'u-dam', 'go', '{"n":1}', '--url', url, '--token', 'tok']);
+      expect(sent.code, sent.stderr).to.equal(0);
+      expect(sent.stdout).to.equal(`flow ${run.id}: message "go" stored in the flow's inbox, for its Dam "go"\n`);
+      expect((await run.result()).status).to.equal('success');
     });
 
     it('fails with E_UNAUTHORIZED without the token, and with a clear error when nothing listens', async () => {
