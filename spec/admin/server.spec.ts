@@ -290,6 +290,14 @@ forEachStore((kind) => {
       engine = await engines.open({ classes: CLASSES });
       admin = await engine.serve({ port: 0, token: 's3cret' });
     });
+    /** The events read from `url` while a flow runs to its end. */
+    const flowEndEvents = (url: string, headers?: Record<string, string>) =>
+      readEvents(
+        url,
+        async () => (await startFlow(engine, [new Ok()])).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+        ...(headers === undefined ? [] : [headers]),
+      );
 
     it('answers 401 on every API route without the token, or with a wrong one', async () => {
       for (const [method, p] of [
@@ -322,28 +330,14 @@ forEachStore((kind) => {
         const res = await fetch(`${admin.url}/api/flows`, { headers: { authorization: header } });
         expect(res.status, header).to.equal(401);
       }
-      const events = await readEvents(
-        `${admin.url}/api/events`,
-        async () => (await startFlow(engine, [new Ok()])).result(),
-        (seen) => seen.some((e) => e.event === 'flow:end'),
-        { authorization: 'bearer s3cret' },
-      );
+      const events = await flowEndEvents(`${admin.url}/api/events`, { authorization: 'bearer s3cret' });
       expect(events.map((e) => e.event)).to.include('flow:end');
     });
 
     it('streams events to a client that gives the token as ?token= (EventSource sends no headers)', async () => {
-      const events = await readEvents(
-        `${admin.url}/api/events?token=s3cret`,
-        async () => (await startFlow(engine, [new Ok()])).result(),
-        (seen) => seen.some((e) => e.event === 'flow:end'),
-      );
+      const events = await flowEndEvents(`${admin.url}/api/events?token=s3cret`);
       expect(events.map((e) => e.event)).to.include('flow:end');
-      const withHeader = await readEvents(
-        `${admin.url}/api/events`,
-        async () => (await startFlow(engine, [new Ok()])).result(),
-        (seen) => seen.some((e) => e.event === 'flow:end'),
-        { authorization: 'Bearer s3cret' },
-      );
+      const withHeader = await flowEndEvents(`${admin.url}/api/events`, { authorization: 'Bearer s3cret' });
       expect(withHeader.map((e) => e.event)).to.include('flow:end');
     });
   });
