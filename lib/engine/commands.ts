@@ -23,6 +23,8 @@ export interface CommandsHost extends EngineParts {
   holds(id: string): boolean;
   /** False once the engine closes or its store failed. */
   takesWork(): boolean;
+  /** True for a client engine (concurrency: 0): it runs no flow, not even a cancelled one's Atlantic.fail. */
+  readonly client: boolean;
   /** Runs a flow whose slot is taken. */
   launch(flow: PreparedFlow): void;
   /** A flow ready to run from what the engine held of it, else loaded (undefined, logged, when it cannot be). */
@@ -101,24 +103,29 @@ export class Commands {
     await this.#host.queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#host.clock.now() }) });
   }
   /**
-   * Cancels a flow on a shared store that this engine does not run: claimed here when no live
-   * engine holds it (it waits, or its engine died), else left as a command for the engine that
-   * runs it, which carries it out within a heartbeat. Resolves once the flow has ended.
+   * Cancels a flow on a shared store that this engine does not run. When no live engine holds it
+   * (it waits, or its engine died), it is claimed here: cancelled here by an engine that runs flows
+   * and has its classes, else the cancel is written into the flow for the engine that takes it next
+   * (a client engine runs none of it, not even Atlantic.fail). A flow another engine runs gets the
+   * cancel as a command, carried out within a heartbeat. Resolves once the flow has ended.
    */
   async #cancelShared(id: string, reason: string): Promise<void> {
     const [claim] = this.#host.takesWork() ? await this.#host.worker.claimIds([id]) : [];
+    let recorded = false;
     if (claim !== undefined) {
       const stored = await this.#host.store.getFlow(id);
       if (stored !== undefined && !isFinal(stored.header.status)) {
-        const flow = this.#prepareOrUndefined(stored);
+        const flow = this.#host.client ? undefined : this.#prepareOrUndefined(stored);
         if (flow !== undefined) return this.#cancelHere(flow, reason);
+        // the engine that claims it next starts it cancelled: its rivers are skipped, its Atlantic.fail runs there
+        await this.#host.queue.push({ flowId: id, header: nextFlow(stored.header, { type: 'cancel', reason, at: this.#host.clock.now() }) });
+        recorded = true;
       }
-      // it ended meanwhile, or its classes are not here: give it back
       this.#host.worker.disown(id);
       await this.#host.store.release(this.#host.worker.id, [id]);
       if (stored === undefined || isFinal(stored.header.status)) return;
     }
-    await this.#host.store.addCommand(id, { kind: 'cancel', reason }, this.#host.clock.now());
+    if (!recorded) await this.#host.store.addCommand(id, { kind: 'cancel', reason }, this.#host.clock.now());
     const d = deferred<FlowOutcome>(true);
     this.#host.remote.await(id, d);
     await d.promise;

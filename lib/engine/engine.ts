@@ -171,6 +171,7 @@ export class Engine {
       runner: (id) => this.#runners.get(id),
       holds: (id) => this.#holds(id),
       takesWork: () => this.#takesWork(),
+      client: options.concurrency === 0,
       launch: (flow) => this.#launch(flow),
       ready: (id, held) => this.#ready(id, held),
       nextSeq: () => this.#starts.nextSeq(),

@@ -1,0 +1,85 @@
+// A client engine (concurrency: 0) starts, cancels and redrives flows and never runs one itself,
+// also when it has registered every class of the flow and no other engine is alive: the flow
+// waits in the database until an engine with room takes it.
+import { expect } from 'chai';
+import { Andes, Atlantic, Headwaters, River, type Engine, type FlowError } from '../../lib/index.js';
+import { describePg, PG_KIND } from '../helpers/postgres.js';
+import { until, useEngines } from '../helpers/stores.js';
+
+/** Which engine ran what: set to the engine's label before it may run anything. */
+const ran: string[] = [];
+
+class FailsFirst extends River {
+  static riverName = 'ClientEngine.FailsFirst';
+  static calls = 0;
+  async flow(hw: Headwaters) {
+    FailsFirst.calls++;
+    ran.push('flow');
+    if (FailsFirst.calls === 1) throw new Error('first time down');
+    hw.put('done', true);
+  }
+}
+
+class Hooks extends Atlantic {
+  static atlanticName = 'ClientEngine.Hooks';
+  success() {
+    ran.push('success');
+  }
+  fail(_hw: Headwaters, error: FlowError) {
+    ran.push(`fail ${error.code}`);
+  }
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)', () => {
+  const engines = useEngines(PG_KIND);
+  const classes = [FailsFirst, Hooks];
+  const worker = (id: string) => ({ id, heartbeat: '100ms', leaseTime: '2s' });
+  let client: Engine;
+  beforeEach(async () => {
+    ran.length = 0;
+    FailsFirst.calls = 0;
+    client = await engines.open({ concurrency: 0, classes, worker: worker('client') });
+  });
+
+  for (const has of ['with', 'without'] as const) {
+    it(`leaves the cancel of a waiting flow to an engine with room, from a client ${has} the classes: Atlantic.fail runs there`, async () => {
+      if (has === 'without') {
+        await client.close();
+        client = await engines.open({ concurrency: 0, worker: worker('bare client') });
+      }
+      const run = await new Andes(client).drawHeadwaters(new Headwaters('client-cancel')).drawStream(new FailsFirst()).drawAtlantic(new Hooks()).start();
+      let cancelled = false;
+      const cancelling = client.cancel(run.id, 'no longer wanted').then(() => (cancelled = true));
+      await settle(400);
+      expect(ran, 'the client ran nothing of the flow').to.deep.equal([]);
+      expect(cancelled, 'cancel resolves once the flow has ended').to.equal(false);
+      expect((await client.get(run.id))?.status).to.equal('waiting');
+
+      await engines.open({ classes, worker: worker('w') });
+      await cancelling;
+      expect((await run.result()).status).to.equal('cancelled');
+      expect(ran).to.deep.equal(['fail E_CANCELLED']);
+      expect((await client.get(run.id))?.status).to.equal('cancelled');
+    });
+  }
+
+  it('leaves a redriven flow to an engine with room, also when none is alive when it redrives', async () => {
+    const w = await engines.open({ classes, worker: worker('w') });
+    const run = await new Andes(client).drawHeadwaters(new Headwaters('client-redrive')).drawStream(new FailsFirst()).start();
+    expect((await run.result()).status).to.equal('fail');
+    await w.close();
+    ran.length = 0;
+
+    const again = await client.redrive(run.id);
+    await settle(400);
+    expect(ran, 'the client ran nothing of the flow').to.deep.equal([]);
+    expect((await client.get(run.id))?.status).to.equal('waiting');
+
+    await engines.open({ classes, worker: worker('w2') });
+    expect((await again.result()).status).to.equal('success');
+    expect(ran).to.deep.equal(['flow']);
+    await until(async () => (await client.get(run.id))?.headwaters['done'] === true, 2000, 'the redriven flow recorded');
+  });
+});
