@@ -182,8 +182,9 @@ export class Commands {
     try {
       flow = prepareStored(stored, this.#host.registry, this.#host.plans);
     } catch (err) {
-      // an engine without the flow's classes (a client engine) leaves it to one that has them
-      if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || this.#host.store.supports.shared !== true) throw err;
+      // an engine without the flow's classes (a client engine, or on LevelDB this one before a
+      // restart that registers them) leaves it to one that has them
+      if (!isVastflowError(err, 'E_UNKNOWN_CLASS')) throw err;
       return this.#redriveElsewhere(stored.header);
     }
     const streams = resetForRedrive(flow);
@@ -209,7 +210,8 @@ export class Commands {
   }
   /**
    * Records a redrive for the engine that has the flow's classes, which carries it out within a
-   * heartbeat; the run's result() resolves once the redriven flow has ended again.
+   * heartbeat (on LevelDB: once an engine that registers them opens the store); the run's result()
+   * resolves once the redriven flow has ended again.
    */
   async #redriveElsewhere(failed: FlowHeader): Promise<FlowRun> {
     const added = await this.#host.store.addCommand(failed.id, { kind: 'redrive' }, this.#host.clock.now());

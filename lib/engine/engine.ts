@@ -522,8 +522,9 @@ export class Engine {
 
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
-   * On a shared store, an engine that lacks the flow's classes (a client engine) records the
-   * redrive for one that has them.
+   * An engine that lacks the flow's classes (a client engine, or an engine that no longer
+   * registers one) records the redrive for one that has them: on PostgreSQL any engine with room
+   * that has them, on LevelDB this store's next engine that registers them.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
    * failed (it runs, waits, succeeded or was cancelled), its compensations ran, or it is being
    * redriven already (by another call here, or by another engine at the same moment).

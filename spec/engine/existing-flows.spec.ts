@@ -28,6 +28,14 @@ class Ghost extends River {
   }
 }
 
+class Broken extends River {
+  static calls = 0;
+  flow(): void {
+    Broken.calls++;
+    throw new Error('down');
+  }
+}
+
 class Quick extends River {
   flow(hw: Headwaters) {
     hw.put('quick', true);
@@ -44,6 +52,7 @@ describe('flows the store already holds', () => {
   };
   beforeEach(() => {
     Waits.calls = 0;
+    Broken.calls = 0;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-existing-'));
   });
   afterEach(async () => {
@@ -107,6 +116,24 @@ describe('flows the store already holds', () => {
     const seeing = await open({ classes: [Waits, Ghost, RecordingAtlantic] });
     await until(async () => (await seeing.get(run.id))!.status === 'cancelled', 2000, 'the cancel honoured');
     expect((await seeing.get(run.id))!.pendingCancel).to.equal(undefined);
+  });
+
+  it('redrive() of a failed flow whose class this engine lacks is recorded, then carried out by an engine that has it', async () => {
+    const first = await open({ classes: [Broken, Ghost] });
+    const run = await new Andes(first).drawHeadwaters(new Headwaters('ghost-redrive')).drawStream(new Ghost(), new Broken()).start();
+    expect((await run.result()).status).to.equal('fail');
+    await first.close();
+
+    const blind = await open({ classes: [Broken] });
+    const again = await blind.redrive(run.id);
+    expect(again.id).to.equal(run.id);
+    expect((await blind.get(run.id))!.status, 'left failed until an engine with the class carries it out').to.equal('fail');
+    expect(Broken.calls, 'none of its rivers ran here').to.equal(1);
+    await blind.close();
+
+    const seeing = await open({ classes: [Broken, Ghost] });
+    await until(() => Broken.calls === 2, 2000, 'the redriven flow ran its failed river again');
+    await until(async () => (await seeing.get(run.id))!.status === 'fail', 2000, 'the redriven flow ended again');
   });
 
   it('start() of a requestId whose stored flow needs a class this engine lacks gives that flow, left in the store with the class logged', async () => {
