@@ -384,7 +384,7 @@ export class Engine {
       }
       if (runner === undefined) continue;
       runner.log.warn('flow taken over by another engine (this engine missed its lease): stopped here, nothing more of it is written');
-      runner.interrupt();
+      runner.taken();
       runner.abandon();
     }
   }

@@ -163,6 +163,8 @@ const CANCELLED = 4;
 const FRESH = 8;
 /** Parked: the flow holds no place in the concurrency window (see RunnerHost.parked). */
 const SLOTLESS = 16;
+/** Taken over by another engine (this one lost its claim): nothing more of the flow is written, run or announced here. */
+const TAKEN = 32;
 
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -434,11 +436,12 @@ export class FlowRunner implements SignalSource, StepPort {
   }
 
   listens(event: EngineEventName): boolean {
-    return this.host.listens(event);
+    return (this.#flags & TAKEN) === 0 && this.host.listens(event);
   }
 
+  /** Announces an event of this flow; none once another engine took the flow over (its writes are dropped). */
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
-    this.host.emit(event, payload);
+    if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
   }
 
   /** Parks a wait of this flow in the poller; woken at once if the flow has stopped already. */
@@ -617,6 +620,15 @@ export class FlowRunner implements SignalSource, StepPort {
     this.fail({ code: 'E_CANCELLED', message: `flow cancelled: ${reason}` });
   }
 
+  /**
+   * Another engine took the flow over (this engine lost its claim): it stops as when the engine
+   * closes, its Atlantic hook does not run here and it announces nothing more.
+   */
+  taken(): void {
+    this.#flags |= TAKEN;
+    this.interrupt();
+  }
+
   /** Stops the flow where it is, for the engine to close: running calls settle, nothing new starts. */
   interrupt(): void {
     this.#interrupted = true;
@@ -674,13 +686,15 @@ export class FlowRunner implements SignalSource, StepPort {
       const end: FlowChange = { flowId: this.id, header: this.#flow({ type: 'end', status, error, hooks, at: this.host.clock.now() }) };
       this.checkpoint(this.hw, 'main', end);
       await this.write(end);
+      // a write without the claim was dropped: the engine that took the flow over runs its hook
+      if ((this.#flags & TAKEN) !== 0) throw new Interrupted();
     } else if (this.header.error !== undefined) {
       this.fail(this.header.error);
     }
     if (this.header.atlantic !== undefined && !this.header.atlantic.done) await this.#runAtlantic();
     const h = this.header;
-    if (this.host.listens('flow:end')) {
-      this.host.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
+    if (this.listens('flow:end')) {
+      this.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
     }
     return this.outcome();
   }
@@ -808,9 +822,9 @@ export class FlowRunner implements SignalSource, StepPort {
         const error = this.stoppedError(n.name, rec.attempts);
         const ended = (streams[n.id] = this.apply(n, { type: 'stop', error, at: now }));
         stopped = true;
-        if (this.host.listens('river:end')) {
+        if (this.listens('river:end')) {
           const payload = { flowId: this.id, requestId: this.requestId, river: n.name, streamId: n.id };
-          this.host.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error });
+          this.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error });
         }
       }
     }
@@ -972,7 +986,7 @@ export class FlowRunner implements SignalSource, StepPort {
         (change.streams ??= {})[node.id] = this.apply(node, { type: 'end', at: now });
         this.checkpoint(hw, scope, change);
         await this.write(change);
-        if (this.host.listens('flow:message')) this.host.emit('flow:message', { flowId: this.id, requestId: this.requestId, name: node.message! });
+        if (this.listens('flow:message')) this.emit('flow:message', { flowId: this.id, requestId: this.requestId, name: node.message! });
         return true;
       }
       const due = this.records[node.index]!.dueAt;
