@@ -816,7 +816,9 @@ export class FlowRunner implements SignalSource, StepPort {
       const rec = this.records[n.index]!;
       if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
       else if (n.kind === 'dam' && rec.state === 'waiting') {
-        streams[n.id] = this.apply(n, { type: 'stop', error: this.stoppedError(`dam ${n.name}`, 0), at: now });
+        // a Dam is no river: its error names no river
+        const error: FlowError = { code: 'E_CANCELLED', message: `dam ${n.name} stopped: ${this.#whyStopped().message}` };
+        streams[n.id] = this.apply(n, { type: 'stop', error, at: now });
         stopped = true;
       } else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
         const error = this.stoppedError(n.name, rec.attempts);
@@ -837,11 +839,19 @@ export class FlowRunner implements SignalSource, StepPort {
    * river that failed as its cause (the flow's error stays that root failure).
    */
   stoppedError(river: string, attempts: number): FlowError {
+    const why = this.#whyStopped();
+    return why.river === undefined
+      ? { code: 'E_CANCELLED', message: `river ${river} stopped: ${why.message}`, river, attempts }
+      : { code: 'E_CANCELLED', message: `river ${river} stopped: ${why.message}`, river, attempts, cause: { river: why.river } };
+  }
+
+  /** Why the flow stopped its streams: cancelled, a river that failed, or another stream (a Dam that timed out). */
+  #whyStopped(): { message: string; river?: string } {
     const root = this.#error ?? this.header.error;
-    if (this.#cancelled || this.header.cancelReason !== undefined || root === undefined || root.river === undefined) {
-      return { code: 'E_CANCELLED', message: `river ${river} stopped: the flow is cancelled`, river, attempts };
-    }
-    return { code: 'E_CANCELLED', message: `river ${river} stopped: river ${root.river} failed`, river, attempts, cause: { river: root.river } };
+    if (this.#cancelled || this.header.cancelReason !== undefined || root === undefined || root.code === 'E_CANCELLED')
+      return { message: 'the flow is cancelled' };
+    if (root.river !== undefined) return { message: `river ${root.river} failed`, river: root.river };
+    return { message: `the flow failed (${root.code}: ${root.message})` };
   }
 
   /**
@@ -998,7 +1008,6 @@ export class FlowRunner implements SignalSource, StepPort {
         const error: FlowError = {
           code: 'E_TIMEOUT',
           message: `dam ${node.message}: no message "${node.message}" within ${node.waitMs} ms`,
-          river: `dam ${node.message}`,
         };
         const change: FlowChange = { flowId: this.id, streams: { [node.id]: this.apply(node, { type: 'end', error, at: now }) } };
         this.fail(error, change);

@@ -179,6 +179,8 @@ export function nextStream(rec: StreamRecord, event: StreamEvent): StreamRecord 
     case 'end':
       need(rec, UNENDED, event);
       if (event.completion !== undefined && event.error === undefined) n.completion = event.completion;
+      // a river's errors list its attempts' failures already; a Dam's failure is its one error
+      if (event.error !== undefined && rec.state === 'waiting') n.errors = appended(rec.errors, event.error);
       return ended(n, event.error, event.at);
     case 'stop':
       need(rec, LIVE, event);

@@ -125,6 +125,8 @@ function damSpecs(kind: StoreKind): void {
       const dam = await state(engine, run.id, '0');
       expect(dam.state).to.equal('fail');
       expect(dam.error?.code).to.equal('E_CANCELLED');
+      expect(dam.error?.message).to.equal('dam never stopped: the flow is cancelled');
+      expect(dam.error).not.to.have.property('river');
       expect(Seen.log).to.deep.equal([]);
       const err = await rejects(engine.send(run.id, 'never'));
       expect(err.code).to.equal('E_CONFLICT');
@@ -304,7 +306,34 @@ describe('Dam', () => {
       expect(outcome.status).to.equal('fail');
       expect(outcome.error?.code).to.equal('E_TIMEOUT');
       expect(outcome.error?.message).to.include('approval');
+      expect(outcome.error, 'a Dam is no river: the error names none').not.to.have.property('river');
+      const dam = await state(engine, run.id, '0');
+      expect(dam.error).to.deep.equal(outcome.error);
+      expect(dam.errors, "the Dam's failure is listed in its errors").to.deep.equal([outcome.error]);
       expect(Seen.log).to.deep.equal([]);
+    });
+
+    it('stops a polling river of a sibling branch saying that the Dam timed out, not that the flow was cancelled', async () => {
+      class Polls extends River {
+        static riverName = 'Dam.Polls';
+        update(attr: RiverAttr) {
+          attr.cycleTimes = 5;
+          attr.cycleInterval = '2h';
+        }
+        cycle() {
+          return false;
+        }
+      }
+      engine.register(Polls);
+      const run = await start(engine, 'timeout-sibling', new ParallelRiver().append(new Dam('approval', { timeout: '1h' })).append(new Polls()));
+      await until(async () => (await state(engine, run.id, '0.0.0')).state === 'waiting', 2000, 'the Dam holding');
+      await until(async () => (await state(engine, run.id, '0.1.0')).state === 'cycling', 2000, 'the river polling');
+      clock.advance(3_600_000);
+      const outcome = await run.result();
+      expect(outcome.error?.code).to.equal('E_TIMEOUT');
+      const polls = await state(engine, run.id, '0.1.0');
+      expect(polls.error?.code).to.equal('E_CANCELLED');
+      expect(polls.error?.message).to.equal(`river Dam.Polls stopped: the flow failed (E_TIMEOUT: ${outcome.error!.message})`);
     });
 
     it("goes on without the key on a timeout with onTimeout: 'continue'", async () => {
