@@ -83,6 +83,10 @@ export class ChangeFeedEvents {
     }
   }
 
+  #emit(name: string, payload: Record<string, unknown>): void {
+    for (const l of this.#listeners) l(name, payload);
+  }
+
   async #poll(): Promise<void> {
     await (this.#started ??= this.#skipToEnd());
     if (this.#listeners.size === 0) return;
@@ -92,13 +96,27 @@ export class ChangeFeedEvents {
         this.#cursor = page.cursor;
         for (const e of page.entries) {
           if (this.#last.get(e.flowId) === e.status) continue;
+          const before = this.#last.get(e.flowId);
           this.note(e.flowId, e.status);
-          const header = (await this.#store.getFlow(e.flowId).catch(() => undefined))?.header;
-          if (header === undefined) continue; // purged meanwhile
-          const name = isFinal(e.status) ? 'flow:end' : e.status === 'running' ? 'flow:start' : 'flow:waiting';
-          const payload: Record<string, unknown> = { flowId: e.flowId, requestId: header.requestId, status: e.status, updatedAt: e.updatedAt, source: 'store' };
-          if (isFinal(e.status) && header.error !== undefined) payload['error'] = header.error;
-          for (const l of this.#listeners) l(name, payload);
+          const stored = await this.#store.getFlow(e.flowId).catch(() => undefined);
+          if (stored === undefined) continue; // purged meanwhile
+          const { header } = stored;
+          const payload = (status: FlowStatus): Record<string, unknown> => ({
+            flowId: e.flowId,
+            requestId: header.requestId,
+            status,
+            updatedAt: e.updatedAt,
+            source: 'store',
+          });
+          if (!isFinal(e.status)) {
+            this.#emit(e.status === 'running' ? 'flow:start' : 'flow:waiting', payload(e.status));
+            continue;
+          }
+          // it ran and ended between two reads of the feed: its start is reported before its end
+          if (before !== 'running' && Object.values(stored.streams).some((r) => r.startedAt !== undefined)) this.#emit('flow:start', payload('running'));
+          const end = payload(e.status);
+          if (header.error !== undefined) end['error'] = header.error;
+          this.#emit('flow:end', end);
         }
         if (page.entries.length < PAGE) return;
       }

@@ -396,6 +396,9 @@ describePg('engine.serve() on PostgreSQL', () => {
     );
     const end = events.find((e) => e.event === 'flow:end')!;
     expect(end.data).to.deep.include({ requestId: 'remote', status: 'success', source: 'store' });
+    // it ran and ended between two reads of the feed: its start is reported all the same, before its end
+    const named = events.filter((e) => (e.data as { requestId?: string }).requestId === 'remote').map((e) => e.event);
+    expect(named.filter((e) => e !== 'flow:waiting')).to.deep.equal(['flow:start', 'flow:end']);
     expect((await call(admin, 'GET', '/api/workers')).json).to.have.length(2);
     const shown = await call(admin, 'GET', '/api/flows/remote');
     expect(shown.json.status).to.equal('success');
