@@ -21,8 +21,12 @@ export type AdminEventListener = (name: string, payload: Record<string, unknown>
 export interface AdminSource {
   list(query: AdminListQuery): Promise<FlowSummary[]>;
   get(idOrRequestId: string): Promise<FlowSnapshot | undefined>;
-  /** @throws E_NOT_FOUND. A flow that has ended is left as it is. */
-  cancel(idOrRequestId: string, reason?: string): Promise<{ id: string }>;
+  /**
+   * The flow's status after the call: `cancelled` once the cancel was carried out, its ended status
+   * when it had ended before (left as it is), else the status it has while the cancel is recorded
+   * or under way. @throws E_NOT_FOUND.
+   */
+  cancel(idOrRequestId: string, reason?: string): Promise<{ id: string; status: FlowStatus }>;
   /** @throws E_NOT_FOUND; E_CONFLICT when the flow has not failed. */
   redrive(idOrRequestId: string): Promise<{ id: string }>;
   /** @throws E_NOT_FOUND; E_CONFLICT when the flow has ended; E_INVALID_ARGUMENT for an empty name. */

@@ -49,9 +49,9 @@ export class EngineSource implements AdminSource {
     return snap;
   }
 
-  async cancel(idOrRequestId: string, reason?: string): Promise<{ id: string }> {
+  async cancel(idOrRequestId: string, reason?: string): Promise<{ id: string; status: FlowStatus }> {
     const snap = await this.#snapshot(idOrRequestId);
-    if (isFinal(snap.status)) return { id: snap.id };
+    if (isFinal(snap.status)) return { id: snap.id, status: snap.status };
     const cancelled = this.#engine.cancel(snap.id, reason);
     // a flow whose atomic rivers must finish may take long to end: answer once it is under way
     let timer: NodeJS.Timeout | undefined;
@@ -62,7 +62,7 @@ export class EngineSource implements AdminSource {
       clearTimeout(timer);
     }
     cancelled.catch((err: unknown) => this.#engine.logger.warn({ err, flowId: snap.id }, 'admin: the cancel failed'));
-    return { id: snap.id };
+    return { id: snap.id, status: (await this.#engine.get(snap.id))?.status ?? snap.status };
   }
 
   async redrive(idOrRequestId: string): Promise<{ id: string }> {

@@ -4,7 +4,7 @@ import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from '../e
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
-import { isFinal, type StoredFlow, type WorkerInfo } from '../store/records.js';
+import { isFinal, type FlowStatus, type StoredFlow, type WorkerInfo } from '../store/records.js';
 import { findStored, type Store } from '../store/store.js';
 import type { AdminEventListener, AdminListQuery, AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
@@ -44,11 +44,11 @@ export class StoreSource implements AdminSource {
     return stored;
   }
 
-  async cancel(idOrRequestId: string, reason?: string): Promise<{ id: string }> {
+  async cancel(idOrRequestId: string, reason?: string): Promise<{ id: string; status: FlowStatus }> {
     const { header } = await this.#flow(idOrRequestId);
-    if (isFinal(header.status)) return { id: header.id }; // an ended flow stays as it is
+    if (isFinal(header.status)) return { id: header.id, status: header.status }; // an ended flow stays as it is
     await this.#add(header.id, reason === undefined ? { kind: 'cancel' } : { kind: 'cancel', reason });
-    return { id: header.id };
+    return { id: header.id, status: header.status };
   }
 
   async redrive(idOrRequestId: string): Promise<{ id: string }> {

@@ -11,7 +11,7 @@ import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import { createLogger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { LevelStore } from '../store/level-store.js';
-import { FlowStatus } from '../store/records.js';
+import { FlowStatus, isFinal } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { CliError, UsageError } from './cli-error.js';
 import { flowDetail, flowsTable, workersTable } from './format.js';
@@ -165,11 +165,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'cancel': {
-        const { id } = await source.cancel(args[0]!, v['reason'] as string | undefined);
-        out(
-          { id, cancel: true },
-          store === undefined ? `flow ${id}: cancelled\n` : `flow ${id}: cancel recorded; the engine that runs the flow carries it out\n`,
-        );
+        const { id, status } = await source.cancel(args[0]!, v['reason'] as string | undefined);
+        // by what it did, not by where it went: an admin server over a store only records it too
+        const said =
+          status === 'cancelled'
+            ? 'cancelled'
+            : isFinal(status)
+              ? `it had ended (${status}); left as it is`
+              : `cancel recorded (the flow is ${status}); the engine that runs the flow carries it out`;
+        out({ id, cancel: true, status }, `flow ${id}: ${said}\n`);
         return 0;
       }
       case 'redrive': {

@@ -1,7 +1,7 @@
 import type { AdminListQuery, AdminSource } from '../admin/admin-source.js';
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
 import type { Json } from '../model/json.js';
-import type { WorkerInfo } from '../store/records.js';
+import type { FlowStatus, WorkerInfo } from '../store/records.js';
 import { CliError } from './cli-error.js';
 
 /** The admin API of a running engine (`engine.serve()`), as the CLI's `--url` uses it. */
@@ -60,7 +60,7 @@ export class HttpSource implements Omit<AdminSource, 'subscribe'> {
     }
   }
 
-  cancel(idOrRequestId: string, reason?: string): Promise<{ id: string }> {
+  cancel(idOrRequestId: string, reason?: string): Promise<{ id: string; status: FlowStatus }> {
     return this.#call('POST', `/api/flows/${encodeURIComponent(idOrRequestId)}/cancel`, reason === undefined ? {} : { reason });
   }
 

@@ -132,7 +132,7 @@ describe('the vastflow CLI', () => {
       Flaky.failing = false;
       const cancel = await cli(['cancel', 'order-held', '--reason', 'ops said', '--store', dir]);
       expect(cancel.code, cancel.stderr).to.equal(0);
-      expect(cancel.stdout).to.include('cancel recorded');
+      expect(cancel.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       const redrive = await inProcess(['redrive', 'order-fail', '--store', dir, '--json']);
       expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true });
       const store = LevelStore.at(dir);
@@ -217,6 +217,10 @@ describe('the vastflow CLI', () => {
         expect(flows.map((f) => f.id)).to.deep.equal([ids.held, ids.failed, ids.ok]);
         const res = await fetch(`${url}/api/flows/order-held/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         expect(res.status).to.equal(200);
+        expect(await res.json()).to.deep.equal({ id: ids.held, status: 'running' });
+        // through a server over the store the cancel is only recorded, and the CLI says so
+        const viaUrl = await inProcess(['cancel', 'order-held', '--url', url]);
+        expect(viaUrl.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       } finally {
         const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
         child.kill('SIGTERM');
@@ -252,7 +256,12 @@ describe('the vastflow CLI', () => {
       expect((await inProcess(['diagram', 'u-fail', '--url', url], { VF_TOKEN: 'tok' })).stdout).to.match(/^flowchart/);
       const cancel = await cli(['cancel', 'u-held', '--url', url], { VF_TOKEN: 'tok' });
       expect(cancel.code, cancel.stderr).to.equal(0);
+      expect(cancel.stdout).to.equal(`flow ${held.id}: cancelled\n`);
       expect((await held.result()).status).to.equal('cancelled');
+      const again = await inProcess(['cancel', 'u-held', '--url', url, '--token', 'tok', '--json']);
+      expect(JSON.parse(again.stdout)).to.deep.equal({ id: held.id, cancel: true, status: 'cancelled' });
+      const ended = await inProcess(['cancel', 'u-fail', '--url', url, '--token', 'tok']);
+      expect(ended.stdout).to.equal(`flow ${failed.id}: it had ended (fail); left as it is\n`);
       Flaky.failing = false;
       expect((await inProcess(['redrive', 'u-fail', '--url', url, '--token', 'tok'])).code).to.equal(0);
       await until(async () => (await engine.get(failed.id))?.status === 'success');
