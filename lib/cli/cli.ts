@@ -32,7 +32,8 @@ const WHERE = `Where:
   --store PATH|URL   a LevelDB directory or a postgres:// URL (default: env VASTFLOW_DB, else .vastflow)
   --schema NAME      the PostgreSQL schema of the store (default: vastflow)
   --url URL          a running engine's admin server, e.g. http://127.0.0.1:7411 (engine.serve())
-  --token TOKEN      the admin server's token (default: env VF_TOKEN)`;
+  --token TOKEN      the admin server's token (default: env VF_TOKEN)
+  (these and --json may come before the command too)`;
 
 const COMMANDS: Record<string, { usage: string; about: string; options: NonNullable<ParseArgsConfig['options']>; args: [number, number] }> = {
   list: {
@@ -94,7 +95,7 @@ export function usage(command?: string): string {
 
 /** Runs the CLI on `argv` (without node and the script); resolves with the exit status. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
+  const { command, rest } = splitCommand(argv);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     (command === undefined ? io.stderr : io.stdout)(usage());
     return command === undefined ? 2 : 0;
@@ -235,6 +236,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 const STATUSES: readonly string[] = Object.values(FlowStatus);
 const ENDED = ['success', 'fail', 'cancelled'] as const;
+
+/**
+ * The command word and the other arguments: the options every command takes (`--store`, `--url`,
+ * `--json`, ...) may come before the command too, as in `vastflow --store ./data list`.
+ */
+function splitCommand(argv: string[]): { command: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : '';
+    const option = name !== 'help' && Object.hasOwn(COMMON, name) ? COMMON[name] : undefined;
+    if (option === undefined) return { command: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+    if (option.type === 'string' && !arg.includes('=')) i++; // its value
+  }
+  return { command: undefined, rest: argv };
+}
 
 /** The command's options checked and converted; UsageError for bad ones. */
 function checkOptions(command: string, v: Record<string, string | boolean | undefined>) {

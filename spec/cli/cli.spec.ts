@@ -110,6 +110,21 @@ describe('the vastflow CLI', () => {
       expect(page.map((f: { id: string }) => f.id)).to.deep.equal([ids.failed]);
     });
 
+    it('takes the options every command has before the command too', async () => {
+      const before = await inProcess(['--store', dir, '--json', 'list', '--status', 'fail']);
+      expect(before.code, before.stderr).to.equal(0);
+      expect(JSON.parse(before.stdout).map((f: { id: string }) => f.id)).to.deep.equal([ids.failed]);
+      const joined = await inProcess([`--store=${dir}`, 'show', 'order-ok']);
+      expect(joined.code, joined.stderr).to.equal(0);
+      expect(joined.stdout).to.include(`id:          ${ids.ok}`);
+      const noCommand = await inProcess(['--store', dir, '--json']);
+      expect(noCommand.code).to.equal(2);
+      expect(noCommand.stderr).to.include('Usage: vastflow <command>');
+      const unknown = await inProcess(['--store', dir, '--limit', '1', 'list']);
+      expect(unknown.code).to.equal(2);
+      expect(unknown.stderr).to.include('unknown command "--limit"');
+    });
+
     it('shows a flow and its diagram, by id or requestId; E_NOT_FOUND for none', async () => {
       const shown = await cli(['show', 'order-fail', '--store', dir]);
       expect(shown.code).to.equal(0);
