@@ -100,4 +100,22 @@ describePg('web UI on PostgreSQL', function () {
     await page.locator('#flow-status', { hasText: 'success' }).waitFor();
     await page.locator('svg.graph g[data-stream="0"][data-state="success"]').waitFor();
   });
+
+  it('says a cancel was recorded when no engine runs the flow yet, then shows it cancelled by the engine that takes it', async () => {
+    const worker = { heartbeat: '100ms', leaseTime: '2s' };
+    const { engine: client, url } = await ui.serve({ store: store(), concurrency: 0, worker: { ...worker, id: 'client-engine' } });
+    const id = await run(client, 'held');
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('#flow-status').waitFor();
+    await page.getByRole('button', { name: 'Cancel…' }).click();
+    await page.getByRole('dialog', { name: 'Cancel this flow?' }).getByRole('button', { name: 'Cancel flow' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Cancel of ${id} recorded (the flow is ` })
+      .waitFor();
+    expect((await client.get(id))?.status).to.be.oneOf(['waiting', 'running']);
+    await ui.open({ store: store(), classes: UI_CLASSES, worker: { ...worker, id: 'runner-engine' } });
+    await page.locator('#flow-status', { hasText: 'cancelled' }).waitFor();
+    expect((await client.get(id))?.error?.code).to.equal('E_CANCELLED');
+  });
 });

@@ -110,6 +110,10 @@ describe('web UI: flow detail', function () {
     );
     await dialog.getByLabel('Reason (optional)').fill('not needed');
     await dialog.getByRole('button', { name: 'Cancel flow' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Flow ${id} cancelled.` })
+      .waitFor();
     await page.locator('#flow-status', { hasText: 'cancelled' }).waitFor();
     expect(await state(page, '0')).to.equal('stopped');
     expect(await state(page, '1')).to.be.oneOf(['init', 'skipped']);

@@ -67,8 +67,11 @@ export function askCancel(host: ActionHost, id: string): void {
     'Cancel flow',
     async () => {
       const r = reason.value.trim();
-      await api(`/flows/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: r === '' ? {} : { reason: r } });
-      return `Cancel of ${id} asked for.`;
+      const { status } = await api<{ status: string }>(`/flows/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: r === '' ? {} : { reason: r } });
+      // by the flow's status after the call: another engine, or none, may run it
+      if (status === 'cancelled') return `Flow ${id} cancelled.`;
+      if (status === 'success' || status === 'fail') return `Flow ${id} had ended (${status}); left as it is.`;
+      return `Cancel of ${id} recorded (the flow is ${status}): the engine that runs it stops it.`;
     },
   );
 }
