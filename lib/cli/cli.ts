@@ -107,7 +107,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: rest, options: { ...COMMON, ...spec.options }, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseWithNumbers(rest, { ...COMMON, ...spec.options });
     if (parsed.values['help'] === true) {
       io.stdout(usage(command));
       return 0;
@@ -250,6 +250,27 @@ function splitCommand(argv: string[]): { command: string | undefined; rest: stri
     if (option.type === 'string' && !arg.includes('=')) i++; // its value
   }
   return { command: undefined, rest: argv };
+}
+
+/** A negative number (`-5`, `-0.5`, `-1e3`): an argument or an option's value, never an option. */
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
+/**
+ * parseArgs, with negative numbers taken as values: it reads `send id n -5` as an option `-5` and
+ * refuses `--limit -5` as ambiguous. Each is passed through as a placeholder no shell can pass
+ * (a NUL byte) and put back after.
+ */
+function parseWithNumbers(
+  args: string[],
+  options: ParseArgsConfig['options'],
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const numbers: string[] = [];
+  const held = args.map((a) => (NEGATIVE_NUMBER.test(a) ? `\0${numbers.push(a) - 1}` : a));
+  const back = (v: string): string => (v.startsWith('\0') ? numbers[Number(v.slice(1))]! : v);
+  const { values, positionals } = parseArgs({ args: held, options, allowPositionals: true, strict: true });
+  const out: Record<string, string | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? back(v) : (v as boolean | undefined);
+  return { values: out, positionals: positionals.map(back) };
 }
 
 /** The command's options checked and converted; UsageError for bad ones. */

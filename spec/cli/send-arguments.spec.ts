@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Dam, Engine, Headwaters } from '../../lib/index.js';
 import { cli, inProcess } from '../helpers/cli.js';
-import { silent, startFlow } from '../helpers/stores.js';
+import { silent, startFlow, until } from '../helpers/stores.js';
 
 describe('the vastflow CLI: send checks its arguments before it opens anything', () => {
   let dir: string;
@@ -34,6 +34,25 @@ describe('the vastflow CLI: send checks its arguments before it opens anything',
     // checked before any call: a server that is not there, a store that is not there
     expect((await inProcess(['send', 'waits', '', '--url', 'http://127.0.0.1:1'])).stderr).to.equal(viaStore.stderr);
     expect((await inProcess(['send', 'waits', '', '--store', path.join(dir, 'none')])).stderr).to.equal(viaStore.stderr);
+  });
+
+  it('takes a negative number for the payload and for an option value, as JSON.parse and the range check would', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-send-'));
+    engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    const run = await startFlow(engine, [new Dam('go', { key: 'n' })], new Headwaters('negative'));
+    await engine.close();
+    engine = undefined;
+    const sent = await inProcess(['send', 'negative', 'go', '-2.5', '--store', dir]);
+    expect(sent.code, sent.stderr).to.equal(0);
+    const limit = await inProcess(['list', '--limit', '-5', '--store', dir]);
+    expect(limit.code).to.equal(2);
+    expect(limit.stderr).to.match(/^vastflow list: --limit must be an integer from 1 to 1000/);
+    const option = await inProcess(['send', 'negative', 'go', '-x', '--store', dir]);
+    expect(option.stderr, 'a dash and a letter stays an unknown option').to.match(/^vastflow send: Unknown option '-x'/);
+
+    engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    await until(async () => (await engine!.get(run.id))?.status === 'success', 5000, 'the flow to pass its Dam');
+    expect((await engine.get(run.id))?.headwaters['n']).to.equal(-2.5);
   });
 
   it('refuses a payload JSON.parse takes but the headwaters refuse (1e999, a __proto__ key), through --store, recording nothing', async () => {
