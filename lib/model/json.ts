@@ -22,6 +22,13 @@ function describe(value: unknown): string {
  */
 export const MAX_JSON_DEPTH = 256;
 
+/**
+ * How many objects and arrays one JSON value may hold, counting a sub-object each time it appears:
+ * a value built in code that shares sub-objects (`a = { x: a, y: a }`, forty times) would otherwise
+ * be copied and serialized into trillions of them.
+ */
+export const MAX_JSON_OBJECTS = 1_000_000;
+
 /** A key that would set an object's prototype instead of a property: never stored. */
 export const PROTO_KEY = '__proto__';
 
@@ -33,18 +40,26 @@ function fail(what: string, path: string, value: unknown, reason?: string): neve
 /**
  * A deep, frozen copy of `value` after checking that it is JSON, or E_NOT_SERIALIZABLE naming
  * `what` (e.g. `headwaters key "order"`) and the path inside the value (e.g. `items[2].price`).
- * Also rejected: objects and arrays nested more than {@link MAX_JSON_DEPTH} deep, and `__proto__`
+ * Also rejected: objects and arrays nested more than {@link MAX_JSON_DEPTH} deep or more than
+ * {@link MAX_JSON_OBJECTS} of them, and `__proto__`
  * keys (`JSON.parse` makes them own keys; copied, they would set the copy's prototype).
  */
 export function frozenJsonCopy(value: unknown, what: string): Json {
   return copy(value, what, '', undefined);
 }
 
-/** `ancestors`: the objects and arrays above this value, made at the first one (a string, boolean or number needs none). */
-function copy(value: unknown, what: string, path: string, ancestors: Set<object> | undefined): Json {
-  // their count is this value's depth
-  if (ancestors !== undefined && ancestors.size >= MAX_JSON_DEPTH && typeof value === 'object' && value !== null) {
-    fail(what, path, value, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+/** The objects and arrays above a value (their count is its depth), and how many were copied so far. */
+interface Walk {
+  ancestors: Set<object>;
+  objects: number;
+}
+
+/** `walk`: made at the first object or array (a string, boolean or number needs none). */
+function copy(value: unknown, what: string, path: string, walk: Walk | undefined): Json {
+  if (walk !== undefined && typeof value === 'object' && value !== null) {
+    if (walk.ancestors.size >= MAX_JSON_DEPTH) fail(what, path, value, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+    if (++walk.objects > MAX_JSON_OBJECTS)
+      fail(what, path, value, `more than ${MAX_JSON_OBJECTS} objects and arrays (a shared one counts each time it appears)`);
   }
   switch (typeof value) {
     case 'string':
@@ -59,13 +74,14 @@ function copy(value: unknown, what: string, path: string, ancestors: Set<object>
       fail(what, path, value);
   }
   if (value === null) return null;
-  if (ancestors === undefined) ancestors = new Set();
-  else if (ancestors.has(value)) fail(what, path, value, 'a cycle');
+  if (walk === undefined) walk = { ancestors: new Set(), objects: 1 };
+  else if (walk.ancestors.has(value)) fail(what, path, value, 'a cycle');
+  const ancestors = walk.ancestors;
   ancestors.add(value);
   let out: Json;
   if (Array.isArray(value)) {
     const arr: Json[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) arr[i] = copy(value[i], what, `${path}[${i}]`, ancestors);
+    for (let i = 0; i < value.length; i++) arr[i] = copy(value[i], what, `${path}[${i}]`, walk);
     out = Object.freeze(arr) as Json[];
   } else {
     const proto = Object.getPrototypeOf(value) as unknown;
@@ -75,7 +91,7 @@ function copy(value: unknown, what: string, path: string, ancestors: Set<object>
       const at = path === '' ? key : `${path}.${key}`;
       if (key === PROTO_KEY) fail(what, at, value, `a "${PROTO_KEY}" key, which would set the prototype`);
       const child = (value as Record<string, unknown>)[key];
-      obj[key] = copy(child, what, at, ancestors);
+      obj[key] = copy(child, what, at, walk);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) fail(what, path, value, 'a symbol key');
     out = Object.freeze(obj);

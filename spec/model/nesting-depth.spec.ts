@@ -92,6 +92,21 @@ forEachStore((kind) => {
       expect(JSON.stringify(hw.get('deep'))).to.have.length(JSON.stringify(deepObject(256)).length);
     });
 
+    it('rejects in well under a second a value built in code whose shared sub-objects make it exponentially large, naming the key', () => {
+      let dag: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 40; i++) dag = { x: dag, y: dag }; // 2^40 objects once written out
+      const hw = new Headwaters();
+      const t0 = performance.now();
+      const err = thrown(() => hw.put('dag', dag));
+      expect(performance.now() - t0, 'ms to refuse it').to.be.below(3000);
+      expect(err.code).to.equal('E_NOT_SERIALIZABLE');
+      expect(err.message).to.match(/^headwaters key "dag" at x\.[xy.]+ is not JSON: more than 1000000 objects and arrays/);
+      expect(hw.has('dag')).to.equal(false);
+      let shared: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 10; i++) shared = { x: shared, y: shared }; // 2,047 objects: fine, written out in full
+      expect(JSON.stringify(hw.put('shared', shared).get('shared'))).to.equal(JSON.stringify(shared));
+    });
+
     it('rejects at start() a drawing that nests streams more than 64 deep with E_BLUEPRINT, and runs one 64 deep', async () => {
       const engine = await engines.open();
       const err = await rejects(startFlow(engine, [drawnBasins(1000)]));
