@@ -93,7 +93,7 @@ forEachStore((kind) => {
     });
 
     it('rejects in well under a second a value built in code whose shared sub-objects make it exponentially large, naming the key', () => {
-      let dag: Record<string, unknown> = { leaf: 1 };
+      let dag: Json = { leaf: 1 };
       for (let i = 0; i < 40; i++) dag = { x: dag, y: dag }; // 2^40 objects once written out
       const hw = new Headwaters();
       const t0 = performance.now();
@@ -102,7 +102,7 @@ forEachStore((kind) => {
       expect(err.code).to.equal('E_NOT_SERIALIZABLE');
       expect(err.message).to.match(/^headwaters key "dag" at x\.[xy.]+ is not JSON: more than 1000000 objects and arrays/);
       expect(hw.has('dag')).to.equal(false);
-      let shared: Record<string, unknown> = { leaf: 1 };
+      let shared: Json = { leaf: 1 };
       for (let i = 0; i < 10; i++) shared = { x: shared, y: shared }; // 2,047 objects: fine, written out in full
       expect(JSON.stringify(hw.put('shared', shared).get('shared'))).to.equal(JSON.stringify(shared));
     });
