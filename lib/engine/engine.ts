@@ -202,6 +202,7 @@ export class Engine {
           if (slotted) runner.slotless = false;
           runner.unparked();
         }, ending),
+      whenClaimsSure: (go) => this.#worker.whenClaimsSure(go),
     };
   }
 
@@ -309,6 +310,8 @@ export class Engine {
   #launch(flow: PreparedFlow): void {
     const runner = new FlowRunner(this.#host, flow);
     this.#runners.set(flow.header.id, runner);
+    // a cancel its last engine did not carry out: the flow starts cancelled, no river runs again
+    if (flow.cancels !== undefined) for (const c of flow.cancels) this.#commands.carryOut(c);
     runner.run();
   }
 

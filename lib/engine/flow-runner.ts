@@ -45,6 +45,12 @@ export interface RunnerHost {
    * as a cancelled waiting flow does.
    */
   resume(runner: FlowRunner, ending: boolean): void;
+  /**
+   * Runs `go` at once while this engine's claims are sure; after it went unheard for most of its
+   * lease (the process was paused or starved), once a heartbeat has told which it still holds: a
+   * flow another engine took meanwhile is stopped first, so its wait ends without a call.
+   */
+  whenClaimsSure(go: () => void): void;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -62,6 +68,8 @@ export interface PreparedFlow {
   atlantic: Atlantic;
   /** Messages in the flow's inbox not yet consumed (a flow with Dams, read back from the store). */
   messages?: StoredCommand[];
+  /** Cancels in the flow's inbox not yet carried out (left for an engine that ran the flow): the engine carries them out before the flow runs. */
+  cancels?: StoredCommand[];
 }
 
 /** Thrown through a runner when the engine closes: the flow is left for recovery. */
@@ -468,8 +476,8 @@ export class FlowRunner implements SignalSource, StepPort {
     // a woken wait stays in the poller's heap until its due time: it must hold nothing of the flow's run
     wait.next = wait.unwind = undefined;
     // (a sleep that #unwind turned into parking was rejected first: resolving it does nothing)
-    if (next !== undefined) next();
-    else queueMicrotask(() => this.#unpark());
+    // the next attempt or poll after a wait: not in an engine that may have lost the flow meanwhile
+    this.host.whenClaimsSure(next ?? (() => queueMicrotask(() => this.#unpark())));
   }
 
   /** Runs the flow from where its records say it is, until it ends or a river parks. */

@@ -9,8 +9,8 @@ import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
 
 /**
- * Loads a stored flow for running: its drawing through the registry, its records, and the messages
- * waiting in its inbox when it has Dams. Undefined (and an error logged) when it cannot be: a class
+ * Loads a stored flow for running: its drawing through the registry, its records, the messages
+ * waiting in its inbox when it has Dams, and the cancels left there for an engine that ran it. Undefined (and an error logged) when it cannot be: a class
  * this engine lacks, a damaged record, or a read that failed leave the flow in the store.
  * `read`: the flow as a claim already read it.
  */
@@ -26,10 +26,15 @@ export async function loadFlow(
     const stored = read ?? (await store.getFlow(id));
     if (stored === undefined) return undefined;
     const flow = prepareStored(stored, registry, plans);
-    if (flow.plan.nodes.some((n) => n.kind === 'dam')) {
-      // messages sent before the flow reached its Dams, or while no engine ran it
+    const dams = flow.plan.nodes.some((n) => n.kind === 'dam');
+    // a flow that ran before (recovered, or taken over from an engine that died) may have a cancel
+    // left for the engine that ran it: carried out before any river runs again
+    if (dams || stored.header.status === 'running') {
       const inbox = await store.listCommands({ flowId: id });
-      flow.messages = inbox.filter((c) => c.body.kind === 'message');
+      // messages sent before the flow reached its Dams, or while no engine ran it
+      if (dams) flow.messages = inbox.filter((c) => c.body.kind === 'message');
+      const cancels = inbox.filter((c) => c.body.kind === 'cancel');
+      if (cancels.length > 0) flow.cancels = cancels;
     }
     return flow;
   } catch (err) {

@@ -83,7 +83,12 @@ export class Worker {
   /** The heartbeat timer asked for this tick: the engine's own checks run too. */
   #timed = false;
   #lastCommand = 0;
+  /** The engine's clock when the last heartbeat that landed was sent. */
   #heartbeatAt = 0;
+  /** Past this long without a heartbeat that landed, the claims are not sure (see {@link whenClaimsSure}). */
+  readonly #unsureMs: number;
+  /** What waits for a heartbeat to land, while the claims are not sure. */
+  #afterBeat: Array<() => void> | undefined;
   #stopped = false;
 
   constructor(host: WorkerHost, settings: WorkerSettings) {
@@ -93,6 +98,28 @@ export class Worker {
     this.heartbeatMs = settings.heartbeatMs;
     this.#reconnectForMs = settings.reconnectForMs;
     this.#listen = settings.listen;
+    // other engines take the claims over `leaseMs` after the last heartbeat: a heartbeat before then
+    this.#unsureMs = Math.max(this.leaseMs - this.heartbeatMs, this.leaseMs / 2);
+  }
+
+  /**
+   * Runs `go` at once, unless this engine's claims are not sure: on a shared store, no heartbeat
+   * has landed for most of the lease (the process was paused, starved, or the database was away),
+   * so other engines may have taken flows over. Then `go` runs once a heartbeat lands (the claims it
+   * reports lost are stopped first) or the worker stops. A woken engine so starts no attempt or
+   * poll of a flow it lost: it would run the river again while its new owner runs it too.
+   */
+  whenClaimsSure(go: () => void): void {
+    if (!this.shared || this.#stopped || this.#host.now() - this.#heartbeatAt < this.#unsureMs) return go();
+    (this.#afterBeat ??= []).push(go);
+    this.poke('timer');
+  }
+
+  /** Runs what waited for a heartbeat. */
+  #flushAfterBeat(): void {
+    const waiting = this.#afterBeat;
+    this.#afterBeat = undefined;
+    if (waiting !== undefined) for (const go of waiting) go();
   }
 
   /** True on a store that several engines share. */
@@ -277,6 +304,10 @@ export class Worker {
       for (const id of lost) this.disown(id);
       this.#host.lost(lost);
     }
+    if (this.#afterBeat === undefined) return;
+    // a heartbeat sent before a pause may land after it: it tells nothing of the claims since
+    if (this.#host.now() - this.#heartbeatAt < this.#unsureMs) this.#flushAfterBeat();
+    else this.poke('timer');
   }
 
   /** Claims as many runnable flows as the window has room for, and hands them to the engine. */
@@ -329,6 +360,8 @@ export class Worker {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     clearTimeout(this.#retryTimer);
+    // the engine is closing: what waited goes on to find it closing
+    this.#flushAfterBeat();
     await this.#ticking;
     await this.#stopWatch?.().catch(() => undefined);
     await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));

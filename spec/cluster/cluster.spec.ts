@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Andes, Engine, type FlowOutcome, type FlowRun, type FlowSnapshot } from '../../lib/index.js';
 import { silent } from '../helpers/stores.js';
-import { countBy, HEARTBEAT_MS, LEASE_MS, only, opened, useCluster } from './harness.js';
+import pg from 'pg';
+import { countBy, HEARTBEAT_MS, LEASE_MS, only, opened, PG_URL, useCluster } from './harness.js';
 import { draw, settings, type Entry } from './rivers.js';
 import { describePg } from '../helpers/postgres.js';
 
@@ -18,6 +19,20 @@ import { describePg } from '../helpers/postgres.js';
 const STEADY = '3s';
 
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** The cancels in the flow's inbox, not yet carried out: read from the commands table itself. */
+async function pendingCancels(schema: string, flowId: string): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".commands WHERE flow_id = $1 AND body->>'kind' = 'cancel'`, [
+      flowId,
+    ]);
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
+}
 
 describePg('many engines on one PostgreSQL schema (real processes)', function () {
   this.timeout(40_000);
@@ -158,7 +173,8 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
       Promise.all(rids.map(async (rid) => (await draw(new Andes(b), 'three', rid).start()).result())),
     );
     expect(outcomes.map((o) => o.status)).to.deep.equal(rids.map(() => 'success'));
-    expect(Date.now() - stoppedAt, 'A stayed stopped past its lease').to.be.above(LEASE_MS);
+    // A's lease runs from its last heartbeat, up to a heartbeat before the stop
+    expect(Date.now() - stoppedAt, 'A stayed stopped past its lease').to.be.above(LEASE_MS - 2 * HEARTBEAT_MS - 50);
     const before: FlowSnapshot[] = [];
     for (const rid of rids) before.push((await b.get(rid))!);
 
@@ -186,6 +202,65 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
     a.send('close');
     expect(await a.exited).to.equal(0);
     expect(cluster.lines().some((l) => l.startsWith('# closed A'))).to.equal(true);
+  });
+
+  it('a SIGSTOPped engine that wakes past its lease starts no poll of a flow it lost: its heartbeat tells it first', async () => {
+    // A polls every 50 ms (its cycle() says not yet); B, where the poll is done at once, takes the flow over
+    const a = cluster.node('A', { concurrency: 5, hold: 'poll', flows: { kind: 'poll', prefix: 'woken', count: 2, intervalMs: 50 } });
+    await opened(cluster, a, true);
+    await cluster.until('A polling both flows', () => {
+      const polls = only(cluster.entries(), 'poll', 'cycle', 'A');
+      return new Set(polls.map((e) => e.requestId)).size === 2;
+    });
+    a.child.kill('SIGSTOP');
+    cluster.note('stopped A');
+    settings.engine = 'B';
+    const b = await cluster.open('B', { concurrency: 5 });
+    for (const rid of ids('woken', 2)) {
+      await cluster.until(`${rid} ended in B`, async () => (await b.get(rid))?.status === 'success');
+    }
+    // A's poll timers are long due when it wakes: before this fix it polled at once, then learned it had lost the flows
+    const mark = cluster.note('continued A');
+    a.child.kill('SIGCONT');
+    await cluster.until('a heartbeat of A after it woke', async () => {
+      const w = (await b.workers()).find((x) => x.id === 'A');
+      return w !== undefined && w.heartbeatAt > Date.now() - HEARTBEAT_MS;
+    });
+    await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+    const late = cluster.entries().filter((e) => e.engine === 'A' && e.index > mark);
+    expect(late, `calls A made after it woke (${cluster.lapses()})`).to.deep.equal([]);
+    a.send('close');
+    expect(await a.exited).to.equal(0);
+  });
+
+  it('a cancel recorded for an engine that died before it carried it out: the engine that takes the flow over starts it cancelled', async () => {
+    const a = cluster.node('A', { concurrency: 5, hold: 'b', flows: { kind: 'three', prefix: 'orphan', count: 1 } });
+    await opened(cluster, a, true);
+    await cluster.until('A inside b', () => only(cluster.entries(), 'b', 'flow', 'A').length === 1);
+    // stopped, A holds its lease a while yet: the cancel is left for it, and it dies with the cancel undone
+    a.child.kill('SIGSTOP');
+    const client = await cluster.open('P', { concurrency: 0 });
+    const id = (await client.get('orphan-0'))!.id;
+    const cancelled = client.cancel(id, 'left for A');
+    await cluster.until(
+      'the cancel recorded for A',
+      async () => (await client.get(id))?.status === 'running' && (await pendingCancels(cluster.schema, id)) === 1,
+    );
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const mark = cluster.note('killed A');
+    settings.engine = 'B';
+    await cluster.open('B', { concurrency: 5 });
+    await cluster.within('the cancel carried out', cancelled);
+    const snap = (await client.get(id))!;
+    expect(snap.status).to.equal('cancelled');
+    expect(snap.error?.message).to.include('left for A');
+    const inB = cluster.entries().filter((e) => e.index > mark);
+    expect(
+      inB.map((e) => `${e.river} ${e.phase} ${e.engine}`),
+      'B ran no river again, only Atlantic.fail',
+    ).to.deep.equal(['atlantic fail B']);
+    expect(await pendingCancels(cluster.schema, id), 'the cancel consumed').to.equal(0);
   });
 
   it('a cancel from another engine takes effect in the engine that runs the flow within about a heartbeat', async () => {
