@@ -824,8 +824,10 @@ export class FlowRunner implements SignalSource, StepPort {
       const rec = this.records[n.index]!;
       if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
       else if (n.kind === 'dam' && rec.state === 'waiting') {
-        // a Dam is no river: its error names no river
-        const error: FlowError = { code: 'E_CANCELLED', message: `dam ${n.name} stopped: ${this.#whyStopped().message}` };
+        // a Dam is no river: its error names no river of its own, only the one that failed (as a river's does)
+        const why = this.#whyStopped();
+        const error: FlowError = { code: 'E_CANCELLED', message: `dam ${n.name} stopped: ${why.message}` };
+        if (why.river !== undefined) error.cause = { river: why.river };
         streams[n.id] = this.apply(n, { type: 'stop', error, at: now });
         stopped = true;
       } else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
@@ -962,9 +964,10 @@ export class FlowRunner implements SignalSource, StepPort {
       }
       if (typeof choice !== 'string' || !node.branches.has(choice)) {
         const names = [...node.branches.keys()].join(', ');
+        const chose = typeof choice === 'string' ? JSON.stringify(choice) : `${String(choice)} (a ${typeof choice}, not a branch name)`;
         return this.#failContainer(node, {
           code: 'E_NO_BRANCH',
-          message: `fork ${node.name} chose ${JSON.stringify(choice)}, which is not one of its branches: ${names}`,
+          message: `fork ${node.name} chose ${chose}, which is not one of its branches: ${names}`,
           river: node.name,
         });
       }
@@ -1028,6 +1031,8 @@ export class FlowRunner implements SignalSource, StepPort {
 
   #failContainer(node: PlanNode, error: FlowError): false {
     const change = this.#container(node, 'fail', undefined, error);
+    // what it holds never starts: skipped, as the rivers after it are
+    for (const n of descendants(node)) if (this.records[n.index]!.state === 'init') change.streams![n.id] = this.apply(n, { type: 'skip' });
     this.fail(error, change);
     void this.write(change);
     return false;

@@ -39,6 +39,14 @@ class Gated extends River {
   }
 }
 
+/** A river that fails once the Dam beside it holds. */
+class Breaks extends River {
+  static riverName = 'Dam.Breaks';
+  flow(): void {
+    throw new Error('broken');
+  }
+}
+
 const start = (engine: Engine, requestId: string, ...streams: Stream[]): Promise<FlowRun> =>
   new Andes(engine)
     .drawHeadwaters(new Headwaters(requestId))
@@ -56,7 +64,7 @@ function damSpecs(kind: StoreKind): void {
     beforeEach(async () => {
       Seen.log = [];
       Gated.gate = latch();
-      engine = await engines.open({ classes: [Seen, Gated] });
+      engine = await engines.open({ classes: [Seen, Gated, Breaks] });
     });
 
     it('holds its branch until the message, puts the payload under the message name, then goes on', async () => {
@@ -130,6 +138,16 @@ function damSpecs(kind: StoreKind): void {
       expect(Seen.log).to.deep.equal([]);
       const err = await rejects(engine.send(run.id, 'never'));
       expect(err.code).to.equal('E_CONFLICT');
+    });
+
+    it('ends stopped, naming the river that failed as its cause, when a sibling branch fails while it holds', async () => {
+      const run = await start(engine, 'sibling-fails', new ParallelRiver().append(new Dam('never')).append(new Seen({ label: 'first' }), new Breaks()));
+      const outcome = await run.result();
+      expect(outcome.status).to.equal('fail');
+      expect(outcome.error).to.include({ code: 'E_RIVER_FAILED', river: 'Dam.Breaks' });
+      const dam = await state(engine, run.id, '0.0.0');
+      expect(dam.state).to.equal('fail');
+      expect(dam.error).to.deep.equal({ code: 'E_CANCELLED', message: 'dam never stopped: river Dam.Breaks failed', cause: { river: 'Dam.Breaks' } });
     });
 
     it('refuses a send with a clear code: unknown flow, empty name, a payload that is not JSON', async () => {

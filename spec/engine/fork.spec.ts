@@ -175,7 +175,8 @@ describe('fork', () => {
       expect(snap!.status).to.equal('fail');
       expect(snap!.error).to.have.property('code', 'E_NO_BRANCH');
       expect(snap!.streams.find((s) => s.kind === 'fork')!.state).to.equal('fail');
-      for (const river of snap!.streams.filter((s) => s.kind === 'river')) expect(river.state, river.name).to.be.oneOf(['init', 'skipped']);
+      // never started: skipped, the fork's branches as the river after it
+      for (const river of snap!.streams.filter((s) => s.kind === 'river')) expect(river.state, river.name).to.equal('skipped');
     });
 
     it('names the unknown choice in the error message', async () => {
@@ -198,10 +199,11 @@ describe('fork', () => {
         throw new Error('cannot decide');
       }
     }
-    const { outcome } = await run([new Broken().branch('a', new Step({ label: 'a' })), new Step({ label: 'after' })]);
+    const { id, outcome } = await run([new Broken().branch('a', new Step({ label: 'a' })), new Step({ label: 'after' })]);
     expect(outcome.status).to.equal('fail');
     expect(outcome.error!.message).to.contain('cannot decide');
     expect(ran).to.deep.equal([]);
+    expect((await engine.get(id))!.streams.map((s) => `${s.kind} ${s.state}`)).to.deep.equal(['fork fail', 'river skipped', 'river skipped']);
   });
 
   it('does not choose again when a flow that failed in the chosen branch is redriven', async () => {
