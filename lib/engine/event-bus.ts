@@ -40,7 +40,11 @@ export class EventBus {
     if (set === undefined || set.size === 0) return;
     for (const listener of set) {
       try {
-        listener(payload);
+        const returned: unknown = (listener as (p: EngineEvents[E]) => unknown)(payload);
+        // an async listener that rejects is logged like one that throws, not left to end the process
+        if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+          Promise.resolve(returned).catch((err: unknown) => this.#logger.error({ err, event }, 'event listener rejected'));
+        }
       } catch (err) {
         this.#logger.error({ err, event }, 'event listener threw');
       }

@@ -1,5 +1,6 @@
 // Engine events: their payloads, their order, and listeners that throw.
 import { expect } from 'chai';
+import { pino } from 'pino';
 import { Engine, Headwaters, River, type RiverAttr } from '../../lib/index.js';
 import { thrown } from '../helpers/stores.js';
 import { openEngine, payloads, recordEvents, runFlow, ScriptedRiver, startFlow } from '../helpers/river-helpers.js';
@@ -210,6 +211,32 @@ describe('engine events', () => {
     expect(out.status).to.equal('success');
     expect(out.headwaters).to.deep.equal({ alpha: true, beta: true });
     expect(others).to.deep.equal(['flow:start', 'river:start', 'river:end', 'river:start', 'river:end', 'flow:end']);
+  });
+
+  it('logs an async listener that rejects, as one that throws, instead of leaving an unhandled rejection', async () => {
+    const logged: Array<{ msg: string; event: string; err: { message: string } }> = [];
+    const stream = { write: (line: string) => void logged.push(JSON.parse(line)) };
+    const own = await openEngine({ logger: pino({ level: 'error' }, stream) });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    // mocha's own handler would fail the test run; this one sees it first and the test says so
+    const mochas = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      own.on('flow:end', async () => {
+        throw new Error('async listener broke');
+      });
+      const out = await runFlow(own, [new Alpha()]);
+      expect(out.status).to.equal('success');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+      expect(logged.map((l) => [l.msg, l.event, l.err.message])).to.deep.equal([['event listener rejected', 'flow:end', 'async listener broke']]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      for (const l of mochas) process.on('unhandledRejection', l);
+      await own.close();
+    }
   });
 
   it('stops calling a listener removed with off()', async () => {
