@@ -95,7 +95,13 @@ export class Engine {
   }
 
   private constructor(options: ResolvedEngineOptions, store: Store, logger: Logger) {
-    attachPort(this, { startFlow: (drawing) => this.#starts.start(drawing), classes: this.#registry });
+    attachPort(this, {
+      startFlow: (drawing) => this.#starts.start(drawing),
+      classes: this.#registry,
+      learn: (classes) => {
+        for (const cls of classes) this.#registry.add(cls as RegistrableClass);
+      },
+    });
     this.#options = options;
     this.#store = store;
     this.#logger = logger;

@@ -3,7 +3,7 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import { Basin } from '../model/basin.js';
 import { durationMs } from '../clock/duration.js';
 import { Dam } from '../model/dam.js';
-import { MAX_STREAM_DEPTH } from '../model/blueprint.js';
+import { describeStream, MAX_STREAM_DEPTH } from '../model/blueprint.js';
 import { Fork } from '../model/fork.js';
 import { ParallelRiver } from '../model/parallel-river.js';
 import { resolveRiverAttr, type ResolvedRiverAttr, type RiverAttr } from '../model/river-attr.js';
@@ -111,17 +111,23 @@ function seq(streams: readonly Stream[], prefix: string, color: string | undefin
 
 function node(s: Stream, id: string, inherited: string | undefined, plan: Building, seen: Set<Stream>, depth: number): PlanNode {
   if (seen.has(s)) {
-    throw new VastflowError('E_DUPLICATE_STREAM', `${describe(s)} is drawn more than once (again at ${id}); draw a new instance`);
+    throw new VastflowError('E_DUPLICATE_STREAM', `${describeStream(s)} is drawn more than once (again at ${id}); draw a new instance`);
   }
   seen.add(s);
   const color = s.color ?? inherited ?? DEFAULT_COLOR;
   if (s instanceof River) {
     const name = nameOf(s);
     const raw: RiverAttr = {};
+    let returned: unknown;
     try {
-      s.update(raw);
+      returned = s.update(raw);
     } catch (err) {
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: update() threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    // attributes set after a promise settles would be read by no one, and checked by no one
+    if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+      void Promise.resolve(returned).catch(() => undefined);
+      throw new VastflowError('E_INVALID_ATTR', `river ${name}: update() returned a promise; it must set the attributes at once (not async)`);
     }
     const input = (s.constructor as typeof River).input;
     if (input !== undefined && typeof (input as { safeParse?: unknown }).safeParse !== 'function') {
@@ -194,13 +200,6 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Buildi
     return n;
   }
   throw new TypeError(`not a stream: ${String(s)}`);
-}
-
-function describe(s: Stream): string {
-  if (s instanceof River) return `river ${nameOf(s)}`;
-  if (s instanceof Fork) return `fork ${nameOf(s)}`;
-  if (s instanceof Dam) return `dam ${s.message ?? '(sleep)'}`;
-  return s.kind === 'basin' ? 'a basin' : 'a parallel river';
 }
 
 /** Every node below `n` (not `n` itself). */

@@ -95,9 +95,16 @@ export class Andes {
   toJSON(): Blueprint {
     if (this.#pending !== undefined) return structuredClone(this.#pending);
     const hw = this.headwaters;
-    const bp: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON(), streams: streamsToBlueprint(this.#streams) };
+    const drawn = new Set<Stream>();
+    const bp: Blueprint = { vastflow: 1, requestId: hw.requestId, headwaters: hw.toJSON(), streams: streamsToBlueprint(this.#streams, '', drawn) };
     if (hw.reqInfo !== undefined) bp.reqInfo = hw.reqInfo;
     if (this.#atlantic !== undefined && this.#atlantic.constructor !== Atlantic) bp.atlantic = nameOf(this.#atlantic);
+    // the engine finds the classes by name from now on, as after start(): fromJSON(toJSON()) draws this flow again
+    if (this.#engine !== undefined) {
+      const classes: Function[] = [...drawn].filter((s) => s.kind === 'river' || s.kind === 'fork').map((s) => s.constructor);
+      if (bp.atlantic !== undefined) classes.push(this.#atlantic!.constructor);
+      portOf(this.#engine).learn(classes);
+    }
     return bp;
   }
 

@@ -9,6 +9,7 @@ import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js
 import { appendBranch, ParallelRiver } from './parallel-river.js';
 import { River } from './river.js';
 import { nameOf, type Stream } from './stream.js';
+import { StreamAddress } from './stream-tree.js';
 
 /** A stream in a blueprint. */
 export type BlueprintStream =
@@ -207,9 +208,28 @@ export interface ClassResolver {
   atlantic(name: string): new () => Atlantic;
 }
 
-/** The blueprint streams of drawn stream instances. */
-export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[] {
-  return streams.map((s): BlueprintStream => {
+/** What a drawn stream is, for messages: `river CreateVm`, `fork Size`, `a basin`, … */
+export function describeStream(s: Stream): string {
+  if (s instanceof River) return `river ${nameOf(s)}`;
+  if (s instanceof Fork) return `fork ${nameOf(s)}`;
+  if (s instanceof Dam) return `dam ${s.message ?? '(sleep)'}`;
+  return s.kind === 'basin' ? 'a basin' : 'a parallel river';
+}
+
+/**
+ * The blueprint streams of drawn stream instances.
+ * @throws VastflowError E_DUPLICATE_STREAM for an instance drawn twice (a basin drawn into itself
+ * too), E_BLUEPRINT for streams nested more than {@link MAX_STREAM_DEPTH} deep: as `start()` does
+ */
+export function streamsToBlueprint(streams: readonly Stream[], prefix = '', seen = new Set<Stream>(), depth = 1): BlueprintStream[] {
+  if (depth > MAX_STREAM_DEPTH) {
+    throw new VastflowError('E_BLUEPRINT', `the drawing nests streams more than ${MAX_STREAM_DEPTH} deep (at ${prefix}0); flatten it`);
+  }
+  const inner = (streams: readonly Stream[], prefix: string): BlueprintStream[] => streamsToBlueprint(streams, prefix, seen, depth + 1);
+  return streams.map((s, i): BlueprintStream => {
+    const id = StreamAddress.at(prefix, i);
+    if (seen.has(s)) throw new VastflowError('E_DUPLICATE_STREAM', `${describeStream(s)} is drawn more than once (again at ${id}); draw a new instance`);
+    seen.add(s);
     if (s instanceof River) {
       const out: BlueprintStream = { river: nameOf(s) };
       if (s.config !== undefined) out.config = s.config as Json;
@@ -217,12 +237,12 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
       return out;
     }
     if (s instanceof ParallelRiver) {
-      const out: BlueprintStream = { parallel: s.branches.map((b) => streamsToBlueprint(b)) };
+      const out: BlueprintStream = { parallel: s.branches.map((b, bi) => inner(b, StreamAddress.branch(id, bi))) };
       if (s.color !== undefined) out.color = s.color;
       return out;
     }
     if (s instanceof Basin) {
-      const basin: { color?: string; streams: BlueprintStream[] } = { streams: streamsToBlueprint(s.streams) };
+      const basin: { color?: string; streams: BlueprintStream[] } = { streams: inner(s.streams, StreamAddress.basin(id)) };
       if (s.color !== undefined) basin.color = s.color;
       return { basin };
     }
@@ -237,7 +257,9 @@ export function streamsToBlueprint(streams: readonly Stream[]): BlueprintStream[
       return out;
     }
     if (s instanceof Fork) {
-      const branches: Record<string, BlueprintStream[]> = Object.fromEntries([...s.branches].map(([b, streams]) => [b, streamsToBlueprint(streams)]));
+      const branches: Record<string, BlueprintStream[]> = Object.fromEntries(
+        [...s.branches].map(([b, streams], bi) => [b, inner(streams, StreamAddress.branch(id, bi))]),
+      );
       const out: BlueprintStream = { fork: nameOf(s), branches };
       if (s.config !== undefined) out.config = s.config as Json;
       if (s.color !== undefined) out.color = s.color;

@@ -17,6 +17,8 @@ export interface EnginePort {
   startFlow(drawing: Drawing): Promise<FlowRun>;
   /** Finds classes by registered name, for blueprints. */
   readonly classes: ClassResolver;
+  /** Registers the River, Fork and Atlantic classes of a drawing, as starting it would. */
+  learn(classes: Iterable<Function>): void;
 }
 
 const ports = new WeakMap<object, EnginePort>();

@@ -48,10 +48,40 @@ class Pick extends Fork {
   }
 }
 class Done extends Atlantic {}
+class Picked extends River {
+  static riverName = 'Misconfig.Picked';
+  flow() {}
+}
 
 forEachStore((kind) => {
   describe('misconfiguration', () => {
     const engines = useEngines(kind);
+
+    it('rejects a river whose update() is async with E_INVALID_ATTR naming it: what it sets later would go unchecked', async () => {
+      class Later extends River {
+        static riverName = 'Misconfig.Later';
+        // a mistake the types allow: update() awaits something, then sets an invalid attr
+        async update(attr: RiverAttr) {
+          await Promise.resolve();
+          attr.retryTimes = -5;
+        }
+        flow() {}
+      }
+      const engine = await engines.open();
+      const err = await rejects(startFlow(engine, [new Later()]));
+      expect(err.code).to.equal('E_INVALID_ATTR');
+      expect(err.message).to.equal('river Misconfig.Later: update() returned a promise; it must set the attributes at once (not async)');
+      expect(await engine.list()).to.have.length(0);
+    });
+
+    it('draws a flow again from its toJSON() before it ever started, its classes not given to Engine.open', async () => {
+      const engine = await engines.open();
+      const drawn = new Andes(engine).drawStream(new Pick().branch('a', new Picked()), new Basin().drawStream(new Picked())).drawAtlantic(new Done());
+      const blueprint = drawn.toJSON();
+      const again = Andes.fromJSON(blueprint, engine);
+      expect(again.toJSON()).to.deep.equal(blueprint);
+      expect((await (await again.start()).result()).status).to.equal('success');
+    });
 
     describe('the cycle', () => {
       it('rejects cycleTimes > 0 on a river without its own cycle() with E_INVALID_ATTR naming the river and cycleTimes', async () => {

@@ -1,7 +1,7 @@
 // Deep nesting is rejected with a contract code past documented limits (streams 64 deep, JSON
 // values 256 levels deep), never with a RangeError from a recursive walk, and works up to them.
 import { expect } from 'chai';
-import { Andes, Basin, Fork, Headwaters, River, type BlueprintStream, type Json, type RiverAttr } from '../../lib/index.js';
+import { Andes, Basin, Fork, Headwaters, ParallelRiver, River, type BlueprintStream, type Json, type RiverAttr } from '../../lib/index.js';
 import { forEachStore, runToEnd, startFlow, rejects, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
 
 class Leaf extends River<Json> {
@@ -116,6 +116,35 @@ forEachStore((kind) => {
       const { outcome } = await runToEnd(engine, [drawnBasins(63)]);
       expect(outcome.status).to.equal('success');
       expect(outcome.headwaters).to.deep.equal({ ran: true });
+    });
+
+    it('refuses toJSON() and toMermaid() of a drawing start() refuses: too deep (E_BLUEPRINT), a stream drawn into itself (E_DUPLICATE_STREAM)', async () => {
+      const engine = await engines.open();
+      for (const depth of [65, 5000]) {
+        const andes = new Andes(engine).drawStream(drawnBasins(depth));
+        for (const f of [() => andes.toJSON(), () => andes.toMermaid()]) {
+          const err = thrown(f);
+          expect(err.code, `${depth} deep`).to.equal('E_BLUEPRINT');
+          expect(err.message).to.contain('more than 64 deep');
+        }
+      }
+      // what toJSON() gives, fromJSON() takes: 64 deep is the limit of both
+      const deepest = new Andes(engine).drawStream(drawnBasins(63)).toJSON();
+      expect(Andes.fromJSON(deepest, engine).toJSON()).to.deep.equal(deepest);
+
+      const self = new Basin('self').drawStream(new Leaf());
+      self.drawStream(self);
+      const loop = new ParallelRiver().append(new Leaf());
+      loop.append(loop);
+      for (const s of [self, loop]) {
+        const andes = new Andes(engine).drawStream(s);
+        for (const f of [() => andes.toJSON(), () => andes.toMermaid()]) {
+          const err = thrown(f);
+          expect(err.code).to.equal('E_DUPLICATE_STREAM');
+          expect(err.message).to.match(/^a (basin|parallel river) is drawn more than once \(again at 0\.1(\.0)?\); draw a new instance$/);
+        }
+        expect((await rejects(andes.start())).code).to.equal('E_DUPLICATE_STREAM');
+      }
     });
   });
 });
