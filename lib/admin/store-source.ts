@@ -1,3 +1,4 @@
+import { compensationsRan } from '../engine/compensation.js';
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from '../engine/snapshot.js';
@@ -52,8 +53,11 @@ export class StoreSource implements AdminSource {
   }
 
   async redrive(idOrRequestId: string): Promise<{ id: string }> {
-    const { header } = await this.#flow(idOrRequestId);
+    const { header, streams } = await this.#flow(idOrRequestId);
     if (header.status !== 'fail') throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${header.id} is ${header.status}`);
+    // as engine.redrive answers: the engine would drop the command
+    if (compensationsRan(streams))
+      throw new VastflowError('E_CONFLICT', `redrive: flow ${header.id} was compensated (its compensations ran); start a new flow instead`);
     await this.#add(header.id, { kind: 'redrive' });
     return { id: header.id };
   }
