@@ -631,6 +631,12 @@ export class Engine {
     };
     const source = new EngineSource(port);
     const server = await startAdminServer(source, options, this.#logger);
+    if (this.#state !== 'open') {
+      // close() ran while the server started: it closed the servers it knew, not this one
+      source.close();
+      await server.close();
+      throw new VastflowError('E_CLOSED', 'serve: the engine was closed while the server started');
+    }
     const admin: AdminServer = {
       url: server.url,
       close: async () => {

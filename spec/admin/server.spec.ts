@@ -272,6 +272,14 @@ forEachStore((kind) => {
       await rejects(fetch(`${admin.url}/api/flows`));
     });
 
+    it('rejects with E_CLOSED a serve() that was starting when engine.close() ran (it closes the server it started)', async () => {
+      const starting = engine.serve({ port: 0 });
+      await engine.close();
+      const err = await rejects(starting);
+      expect(err.code).to.equal('E_CLOSED');
+      expect(err.message).to.equal('serve: the engine was closed while the server started');
+    });
+
     it('checks its options', async () => {
       for (const bad of [{ port: -1 }, { port: 1.5 }, { host: '' }, { token: '' }, { prot: 1 }]) {
         const err = await rejects(engine.serve(bad as never));
