@@ -341,7 +341,7 @@ async function openStore(where: string, schema: string | undefined): Promise<Sto
     if (isVastflowError(err, 'E_STORE_LOCKED')) {
       throw new VastflowError(
         'E_STORE_LOCKED',
-        `${err.message}: an engine holds this LevelDB directory; talk to it through its admin server instead: --url http://127.0.0.1:7411 (engine.serve())`,
+        `${err.message}: another process holds this LevelDB directory (an engine, or another vastflow command still running); try again once it is done, or talk to the engine through its admin server: --url http://127.0.0.1:7411 (engine.serve())`,
       );
     }
     throw err;

@@ -209,7 +209,9 @@ describe('the vastflow CLI', () => {
       try {
         const r = await cli(['list', '--store', dir]);
         expect(r.code).to.equal(1);
-        expect(r.stderr).to.match(/^E_STORE_LOCKED: .*--url/);
+        expect(r.stderr).to.match(
+          /^E_STORE_LOCKED: .*another process holds this LevelDB directory \(an engine, or another vastflow command still running\).*--url/,
+        );
       } finally {
         await engine.close();
       }
