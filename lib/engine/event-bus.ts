@@ -1,3 +1,4 @@
+import { isThenable } from '../util/deferred.js';
 import type { Logger } from '../logging/logger.js';
 import { misuse } from '../errors/vastflow-error.js';
 import { ENGINE_EVENT_NAMES, isEngineEventName, type EngineEventName, type EngineEvents } from './events.js';
@@ -42,7 +43,7 @@ export class EventBus {
       try {
         const returned: unknown = (listener as (p: EngineEvents[E]) => unknown)(payload);
         // an async listener that rejects is logged like one that throws, not left to end the process
-        if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+        if (isThenable(returned)) {
           Promise.resolve(returned).catch((err: unknown) => this.#logger.error({ err, event }, 'event listener rejected'));
         }
       } catch (err) {

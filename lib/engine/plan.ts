@@ -1,3 +1,4 @@
+import { isThenable } from '../util/deferred.js';
 import type { ZodType } from 'zod';
 import { VastflowError } from '../errors/vastflow-error.js';
 import { Basin } from '../model/basin.js';
@@ -125,7 +126,7 @@ function node(s: Stream, id: string, inherited: string | undefined, plan: Buildi
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: update() threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     // attributes set after a promise settles would be read by no one, and checked by no one
-    if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+    if (isThenable(returned)) {
       void Promise.resolve(returned).catch(() => undefined);
       throw new VastflowError('E_INVALID_ATTR', `river ${name}: update() returned a promise; it must set the attributes at once (not async)`);
     }

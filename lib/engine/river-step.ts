@@ -1,3 +1,4 @@
+import { isThenable } from '../util/deferred.js';
 import { isFatalError } from '../errors/fatal-error.js';
 import { toError, type FlowError } from '../errors/flow-error.js';
 import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
@@ -11,8 +12,6 @@ import { nextDelayMs } from './retry-policy.js';
 import { CallContext } from './river-context.js';
 import { compensable, nextCompletion } from './compensation.js';
 import type { StreamEvent } from './transitions.js';
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
 
 class TimedOut extends VastflowError {
   constructor(river: string, what: string, ms: number) {

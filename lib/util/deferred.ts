@@ -19,3 +19,6 @@ export function deferred<T>(quiet = false): Deferred<T> {
   if (quiet) promise.catch(() => {});
   return { promise, resolve, reject };
 }
+
+/** True for a promise or any object with a `then` method: what user code returns when it is async. */
+export const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';

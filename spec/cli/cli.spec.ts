@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Dam, Engine, Headwaters, LevelStore, PostgresStore } from '../../lib/index.js';
+import { Dam, Engine, Headwaters, PostgresStore } from '../../lib/index.js';
 import { childEnv } from '../helpers/child.js';
 import { MAIN, cli, inProcess } from '../helpers/cli.js';
-import { silent, startFlow, until } from '../helpers/stores.js';
+import { levelCommands, silent, startFlow, until } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from '../admin/rivers.js';
 import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
@@ -150,10 +150,7 @@ describe('the vastflow CLI', () => {
       expect(cancel.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       const redrive = await inProcess(['redrive', 'order-fail', '--store', dir, '--json']);
       expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true });
-      const store = LevelStore.at(dir);
-      await store.open();
-      expect((await store.listCommands()).map((c) => c.body.kind)).to.deep.equal(['cancel', 'redrive']);
-      await store.close();
+      expect((await levelCommands(dir)).map((c) => c.body.kind)).to.deep.equal(['cancel', 'redrive']);
       const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
       try {
         await until(async () => (await engine.get(ids.held))?.status === 'cancelled', 3000, 'the stored cancel');
@@ -162,10 +159,7 @@ describe('the vastflow CLI', () => {
       } finally {
         await engine.close();
       }
-      const after = LevelStore.at(dir);
-      await after.open();
-      expect(await after.listCommands(), 'consumed').to.deep.equal([]);
-      await after.close();
+      expect(await levelCommands(dir), 'consumed').to.deep.equal([]);
     });
 
     it('answers E_CONFLICT for a redrive of a flow that has not failed and a send to an ended flow; a cancel of an ended flow is a no-op', async () => {
@@ -184,13 +178,10 @@ describe('the vastflow CLI', () => {
       );
       const sent = await inProcess(['send', 'order-held', 'approval', '{"ok":true}', '--store', dir, '--json']);
       expect(sent.code, sent.stderr).to.equal(0);
-      const store = LevelStore.at(dir);
-      await store.open();
-      expect((await store.listCommands()).map((c) => c.body)).to.deep.equal([
+      expect((await levelCommands(dir)).map((c) => c.body)).to.deep.equal([
         { kind: 'message', name: 'approval', payload: null },
         { kind: 'message', name: 'approval', payload: { ok: true } },
       ]);
-      await store.close();
     });
 
     it('lists workers and purges ended flows', async () => {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine, Headwaters, River } from '../../lib/index.js';
 import { inProcess } from '../helpers/cli.js';
-import { runToEnd, silent } from '../helpers/stores.js';
+import { levelCommands, runToEnd, silent } from '../helpers/stores.js';
 
 class Charge extends River {
   static riverName = 'RedriveCompensated.Charge';
@@ -37,13 +37,6 @@ describe('the vastflow CLI: redrive of a compensated flow', () => {
     const redrive = await inProcess(['redrive', 'compensated', '--store', dir]);
     expect(redrive.code, redrive.stdout).to.equal(1);
     expect(redrive.stderr).to.equal(`E_CONFLICT: redrive: flow ${id} was compensated (its compensations ran); start a new flow instead\n`);
-    const { LevelStore } = await import('../../lib/store/level-store.js');
-    const store = LevelStore.at(dir);
-    await store.open();
-    try {
-      expect(await store.listCommands({ flowId: id })).to.deep.equal([]);
-    } finally {
-      await store.close();
-    }
+    expect(await levelCommands(dir, { flowId: id })).to.deep.equal([]);
   });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Dam, Engine, Headwaters } from '../../lib/index.js';
 import { cli, inProcess } from '../helpers/cli.js';
-import { silent, startFlow, until } from '../helpers/stores.js';
+import { levelCommands, silent, startFlow, until } from '../helpers/stores.js';
 
 describe('the vastflow CLI: send checks its arguments before it opens anything', () => {
   let dir: string;
@@ -66,13 +66,6 @@ describe('the vastflow CLI: send checks its arguments before it opens anything',
       expect(sent.code, sent.stderr).to.equal(1);
       expect(sent.stderr, payload).to.match(/^E_NOT_SERIALIZABLE: /);
     }
-    const { LevelStore } = await import('../../lib/store/level-store.js');
-    const store = LevelStore.at(dir);
-    await store.open();
-    try {
-      expect(await store.listCommands({ flowId: run.id }), 'no message reached the inbox').to.deep.equal([]);
-    } finally {
-      await store.close();
-    }
+    expect(await levelCommands(dir, { flowId: run.id }), 'no message reached the inbox').to.deep.equal([]);
   });
 });

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine, LevelStore, PostgresStore } from '../../lib/index.js';
+import { Engine, PostgresStore } from '../../lib/index.js';
 import { kill, startProgram, waitForJournal, type ChildRun } from '../helpers/child.js';
 import { freshSchema, PG_URL, itPg } from '../helpers/postgres.js';
-import { silent, until } from '../helpers/stores.js';
+import { levelCommands, silent, until } from '../helpers/stores.js';
 import { damClasses } from './dam-rivers.js';
 import { readJournal, settings } from './rivers.js';
 
@@ -81,13 +81,7 @@ describe('Dams with real SIGKILLed processes', function () {
       // the inbox is empty: the message is not there to be taken a second time
       await engine.close();
       engine = undefined;
-      const store = LevelStore.at(db);
-      await store.open();
-      try {
-        expect(await store.listCommands({ flowId: id })).to.deep.equal([]);
-      } finally {
-        await store.close();
-      }
+      expect(await levelCommands(db, { flowId: id })).to.deep.equal([]);
     });
   }
 

@@ -17,6 +17,8 @@ import {
   type FlowQuery,
   type FlowRun,
   type Headwaters,
+  LevelStore,
+  type StoredCommand,
   type Store,
   type Stream,
   type WorkerBeat,
@@ -291,5 +293,16 @@ export class RecordingAtlantic extends Atlantic {
     this.calls.push('fail');
     this.errors.push(error);
     this.log?.push('atlantic fail');
+  }
+}
+
+/** The commands a LevelDB directory holds, read through a LevelStore opened for the call (no engine may hold the directory). */
+export async function levelCommands(dir: string, query?: CommandQuery): Promise<StoredCommand[]> {
+  const store = LevelStore.at(dir);
+  await store.open();
+  try {
+    return await store.listCommands(query);
+  } finally {
+    await store.close();
   }
 }
