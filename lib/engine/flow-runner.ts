@@ -225,6 +225,8 @@ export class FlowRunner implements SignalSource, StepPort {
    * choice, a basin's copy): writes land in order, so once it is durable every earlier write is too.
    */
   #barrier: Promise<void> = RESOLVED;
+  /** The flow's latest queued write of any kind, which the flow's next event waits for (RESOLVED when none is pending). */
+  #written: Promise<void> = RESOLVED;
   /** Calls of flow() and cycle() in progress, made on first use. */
   #calls: Set<Call> | undefined;
   /** Sequences of the flow running now (a parallel river's branches count one each). */
@@ -447,9 +449,25 @@ export class FlowRunner implements SignalSource, StepPort {
     return (this.#flags & TAKEN) === 0 && this.host.listens(event);
   }
 
-  /** Announces an event of this flow; none once another engine took the flow over (its writes are dropped). */
+  /**
+   * Announces an event of this flow once the writes queued before it are in the store, so that no
+   * listener hears of a river's end that a crash could still undo (the river would run again);
+   * none when those writes failed, or once another engine took the flow over (its writes are
+   * dropped). Events of one flow keep their order, as its writes land in order.
+   */
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
-    if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
+    const written = this.#written;
+    if (written === RESOLVED) {
+      if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
+      return;
+    }
+    written.then(
+      () => {
+        if (this.#written === written) this.#written = RESOLVED;
+        if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
+      },
+      () => undefined,
+    );
   }
 
   /** Parks a wait of this flow in the poller; woken at once if the flow has stopped already. */
@@ -656,6 +674,7 @@ export class FlowRunner implements SignalSource, StepPort {
   write(change: FlowChange, barrier = true): Promise<void> {
     const written = this.host.push(change);
     if (barrier) this.#barrier = written;
+    this.#written = written;
     return written;
   }
 
@@ -678,7 +697,7 @@ export class FlowRunner implements SignalSource, StepPort {
   /** Runs the flow to its end (or until the engine closes); the host hears of it through `settled`. */
   run(): void {
     const h = this.header;
-    if (h.status === 'running' && this.host.listens('flow:start')) this.host.emit('flow:start', { flowId: h.id, requestId: h.requestId });
+    if (h.status === 'running' && this.listens('flow:start')) this.emit('flow:start', { flowId: h.id, requestId: h.requestId });
     this.#drive();
   }
 
@@ -820,6 +839,7 @@ export class FlowRunner implements SignalSource, StepPort {
     const streams: Record<string, StreamRecord> = {};
     const now = this.host.clock.now();
     let stopped = false;
+    let rivers: PlanNode[] | undefined;
     for (const n of [node, ...descendants(node)]) {
       const rec = this.records[n.index]!;
       if (rec.state === 'init') streams[n.id] = this.apply(n, { type: 'skip' });
@@ -832,15 +852,20 @@ export class FlowRunner implements SignalSource, StepPort {
         stopped = true;
       } else if (n.kind === 'river' && (rec.state === 'running' || rec.state === 'cycling')) {
         const error = this.stoppedError(n.name, rec.attempts);
-        const ended = (streams[n.id] = this.apply(n, { type: 'stop', error, at: now }));
+        streams[n.id] = this.apply(n, { type: 'stop', error, at: now });
         stopped = true;
-        if (this.listens('river:end')) {
-          const payload = { flowId: this.id, requestId: this.requestId, river: n.name, streamId: n.id };
-          this.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error });
-        }
+        (rivers ??= []).push(n);
       }
     }
     void this.write({ flowId: this.id, streams });
+    // announced once the records are queued: an event waits for the writes before it
+    if (rivers !== undefined && this.listens('river:end')) {
+      for (const n of rivers) {
+        const ended = streams[n.id]!;
+        const payload = { flowId: this.id, requestId: this.requestId, river: n.name, streamId: n.id };
+        this.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error: ended.error! });
+      }
+    }
     return stopped;
   }
 

@@ -169,9 +169,9 @@ class RiverStep {
       this.#ended(undefined);
       const more = !done && poll < attr.cycleTimes;
       this.#apply(more ? { type: 'polled', poll, nextAt: run.clock.now() + attr.cycleIntervalMs } : { type: 'polled', poll });
+      if (more) this.#write();
       if (run.listens('river:cycle')) run.emit('river:cycle', { ...this.#event(), cycle: poll, done });
       if (done) return undefined;
-      if (more) this.#write();
     }
     return {
       code: 'E_CYCLE_EXHAUSTED',

@@ -71,6 +71,21 @@ describe('crash recovery with real SIGKILLed processes', function () {
     expect(count(lines, 'atlantic-done chain-0')).to.equal(1);
   });
 
+  it('a river whose river:end a listener heard is never run again, though the process died inside the listener', async () => {
+    const run = child('chain', 1, '', { killOnRiverEnd: true });
+    expect(await run.exited).to.equal('SIGKILL');
+    const heard = readJournal(journalFile).filter((l) => l.startsWith('heard chain-0'));
+    expect(heard).to.have.length(1);
+    expect(heard[0]).to.match(/ success$/);
+
+    const [outcome] = await recover('chain', 1);
+    expect(outcome!.status).to.equal('success');
+    const lines = readJournal(journalFile);
+    // the event came after the river's success was in the store: recovery starts at b
+    expect(count(lines, 'start chain-0 a')).to.equal(1);
+    expect(count(lines, 'start chain-0 b')).to.equal(1);
+  });
+
   it('a river killed while cycling resumes polling without flow(), with its checkpointed headwaters', async () => {
     const run = child('poll', 1, '');
     await waitForJournal(journalFile, has('poll poll-0 2'), run);

@@ -1,5 +1,5 @@
 // The user program the crash tests run in a child process and kill with SIGKILL.
-// argv[2]: JSON { dir, scenario, flows, concurrency?, retryIntervalMs? }
+// argv[2]: JSON { dir, scenario, flows, concurrency?, retryIntervalMs?, killOnRiverEnd? }
 import { pino } from 'pino';
 import { Andes, Engine } from '../../lib/index.js';
 import { allClasses, draw, journal, type Scenario } from './rivers.js';
@@ -10,6 +10,8 @@ interface Args {
   flows: number;
   concurrency?: number;
   retryIntervalMs?: number;
+  /** SIGKILL this process inside the listener of the first river:end it hears. */
+  killOnRiverEnd?: boolean;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -23,6 +25,12 @@ const engine = await Engine.open({
   logger: pino({ level: 'silent' }),
 });
 journal(`opened ${process.pid}`);
+if (args.killOnRiverEnd === true) {
+  engine.on('river:end', (e) => {
+    journal(`heard ${e.requestId} ${e.streamId} ${e.state}`);
+    process.kill(process.pid, 'SIGKILL');
+  });
+}
 const runs = [];
 for (let i = 0; i < args.flows; i++) {
   // idempotent: a flow recovered from an earlier run is returned, not started again
