@@ -199,6 +199,12 @@ class SeldomUsed {
   copies: Map<number, Headwaters<any>> | undefined;
   /** Messages sent to the flow and not yet consumed by a Dam, oldest first; undefined when none. */
   messages: StoredCommand[] | undefined;
+  /**
+   * The seqs of the messages this flow's Dams took here: a read of the inbox made before their
+   * consumption landed (a command notice from another engine) lists them again, and they must not
+   * open a second Dam.
+   */
+  taken: number[] | undefined;
   /** Copies of ended basins that hold compensable rivers, as the basins left them, by node index. */
   left: Map<number, Headwaters<any>> | undefined;
 }
@@ -546,7 +552,10 @@ export class FlowRunner implements SignalSource, StepPort {
   deliver(message: StoredCommand): void {
     if (message.body.kind !== 'message') return;
     const list = (this.#messages ??= []);
-    if (list.some((m) => m.seq === message.seq)) return;
+    if (list.some((m) => m.seq === message.seq) || this.#more?.taken?.includes(message.seq) === true) {
+      if (list.length === 0) this.#messages = undefined;
+      return;
+    }
     list.push(message);
     list.sort((a, b) => a.seq - b.seq);
     this.#fresh = true;
@@ -563,6 +572,7 @@ export class FlowRunner implements SignalSource, StepPort {
     if (i < 0) return undefined;
     const [m] = list.splice(i, 1);
     if (list.length === 0) this.#messages = undefined;
+    (this.#seldom().taken ??= []).push(m!.seq);
     return m;
   }
 

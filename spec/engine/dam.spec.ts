@@ -161,6 +161,26 @@ function damSpecs(kind: StoreKind): void {
       await engine.cancel(run.id);
     });
 
+    if (kind.name.includes('PostgreSQL')) {
+      it('opens one Dam per message when a send from another engine reads the inbox before the consumption landed', async () => {
+        const client = await engines.open({ concurrency: 0 });
+        const runs = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            start(engine, `twice-${i}`, new Dam('c', { key: 'k1' }), new Dam('c', { key: 'k2', timeout: 300, onTimeout: 'continue' })),
+          ),
+        );
+        await until(
+          async () => (await Promise.all(runs.map((r) => state(engine, r.id, '0')))).every((s) => s.state === 'waiting'),
+          3000,
+          'every first Dam holding',
+        );
+        // the engine that runs the flows sends the one message "c"; another engine's send makes it list the inbox
+        await Promise.all(runs.map(async (r) => (await engine.send(r.id, 'c', 'only'), await client.send(r.id, 'other', 1))));
+        const outcomes = await Promise.all(runs.map((r) => r.result()));
+        for (const o of outcomes) expect(o.headwaters, o.requestId).to.deep.equal({ k1: 'only' });
+      });
+    }
+
     if (kind.persistent) {
       it('survives a restart while it holds: the next engine takes a message sent to it', async () => {
         const run = await start(engine, 'restart-1', seen('before'), new Dam('resume'), seen('after'));
