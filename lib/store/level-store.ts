@@ -107,6 +107,8 @@ interface Folded {
 const bucketOf = (h: FlowHeader): string => (isUnfinished(h) ? 'open' : h.status);
 
 // jsonNumber: a seq (past 2^31) prints faster than by String()
+/** What the engine's flow ids are made of (a base-36 time and count, then a nanoid). */
+const FLOW_ID = /^[\w-]{1,64}$/;
 const pad = (n: number, width: number): string => jsonNumber(Math.trunc(n)).padStart(width, '0');
 
 /** The absolute path of a directory, its symbolic links resolved (those of its parents if it does not exist yet). */
@@ -574,7 +576,10 @@ export class LevelStore implements Store {
   findFlowId(requestId: string): Promise<string | undefined> {
     if (this.#status !== 'open') return Promise.reject(this.#closedError('findFlowId'));
     if (this.#db.getMany === undefined) {
-      return this.#db.get(`r!${requestId}`).catch((err: unknown) => Promise.reject(readError(err, this.#where, `the requestId index (r!${requestId})`)));
+      return this.#db.get(`r!${requestId}`).then(
+        (value) => this.#flowIdOf(requestId, value),
+        (err: unknown) => Promise.reject(readError(err, this.#where, `the requestId index (r!${requestId})`)),
+      );
     }
     // the lookups of every flow started in this turn of the event loop go as one getMany
     let pending = this.#lookups.get(requestId);
@@ -586,12 +591,28 @@ export class LevelStore implements Store {
     return pending.promise;
   }
 
+  /** The flow id the requestId index holds; E_STORE_CORRUPT for a value no engine writes (a damaged record). */
+  #flowIdOf(requestId: string, value: string | undefined): string | undefined {
+    if (value === undefined || FLOW_ID.test(value)) return value;
+    throw new VastflowError(
+      'E_STORE_CORRUPT',
+      `the requestId index (r!${requestId}) in ${this.#where} holds ${JSON.stringify(value.slice(0, 40))}, not a flow id; ${REPAIR_HINT}`,
+    );
+  }
+
   #lookupAll(): void {
     const batch = this.#lookups;
     this.#lookups = new Map();
     const ids = [...batch.keys()];
     this.#db.getMany!(ids.map((r) => `r!${r}`)).then(
-      (values) => ids.forEach((r, i) => batch.get(r)!.resolve(values[i])),
+      (values) =>
+        ids.forEach((r, i) => {
+          try {
+            batch.get(r)!.resolve(this.#flowIdOf(r, values[i]));
+          } catch (err) {
+            batch.get(r)!.reject(err);
+          }
+        }),
       (err: unknown) => {
         const mapped = readError(err, this.#where, `the requestId index (r!${ids.length === 1 ? ids[0] : '…'})`);
         batch.forEach((d) => d.reject(mapped));

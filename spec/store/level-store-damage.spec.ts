@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Engine, Headwaters, River } from '../../lib/index.js';
+import { Andes, Engine, Headwaters, River } from '../../lib/index.js';
 import { LevelStore } from '../../lib/store/level-store.js';
 import type { FlowChange } from '../../lib/store/records.js';
 import { rejects, until } from '../helpers/stores.js';
@@ -157,5 +157,27 @@ describe('LevelStore on damaged files', () => {
     expect((await engine.list()).map((f) => f.id).sort(), 'the listing goes on').to.deep.equal(['f0', 'f1', 'f2', 'g']);
     // the flow the damage missed is recovered and runs to the end
     await until(async () => (await engine.get('g'))?.status === 'success', 3000, 'flow g recovered and ended');
+  });
+
+  it('a requestId index record overwritten: E_STORE_CORRUPT naming it from get and start, not a flow of a made-up id', async () => {
+    const dir = path.join(tmp, 'index');
+    const engine = await Engine.open({ store: dir, logger: pino({ level: 'silent' }), classes: [Step] });
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters('c1')).drawStream(new Step()).start();
+    await run.result();
+    await engine.close();
+    const raw = new Level<string, string>(dir);
+    await raw.open();
+    await raw.put('r!c1', '{"garbage":');
+    await raw.close();
+
+    const next = await Engine.open({ store: dir, logger: pino({ level: 'silent' }), classes: [Step] });
+    open.push(next);
+    for (const call of [() => next.get('c1'), () => new Andes(next).drawHeadwaters(new Headwaters('c1')).drawStream(new Step()).start()]) {
+      const err = await rejects(call());
+      expect(err).to.have.property('code', 'E_STORE_CORRUPT');
+      expect(err.message).to.include('r!c1').and.to.include('not a flow id');
+    }
+    // the flow itself is intact, by its id
+    expect((await next.get(run.id))?.status).to.equal('success');
   });
 });
