@@ -58,6 +58,9 @@ export function openError(err: unknown, where: string): unknown {
       { cause: err },
     );
   }
+  if (code === 'ENOENT') {
+    return new VastflowError('E_STORE_UNAVAILABLE', `store ${where} cannot be opened: its directory cannot be made there (${message})`, { cause: err });
+  }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new VastflowError('E_STORE_UNAVAILABLE', `store ${where} cannot be opened: ${message}`, { cause: err });
   }

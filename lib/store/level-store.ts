@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
@@ -125,6 +126,32 @@ function realDirectory(path: string): string {
   }
 }
 
+/**
+ * Makes the directory and its missing parents one at a time, as LevelDB's open would. Node's own
+ * recursive mkdir never settles on a path where mkdir says ENOENT of a parent that exists (under
+ * /proc): that is an error here, which open() reports.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; ; ) {
+    try {
+      await stat(d);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.push(d);
+      const up = dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+}
+
 /** abstract-level's chained batch: `db.batch()` with no arguments. */
 interface ChainedLevel {
   batch(): { put(key: string, value: string): unknown; del(key: string): unknown; write(options?: { sync?: boolean }): Promise<void>; close(): Promise<void> };
@@ -187,6 +214,8 @@ export class LevelStore implements Store {
   /** Flows whose journal is being folded, and the folds under way (close() waits for them). */
   readonly #folding = new Set<string>();
   readonly #chores = new Set<Promise<void>>();
+  /** The directory of a store made by `at()`, made before LevelDB opens it. */
+  #directory: string | undefined;
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
   constructor(db: LevelDatabase, options: LevelStoreOptions & { where?: string; persistent?: boolean } = {}) {
@@ -205,8 +234,11 @@ export class LevelStore implements Store {
     // LevelDB locks a directory against other processes, and within one process by its path as
     // spelled: `./data` and `/srv/app/data/` would both open it (and the close of one would free
     // the lock for other processes too), so it is opened by one spelling of its real path
-    const db = new Level<string, string>(realDirectory(path), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    return new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
+    const directory = realDirectory(path);
+    const db = new Level<string, string>(directory, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const store = new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
+    store.#directory = directory;
+    return store;
   }
 
   /**
@@ -237,6 +269,7 @@ export class LevelStore implements Store {
     if (this.#status === 'open') return;
     this.#status = 'opening';
     try {
+      if (this.#directory !== undefined) await makeDirectory(this.#directory);
       await this.#db.open();
     } catch (err) {
       this.#status = 'closed';

@@ -203,4 +203,22 @@ describe('LevelStore record format', () => {
     expect(err).to.include({ code: 'E_STORE_UNAVAILABLE' });
     expect(err.message).to.include('not a directory').and.include(file);
   });
+
+  it('refuses a path where no directory can be made (under /proc) with E_STORE_UNAVAILABLE, at once', async () => {
+    // Node's recursive mkdir never settles there: an open that hung instead of failing
+    const where = '/proc/no-such-dir/db';
+    const t0 = Date.now();
+    const err = await rejects(LevelStore.at(where).open());
+    expect(err).to.include({ code: 'E_STORE_UNAVAILABLE' });
+    expect(err.message).to.include(where).and.include('cannot be made');
+    expect(Date.now() - t0).to.be.below(1000);
+  });
+
+  it('makes the missing parents of a new store directory', async () => {
+    const nested = path.join(dir, 'a', 'b', 'c');
+    const store = LevelStore.at(nested);
+    await store.open();
+    await store.close();
+    expect(fs.statSync(nested).isDirectory()).to.equal(true);
+  });
 });
