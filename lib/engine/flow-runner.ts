@@ -1028,7 +1028,10 @@ export class FlowRunner implements SignalSource, StepPort {
     if (this.records[node.index]!.state === 'init') {
       const at = this.host.clock.now();
       const held = this.apply(node, { type: 'hold', at, ...(node.waitMs !== undefined ? { dueAt: at + node.waitMs } : {}) });
-      void this.write({ flowId: this.id, streams: { [node.id]: held } });
+      // a wait may last days: what the rivers before it put is kept with it, durable or not
+      const change: FlowChange = { flowId: this.id, streams: { [node.id]: held } };
+      this.checkpoint(hw, scope, change);
+      void this.write(change);
     }
     for (;;) {
       this.checkInterrupt();

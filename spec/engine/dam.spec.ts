@@ -30,6 +30,14 @@ class Seen extends River<{ label: string }> {
 }
 const seen = (label: string) => new Seen({ label });
 
+/** A river that is not durable and puts a value: only a later checkpoint keeps it. */
+class Puts extends River {
+  static riverName = 'Dam.Puts';
+  async flow(hw: Headwaters) {
+    hw.put('before', 'kept');
+  }
+}
+
 /** A river held until its gate opens. */
 class Gated extends River {
   static riverName = 'Dam.Gated';
@@ -64,7 +72,7 @@ function damSpecs(kind: StoreKind): void {
     beforeEach(async () => {
       Seen.log = [];
       Gated.gate = latch();
-      engine = await engines.open({ classes: [Seen, Gated, Breaks] });
+      engine = await engines.open({ classes: [Seen, Gated, Breaks, Puts] });
     });
 
     it('holds its branch until the message, puts the payload under the message name, then goes on', async () => {
@@ -182,6 +190,16 @@ function damSpecs(kind: StoreKind): void {
     }
 
     if (kind.persistent) {
+      it('keeps what the rivers before it put, durable or not, across a restart while it holds', async () => {
+        const run = await start(engine, 'kept-1', new Puts(), new Dam({ delay: 300 }), seen('after'));
+        await until(async () => (await state(engine, run.id, '1')).state === 'waiting', 2000, 'the sleep holding');
+        await engine.close();
+        const next = await engines.open({ classes: [Seen, Puts] });
+        await until(async () => (await next.get(run.id))?.status === 'success', 3000, 'the flow ending in the next engine');
+        expect((await next.get(run.id))!.headwaters).to.deep.equal({ before: 'kept' });
+        expect(Seen.log.map((l) => l.hw)).to.deep.equal([{ before: 'kept' }]);
+      });
+
       it('survives a restart while it holds: the next engine takes a message sent to it', async () => {
         const run = await start(engine, 'restart-1', seen('before'), new Dam('resume'), seen('after'));
         await until(async () => (await state(engine, run.id, '1')).state === 'waiting', 2000, 'the Dam holding');
