@@ -1,6 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
+import { describeValue } from '../model/describe-value.js';
 import { createLogger, isLogger, type Logger } from '../logging/logger.js';
 import { attachPort, portOf, provideDefaultEngine } from '../model/engine-port.js';
 import { LevelStore } from '../store/level-store.js';
@@ -522,10 +523,11 @@ export class Engine {
    * Cancels a flow: it stops (atomic rivers finish their branch), its status becomes `cancelled`
    * and Atlantic.fail runs with E_CANCELLED. Resolves once it has ended; a flow that already ended
    * is left as it is.
-   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow.
+   * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow, or the reason is not a string.
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     this.#assertOpen('cancel');
+    if (typeof reason !== 'string') throw new VastflowError('E_INVALID_ARGUMENT', `cancel: the reason must be a string, got ${describeValue(reason)}`);
     return this.#commands.cancel(id, reason);
   }
 

@@ -108,7 +108,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
    */
   put<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
     if (typeof key !== 'string' || key === '') {
-      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${JSON.stringify(key)}`);
+      throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: key must be a non-empty string, got ${describeValue(key)}`);
     }
     if (key === PROTO_KEY) {
       throw new VastflowError(

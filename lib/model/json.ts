@@ -45,7 +45,13 @@ function fail(what: string, path: string, value: unknown, reason?: string): neve
  * keys (`JSON.parse` makes them own keys; copied, they would set the copy's prototype).
  */
 export function frozenJsonCopy(value: unknown, what: string): Json {
-  return copy(value, what, '', undefined);
+  try {
+    return copy(value, what, '', undefined);
+  } catch (err) {
+    if (err instanceof VastflowError) throw err;
+    // a Proxy's trap threw (its keys, its prototype): where inside it is not known
+    throw new VastflowError('E_NOT_SERIALIZABLE', `${what} cannot be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 /** The objects and arrays above a value (their count is its depth), and how many were copied so far. */
@@ -90,7 +96,12 @@ function copy(value: unknown, what: string, path: string, walk: Walk | undefined
     for (const key of Object.keys(value)) {
       const at = path === '' ? key : `${path}.${key}`;
       if (key === PROTO_KEY) fail(what, at, value, `a "${PROTO_KEY}" key, which would set the prototype`);
-      const child = (value as Record<string, unknown>)[key];
+      let child: unknown;
+      try {
+        child = (value as Record<string, unknown>)[key];
+      } catch (err) {
+        fail(what, at, value, `reading it threw (a getter or a Proxy): ${err instanceof Error ? err.message : String(err)}`);
+      }
       obj[key] = copy(child, what, at, walk);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) fail(what, path, value, 'a symbol key');

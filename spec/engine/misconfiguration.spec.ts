@@ -1,7 +1,7 @@
 // Misconfiguration that used to pass silently: each is rejected with a contract code and a message
 // that names what is wrong, or (a value that is not JSON) fails the river at once.
 import { expect } from 'chai';
-import { Andes, Atlantic, Basin, Engine, Fork, River, type Headwaters, type RiverAttr } from '../../lib/index.js';
+import { Andes, Atlantic, Basin, Engine, Fork, Headwaters, River, type RiverAttr } from '../../lib/index.js';
 import { forEachStore, rejects, runToEnd, startFlow, STORE_KINDS, thrown, useEngines } from '../helpers/stores.js';
 
 class NoCycle extends River {
@@ -153,6 +153,46 @@ forEachStore((kind) => {
       expect(outcome.error?.cause).to.contain('headwaters key "order" at items[0].at');
       expect((await engine.get(id))?.streams[0]?.attempts).to.equal(1);
     });
+
+    it('rejects a cancel reason that is not a string with E_INVALID_ARGUMENT (it was recorded as "[object Object]")', async () => {
+      const engine = await engines.open();
+      const err = await rejects(engine.cancel('any-id', { why: 'x' } as never));
+      expect(err.code).to.equal('E_INVALID_ARGUMENT');
+      expect(err.message).to.contain('cancel: the reason must be a string, got an object');
+    });
+  });
+});
+
+describe('values that cannot be read', () => {
+  it('gives E_NOT_SERIALIZABLE naming the key and path for a getter that throws, and for a Proxy whose trap throws', () => {
+    const hw = new Headwaters('unreadable');
+    const getter = thrown(() =>
+      hw.put('order', {
+        items: [
+          {
+            get price(): number {
+              throw new Error('no price');
+            },
+          },
+        ],
+      }),
+    );
+    expect(getter.code).to.equal('E_NOT_SERIALIZABLE');
+    expect(getter.message).to.equal('headwaters key "order" at items[0].price is not JSON: reading it threw (a getter or a Proxy): no price');
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys');
+        },
+      },
+    );
+    const proxy = thrown(() => hw.put('p', trap));
+    expect(proxy.code).to.equal('E_NOT_SERIALIZABLE');
+    expect(proxy.message).to.contain('headwaters key "p"').and.to.contain('no keys');
+    expect(hw.has('order') || hw.has('p'), 'nothing put').to.equal(false);
+    const symbol = thrown(() => hw.put(Symbol('k') as never, 1));
+    expect(symbol.message).to.contain('got a symbol');
   });
 });
 
