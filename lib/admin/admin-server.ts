@@ -69,7 +69,13 @@ class HttpError extends Error {
 
 const listQuerySchema = z.strictObject({
   status: z.enum(Object.values(FlowStatus) as [FlowStatus, ...FlowStatus[]]).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  // digits only: Number() would take '' (0), '0x10' and '1e2'
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, 'expected a whole number from 1 to 1000, in digits')
+    .transform(Number)
+    .pipe(z.number().min(1, 'expected a whole number from 1 to 1000').max(1000, 'expected a whole number from 1 to 1000'))
+    .default(50),
   before: z.string().min(1).max(200).optional(),
   token: z.string().optional(),
 });
@@ -148,7 +154,8 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
-    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
+    // host names are case-insensitive (RFC 9110)
+    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
     // a page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) sends its own Host
     if (LOOPBACK.has(o.host) && !LOOPBACK.has(hostName)) throw new HttpError(400, 'E_INVALID_ARGUMENT', `Host ${hostName || '(none)'} is not this server's`);
     if (!url.pathname.startsWith('/api/')) {
@@ -235,6 +242,18 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
       log.error({ err, url: req.url }, 'admin: request failed');
       json(res, 500, { error: { code: 'E_INTERNAL', message: 'the request failed; see the server log' } });
     });
+  });
+  // what node:http refuses before a handler runs (headers too large, a malformed request) is
+  // answered as every other error is, with a JSON body, rather than Node's bare status line
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const message =
+      status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long' : `a malformed request (${err.code ?? err.message})`;
+    const body = JSON.stringify({ error: { code: 'E_INVALID_ARGUMENT', message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

@@ -96,12 +96,24 @@ forEachStore((kind) => {
     });
 
     it('answers 400 for a bad query, naming the field', async () => {
-      for (const q of ['status=bogus', 'limit=0', 'limit=abc', 'limit=1001', 'colour=red', 'status=fail&status=success', 'limit=5&limit=6']) {
+      for (const q of [
+        'status=bogus',
+        'limit=0',
+        'limit=abc',
+        'limit=1001',
+        'limit=',
+        'limit=0x10',
+        'limit=1e2',
+        'colour=red',
+        'status=fail&status=success',
+        'limit=5&limit=6',
+      ]) {
         const res = await call(admin, 'GET', `/api/flows?${q}`);
         expect(res.status, q).to.equal(400);
         expect(res.json.error.code, q).to.equal('E_INVALID_ARGUMENT');
         expect(res.json.error.message, q).to.match(/status|limit|colour/);
       }
+      expect((await call(admin, 'GET', '/api/flows?limit=')).json.error.message).to.equal('limit: expected a whole number from 1 to 1000, in digits');
       const twice = await call(admin, 'GET', '/api/flows?status=fail&status=success');
       expect(twice.json.error.message).to.equal('query parameter "status" is given 2 times; give it once');
     });
@@ -242,6 +254,40 @@ forEachStore((kind) => {
           .on('error', reject);
       });
       expect(status).to.equal(400);
+      // its own names in any case: host names are case-insensitive
+      for (const host of ['LOCALHOST', `Localhost:${port}`]) {
+        const ok = await new Promise<number>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: '/api/flows', headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject);
+        });
+        expect(ok, host).to.equal(200);
+      }
+    });
+
+    it('answers what node:http refuses itself (headers too large, a malformed request) with a JSON error body', async () => {
+      const { port } = new URL(admin.url);
+      const http = await import('node:http');
+      const big = await new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/api/flows', headers: { 'x-big': 'a'.repeat(20_000) } }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+          })
+          .on('error', reject);
+      });
+      expect(big.status).to.equal(431);
+      expect(big.type).to.match(/^application\/json/);
+      expect(JSON.parse(big.body)).to.deep.equal({ error: { code: 'E_INVALID_ARGUMENT', message: 'the request headers are too large' } });
+      const net = await import('node:net');
+      const raw = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('end', () => resolve(got));
+        socket.on('error', reject);
+      });
+      expect(raw).to.match(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error.code).to.equal('E_INVALID_ARGUMENT');
     });
 
     it('serves the UI page at / (a placeholder until the UI is built) without the token', async () => {
