@@ -43,7 +43,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: NonNulla
     args: [0, 0],
   },
   show: { usage: 'vastflow show <id|requestId> [--json]', about: "A flow's status, headwaters and streams.", options: {}, args: [1, 1] },
-  diagram: { usage: 'vastflow diagram <id|requestId>', about: 'A Mermaid flowchart of the flow as it ran.', options: {}, args: [1, 1] },
+  diagram: { usage: 'vastflow diagram <id|requestId> [--json]', about: 'A Mermaid flowchart of the flow as it ran.', options: {}, args: [1, 1] },
   cancel: {
     usage: 'vastflow cancel <id|requestId> [--reason TEXT]',
     about: 'Cancels a flow (a flow that has ended is left as it is).',
@@ -136,6 +136,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     let store: StoreSource | undefined;
     if (typeof v['url'] === 'string') {
       if (command === 'ui') throw new UsageError('ui serves a store: give --store, not --url');
+      if (!/^https?:\/\/[^/]/i.test(v['url']) || !URL.canParse(v['url'])) {
+        throw new UsageError(
+          `--url must be the http:// or https:// address of an admin server (engine.serve()), e.g. http://127.0.0.1:7411; got ${JSON.stringify(v['url'])}`,
+        );
+      }
       source = new HttpSource(v['url'], token);
     } else {
       const opened = await openStore((v['store'] as string | undefined) ?? (io.env['VASTFLOW_DB'] || '.vastflow'), v['schema'] as string | undefined);
@@ -161,7 +166,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const snap = await source.get(args[0]!);
         if (snap === undefined) throw new CliError('E_NOT_FOUND', `no flow "${args[0]}"`);
         const mermaid = (snap as { mermaid?: string }).mermaid ?? toMermaid(snap);
-        if (command === 'diagram') io.stdout(mermaid);
+        if (command === 'diagram') out({ id: snap.id, mermaid }, mermaid);
         else out({ ...snap, mermaid }, flowDetail(snap));
         return 0;
       }

@@ -55,7 +55,8 @@ export class HttpSource implements Omit<AdminSource, 'subscribe'> {
     try {
       return await this.#call('GET', `/api/flows/${encodeURIComponent(idOrRequestId)}`);
     } catch (err) {
-      if (err instanceof CliError && err.code === 'E_NOT_FOUND') return undefined;
+      // a 404 of no flow; not one of a path the server has no route for (--url with a wrong path)
+      if (err instanceof CliError && err.code === 'E_NOT_FOUND' && err.message.startsWith('no flow ')) return undefined;
       throw err;
     }
   }

@@ -137,6 +137,9 @@ describe('the vastflow CLI', () => {
       expect(diagram.stdout)
         .to.match(/^flowchart LR/)
         .and.include('class s0 success');
+      const diagramJson = JSON.parse((await inProcess(['diagram', 'order-ok', '--store', dir, '--json'])).stdout);
+      expect(diagramJson).to.have.keys('id', 'mermaid');
+      expect(diagramJson).to.include({ id: ids.ok, mermaid: diagram.stdout });
       const none = await cli(['show', 'x', '--store', dir]);
       expect(none.code).to.equal(1);
       expect(none.stderr).to.equal('E_NOT_FOUND: no flow "x"\n');
@@ -295,6 +298,17 @@ describe('the vastflow CLI', () => {
       const gone = await inProcess(['list', '--url', 'http://127.0.0.1:1']);
       expect(gone.code).to.equal(1);
       expect(gone.stderr).to.match(/^E_STORE_UNAVAILABLE: cannot reach the admin server/);
+    });
+
+    it('answers a --url that is no http address with exit 2, and a path the server has no route for as such, not as no flow', async () => {
+      for (const bad of ['foo', '127.0.0.1:7411', 'ftp://127.0.0.1:7411', 'http://']) {
+        const r = await inProcess(['list', '--url', bad, '--token', 'tok']);
+        expect(r.code, bad).to.equal(2);
+        expect(r.stderr, bad).to.include('--url must be the http:// or https:// address of an admin server');
+      }
+      const wrong = await inProcess(['show', 'u-any', '--url', `${url}/prefix`, '--token', 'tok']);
+      expect(wrong.code).to.equal(1);
+      expect(wrong.stderr).to.equal('E_NOT_FOUND: no file /prefix/api/flows/u-any\n');
     });
   });
 
