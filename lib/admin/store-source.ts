@@ -58,7 +58,9 @@ export class StoreSource implements AdminSource {
     // as engine.redrive answers: the engine would drop the command
     if (compensationsRan(streams))
       throw new VastflowError('E_CONFLICT', `redrive: flow ${header.id} was compensated (its compensations ran); start a new flow instead`);
-    await this.#add(header.id, { kind: 'redrive' });
+    // one redrive waiting is enough: a second would run the flow again once the first has ended
+    const waiting = await this.#store.listCommands({ flowId: header.id, kinds: ['redrive'] });
+    if (waiting.length === 0) await this.#add(header.id, { kind: 'redrive' });
     return { id: header.id };
   }
 

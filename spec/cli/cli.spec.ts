@@ -153,6 +153,8 @@ describe('the vastflow CLI', () => {
       expect(cancel.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       const redrive = await inProcess(['redrive', 'order-fail', '--store', dir, '--json']);
       expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true });
+      // asked twice while the first waits: one redrive, else the flow would run again after the first
+      expect((await inProcess(['redrive', 'order-fail', '--store', dir])).code).to.equal(0);
       expect((await levelCommands(dir)).map((c) => c.body.kind)).to.deep.equal(['cancel', 'redrive']);
       const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
       try {
