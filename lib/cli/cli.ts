@@ -14,7 +14,7 @@ import { LevelStore } from '../store/level-store.js';
 import { FlowStatus, isFinal } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { CliError, UsageError } from './cli-error.js';
-import { flowDetail, flowsTable, workersTable } from './format.js';
+import { flowDetail, flowsTable, printableLines, workersTable } from './format.js';
 import { HttpSource } from './http-source.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { isPostgresUrl } from '../store/postgres/options.js';
@@ -231,8 +231,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`vastflow ${command}: ${err.message}\n\n${usage(command)}`);
       return 2;
     }
-    if (err instanceof CliError || isVastflowError(err)) io.stderr(`${(err as CliError).code}: ${err.message}\n`);
-    else io.stderr(`E_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof CliError || isVastflowError(err)) io.stderr(`${(err as CliError).code}: ${printableLines(err.message)}\n`);
+    else io.stderr(`E_INTERNAL: ${printableLines(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   } finally {
     await close?.().catch(() => undefined);

@@ -1,10 +1,25 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
 import type { WorkerInfo } from '../store/records.js';
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+const escaped = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Text as a terminal shows it safely: control characters (an escape sequence in a requestId, a
+ * newline in an error message) as `\u001b`-style escapes, so that output cannot move the cursor,
+ * recolour the terminal or forge a row of the table.
+ */
+export const printable = (text: string): string => text.replace(CONTROL, escaped);
+
+/** {@link printable} for a message on its own lines (stderr): its newlines kept. */
+export const printableLines = (text: string): string => text.replace(CONTROL_BUT_NEWLINE, escaped);
+
 const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 
 /** Rows as columns padded to their widest cell, with a header row. */
 export function table(head: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(printable));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
@@ -46,6 +61,7 @@ export function flowDetail(s: FlowSnapshot): string {
       `atlantic:    ${s.atlantic.hook} ${s.atlantic.done ? 'done' : 'to run'}${s.atlantic.error === undefined ? '' : ` (threw ${s.atlantic.error.message})`}`,
     );
   out.push(`headwaters:  ${JSON.stringify(s.headwaters)}`, '');
+  for (let i = 0; i < out.length; i++) out[i] = printable(out[i]!);
   const rows = s.streams.map((st) => [
     st.id,
     st.kind,

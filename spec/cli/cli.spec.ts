@@ -242,6 +242,27 @@ describe('the vastflow CLI', () => {
     });
   });
 
+  it('prints requestIds and messages with control characters escaped, in tables, details and errors; JSON keeps them', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-'));
+    try {
+      const forged = 'evil\u001b[2J\nFORGED  row';
+      const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      await (await startFlow(engine, [new Ok()], new Headwaters(forged))).result();
+      await engine.close();
+      const list = await inProcess(['list', '--store', dir]);
+      expect(list.stdout).to.not.match(/[\u0000-\u0009\u000b-\u001f]/);
+      expect(list.stdout.trim().split('\n')).to.have.length(2);
+      expect(list.stdout).to.include('evil\\u001b[2J\\u000aFORGED  row');
+      const shown = await inProcess(['show', forged, '--store', dir]);
+      expect(shown.stdout).to.include('requestId:   evil\\u001b[2J\\u000aFORGED  row\n');
+      const none = await inProcess(['show', 'no\u001b[31m', '--store', dir]);
+      expect(none.stderr).to.equal('E_NOT_FOUND: no flow "no\\u001b[31m"\n');
+      expect(JSON.parse((await inProcess(['list', '--store', dir, '--json'])).stdout)[0].requestId).to.equal(forged);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("--url: a running engine's admin server", () => {
     let dir: string;
     let engine: Engine;
