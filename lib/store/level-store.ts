@@ -133,7 +133,7 @@ function realDirectory(path: string): string {
  */
 async function makeDirectory(dir: string): Promise<void> {
   const missing: string[] = [];
-  for (let d = dir; ; ) {
+  for (let d = dir; ;) {
     try {
       await stat(d);
       break;

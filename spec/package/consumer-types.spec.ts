@@ -33,7 +33,10 @@ describe('the packed package, in a TypeScript project', function () {
 
   it('type-checks in strict mode, libraries checked too, with only its run-time dependencies installed', () => {
     if (!fs.existsSync(path.join(root, 'dist', 'index.d.ts'))) throw new Error('dist/ is not built: run `npm run build` (npm test does)');
-    const packed = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const packed = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     const modules = path.join(dir, 'node_modules');
     fs.mkdirSync(path.join(modules, 'vastflow'), { recursive: true });
     execFileSync('tar', ['-xzf', path.join(dir, packed), '-C', path.join(modules, 'vastflow'), '--strip-components', '1']);
