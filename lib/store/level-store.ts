@@ -152,6 +152,9 @@ async function makeDirectory(dir: string): Promise<void> {
   }
 }
 
+/** The database of a store made by `LevelStore.at()` until open() makes it (a classic-level one: it has chained batches). */
+const UNOPENED = { supports: {} } as unknown as LevelDatabase;
+
 /** abstract-level's chained batch: `db.batch()` with no arguments. */
 interface ChainedLevel {
   batch(): { put(key: string, value: string): unknown; del(key: string): unknown; write(options?: { sync?: boolean }): Promise<void>; close(): Promise<void> };
@@ -193,7 +196,7 @@ function chainedBatch(db: ChainedLevel, ops: readonly BatchOp[], options: { sync
  */
 export class LevelStore implements Store {
   readonly supports: StoreSupports;
-  readonly #db: LevelDatabase;
+  #db: LevelDatabase;
   readonly #sync: boolean;
   /** An abstract-level database: batches are filled op by op (see {@link chainedBatch}). */
   readonly #chained: boolean;
@@ -214,7 +217,7 @@ export class LevelStore implements Store {
   /** Flows whose journal is being folded, and the folds under way (close() waits for them). */
   readonly #folding = new Set<string>();
   readonly #chores = new Set<Promise<void>>();
-  /** The directory of a store made by `at()`, made before LevelDB opens it. */
+  /** The directory of a store made by `at()`: open() makes it, then the database on it. */
   #directory: string | undefined;
 
   /** A store on an abstract-level database opened with utf8 keys and values. */
@@ -234,10 +237,10 @@ export class LevelStore implements Store {
     // LevelDB locks a directory against other processes, and within one process by its path as
     // spelled: `./data` and `/srv/app/data/` would both open it (and the close of one would free
     // the lock for other processes too), so it is opened by one spelling of its real path
-    const directory = realDirectory(path);
-    const db = new Level<string, string>(directory, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    const store = new LevelStore(db as unknown as LevelDatabase, { ...options, where: path, persistent: true });
-    store.#directory = directory;
+    // made by open(), once its directory is: abstract-level opens a database as it is made, and
+    // classic-level's own mkdir of a path under /proc never settles (nor lets the process exit)
+    const store = new LevelStore(UNOPENED, { ...options, where: path, persistent: true });
+    store.#directory = realDirectory(path);
     return store;
   }
 
@@ -269,7 +272,10 @@ export class LevelStore implements Store {
     if (this.#status === 'open') return;
     this.#status = 'opening';
     try {
-      if (this.#directory !== undefined) await makeDirectory(this.#directory);
+      if (this.#db === UNOPENED) {
+        await makeDirectory(this.#directory!);
+        this.#db = new Level<string, string>(this.#directory!, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as LevelDatabase;
+      }
       await this.#db.open();
     } catch (err) {
       this.#status = 'closed';

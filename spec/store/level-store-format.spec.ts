@@ -221,4 +221,14 @@ describe('LevelStore record format', () => {
     await store.close();
     expect(fs.statSync(nested).isDirectory()).to.equal(true);
   });
+
+  it('touches nothing until open(): a store made and never opened leaves no directory and holds no lock', async () => {
+    const where = path.join(dir, 'never-opened');
+    LevelStore.at(where);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fs.existsSync(where), 'no directory made').to.equal(false);
+    const other = LevelStore.at(where);
+    await other.open();
+    await other.close();
+  });
 });
