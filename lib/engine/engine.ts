@@ -522,17 +522,18 @@ export class Engine {
   /**
    * Cancels a flow: it stops (atomic rivers finish their branch), its status becomes `cancelled`
    * and Atlantic.fail runs with E_CANCELLED. Resolves once it has ended; a flow that already ended
-   * is left as it is.
+   * is left as it is. Takes the flow's id or its requestId.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow, or the reason is not a string.
    */
   async cancel(id: string, reason = 'cancelled'): Promise<void> {
     this.#assertOpen('cancel');
     if (typeof reason !== 'string') throw new VastflowError('E_INVALID_ARGUMENT', `cancel: the reason must be a string, got ${describeValue(reason)}`);
-    return this.#commands.cancel(id, reason);
+    return this.#byRequestId(id, (flowId) => this.#commands.cancel(flowId, reason));
   }
 
   /**
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
+   * Takes the flow's id or its requestId.
    * An engine that lacks the flow's classes (a client engine, or an engine that no longer
    * registers one) records the redrive for one that has them: on PostgreSQL any engine with room
    * that has them, on LevelDB this store's next engine that registers them.
@@ -542,7 +543,23 @@ export class Engine {
    */
   async redrive(id: string): Promise<FlowRun> {
     this.#assertOpen('redrive');
-    return this.#commands.redrive(id);
+    return this.#byRequestId(id, (flowId) => this.#commands.redrive(flowId));
+  }
+
+  /**
+   * `command` of the flow with this id, else (there is none: E_INVALID_ARGUMENT) of the flow
+   * started with it as its requestId, as send() and get() take either. The id is tried first: the
+   * usual call pays no lookup.
+   */
+  async #byRequestId<T>(idOrRequestId: string, command: (id: string) => Promise<T>): Promise<T> {
+    try {
+      return await command(idOrRequestId);
+    } catch (err) {
+      if (!isVastflowError(err, 'E_INVALID_ARGUMENT') || typeof idOrRequestId !== 'string' || idOrRequestId === '') throw err;
+      const id = await this.#store.findFlowId(idOrRequestId).catch(() => undefined);
+      if (id === undefined || id === idOrRequestId) throw err;
+      return command(id);
+    }
   }
 
   /**

@@ -134,6 +134,18 @@ forEachStore((kind) => {
         expect(hooks).to.deep.equal(['fail E_CANCELLED']);
       });
 
+      it('cancels by requestId too, as send() and get() take either; an unknown one is E_INVALID_ARGUMENT', async () => {
+        const run = await start([gated('long'), unit('after')], new Headwaters('cancel-by-request'));
+        await within(startedLatch('long').promise, 1000, 'the river starting');
+        await engine.cancel('cancel-by-request', 'by its requestId');
+        const outcome = await run.result();
+        expect(outcome.status).to.equal('cancelled');
+        expect(outcome.error?.message).to.contain('by its requestId');
+        const err = await rejects(engine.cancel('no-such-request'));
+        expect(err.code).to.equal('E_INVALID_ARGUMENT');
+        expect(err.message).to.contain('no-such-request');
+      });
+
       it('cancels a flow inside a parallel river: every branch stops', async () => {
         const run = await start([new ParallelRiver().append(gated('left'), unit('left after')).append(gated('right'))]);
         await within(Promise.all([startedLatch('left').promise, startedLatch('right').promise]), 1000, 'both branches starting');
@@ -231,6 +243,18 @@ forEachStore((kind) => {
         expect(snap!.status).to.equal('success');
         expect(snap!.error).to.equal(undefined);
         expect(snap!.streams.map((s) => s.state)).to.deep.equal(['success', 'success', 'success']);
+      });
+
+      it('redrives by requestId too', async () => {
+        failing.add('b');
+        const run = await start([unit('a'), unit('b')], new Headwaters('redrive-by-request'));
+        expect((await run.result()).status).to.equal('fail');
+        failing.delete('b');
+        const again = await engine.redrive('redrive-by-request');
+        expect(again.id).to.equal(run.id);
+        expect((await again.result()).status).to.equal('success');
+        expect(calls).to.deep.equal({ a: 1, b: 2 });
+        expect((await rejects(engine.redrive('no-such-request'))).code).to.equal('E_INVALID_ARGUMENT');
       });
 
       it('runs Atlantic.success for the new outcome after Atlantic.fail ran for the first', async () => {
