@@ -7,7 +7,7 @@ import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { FlowStatus } from '../store/records.js';
-import type { AdminSource } from './admin-source.js';
+import { notFound, type AdminSource } from './admin-source.js';
 import { uiDirectory, uiFile } from './static-files.js';
 
 /** Largest request body the server reads. */
@@ -67,14 +67,15 @@ class HttpError extends Error {
   }
 }
 
+const LIMIT_RANGE = 'expected a whole number from 1 to 1000';
 const listQuerySchema = z.strictObject({
   status: z.enum(Object.values(FlowStatus) as [FlowStatus, ...FlowStatus[]]).optional(),
   // digits only: Number() would take '' (0), '0x10' and '1e2'
   limit: z
     .string()
-    .regex(/^[0-9]{1,4}$/, 'expected a whole number from 1 to 1000, in digits')
+    .regex(/^[0-9]{1,4}$/, `${LIMIT_RANGE}, in digits`)
     .transform(Number)
-    .pipe(z.number().min(1, 'expected a whole number from 1 to 1000').max(1000, 'expected a whole number from 1 to 1000'))
+    .pipe(z.number().min(1, LIMIT_RANGE).max(1000, LIMIT_RANGE))
     .default(50),
   before: z.string().min(1).max(200).optional(),
   token: z.string().optional(),
@@ -133,7 +134,7 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
       /^\/api\/flows\/([^/]+)$/,
       async ([id]) => {
         const snap = await source.get(id!);
-        if (snap === undefined) throw new HttpError(404, 'E_NOT_FOUND', `no flow "${id}"`);
+        if (snap === undefined) throw new HttpError(404, 'E_NOT_FOUND', notFound(id!).message);
         return { ...snap, mermaid: toMermaid(snap) };
       },
     ],

@@ -1,6 +1,12 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
 import type { Json } from '../model/json.js';
 import type { FlowStatus, WorkerInfo } from '../store/records.js';
+import { VastflowError } from '../errors/vastflow-error.js';
+
+/** The error of every admin source, and of the admin API, for an id or requestId of no flow. */
+export const notFound = (idOrRequestId: string): VastflowError => new VastflowError('E_NOT_FOUND', `no flow "${idOrRequestId}"`);
+/** True for the message of {@link notFound}: an E_NOT_FOUND of no flow, not of a path the admin server has no route for. */
+export const isNoFlow = (message: string): boolean => message.startsWith('no flow "');
 
 /** Which flows a listing asks for (the admin API's `GET /api/flows`). */
 export interface AdminListQuery {

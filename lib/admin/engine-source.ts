@@ -5,7 +5,7 @@ import { isFinal, type FlowQuery, type FlowStatus, type PurgeQuery, type WorkerI
 import type { Store } from '../store/store.js';
 import { ENGINE_EVENT_NAMES, type AdminEventListener, type AdminListQuery, type AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
-import { notFound } from './store-source.js';
+import { notFound } from './admin-source.js';
 
 /** How long a cancel request waits for the flow to end before it answers (the cancel goes on). */
 const CANCEL_WAIT_MS = 2_000;

@@ -7,11 +7,10 @@ import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type FlowStatus, type StoredFlow, type WorkerInfo } from '../store/records.js';
 import { findStored, type Store } from '../store/store.js';
-import type { AdminEventListener, AdminListQuery, AdminSource } from './admin-source.js';
+import { notFound, type AdminEventListener, type AdminListQuery, type AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
 import { frozenJsonCopy } from '../model/json.js';
 
-export const notFound = (idOrRequestId: string): VastflowError => new VastflowError('E_NOT_FOUND', `no flow "${idOrRequestId}"`);
 export const emptyMessageName = (): VastflowError => new VastflowError('E_INVALID_ARGUMENT', 'send: the message name must be a non-empty string');
 
 /**

@@ -2,6 +2,7 @@ import type { AdminListQuery, AdminSource } from '../admin/admin-source.js';
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
 import type { Json } from '../model/json.js';
 import type { FlowStatus, WorkerInfo } from '../store/records.js';
+import { isNoFlow } from '../admin/admin-source.js';
 import { CliError } from './cli-error.js';
 
 /** The admin API of a running engine (`engine.serve()`), as the CLI's `--url` uses it. */
@@ -56,7 +57,7 @@ export class HttpSource implements Omit<AdminSource, 'subscribe'> {
       return await this.#call('GET', `/api/flows/${encodeURIComponent(idOrRequestId)}`);
     } catch (err) {
       // a 404 of no flow; not one of a path the server has no route for (--url with a wrong path)
-      if (err instanceof CliError && err.code === 'E_NOT_FOUND' && err.message.startsWith('no flow ')) return undefined;
+      if (err instanceof CliError && err.code === 'E_NOT_FOUND' && isNoFlow(err.message)) return undefined;
       throw err;
     }
   }

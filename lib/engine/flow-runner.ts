@@ -463,17 +463,18 @@ export class FlowRunner implements SignalSource, StepPort {
    */
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
     const written = this.#written;
-    if (written === RESOLVED) {
-      if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
-      return;
-    }
+    if (written === RESOLVED) return this.#announce(event, payload);
     written.then(
       () => {
         if (this.#written === written) this.#written = RESOLVED;
-        if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
+        this.#announce(event, payload);
       },
       () => undefined,
     );
+  }
+
+  #announce<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
+    if ((this.#flags & TAKEN) === 0) this.host.emit(event, payload);
   }
 
   /** Parks a wait of this flow in the poller; woken at once if the flow has stopped already. */
@@ -551,11 +552,9 @@ export class FlowRunner implements SignalSource, StepPort {
    */
   deliver(message: StoredCommand): void {
     if (message.body.kind !== 'message') return;
+    // listed again by a read of the inbox: waiting here already, or taken by a Dam
+    if (this.#messages?.some((m) => m.seq === message.seq) === true || this.#more?.taken?.includes(message.seq) === true) return;
     const list = (this.#messages ??= []);
-    if (list.some((m) => m.seq === message.seq) || this.#more?.taken?.includes(message.seq) === true) {
-      if (list.length === 0) this.#messages = undefined;
-      return;
-    }
     list.push(message);
     list.sort((a, b) => a.seq - b.seq);
     this.#fresh = true;
