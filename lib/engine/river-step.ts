@@ -98,6 +98,8 @@ class RiverStep {
     for (;;) {
       run.checkInterrupt();
       this.#apply({ type: 'attempt', attempt });
+      // written with its history entry begun: a snapshot shows the attempt that is running
+      this.#began(attempt, 'flow');
       this.#write();
       if (run.listens('river:start')) run.emit('river:start', { ...this.#event(), attempt });
       let error: Error | undefined;
@@ -243,7 +245,7 @@ class RiverStep {
     const { run, node, hw } = this;
     const attr = node.attr;
     const call = new Call(node.name, attempt, cycle, attr.atomic);
-    this.#began(cycle === 0 ? attempt : cycle, cycle === 0 ? 'flow' : 'cycle');
+    if (cycle !== 0) this.#began(cycle, 'cycle');
     const view = new AttemptHeadwaters(hw, call);
     const ctx = new CallContext(run, run.id, run.requestId, node.name, node.color, attempt, cycle, call);
     run.began(call);

@@ -3,7 +3,7 @@
 // each river's history lists its calls with their times.
 import { expect } from 'chai';
 import { ParallelRiver, River, toMermaid, type Headwaters, type RiverAttr, type RiverContext } from '../../lib/index.js';
-import { forEachStore, runToEnd, sleep, useEngines } from '../helpers/stores.js';
+import { forEachStore, runToEnd, sleep, startFlow, until, useEngines } from '../helpers/stores.js';
 
 class Fails extends River {
   async flow() {
@@ -30,6 +30,14 @@ class Retrying extends River {
   }
   flow(): void {
     throw new Error('not yet');
+  }
+}
+
+/** Runs until the test lets it go. */
+let letGo: (() => void) | undefined;
+class Held extends River {
+  flow(): Promise<void> {
+    return new Promise<void>((resolve) => (letGo = resolve));
   }
 }
 
@@ -86,6 +94,21 @@ forEachStore((kind) => {
         expect(h.endedAt! >= h.startedAt).to.equal(true);
       }
       expect(river.history[1]!.startedAt - river.history[0]!.endedAt!, 'the poll waits its interval').to.be.at.least(4);
+    });
+
+    it('lists the attempt that is running, without an end, while flow() runs', async () => {
+      const engine = await engines.open();
+      const run = await startFlow(engine, [new Held()]);
+      await until(async () => (await engine.get(run.id))!.streams[0]!.history.length > 0, 2000, 'the running attempt in the history');
+      const running = (await engine.get(run.id))!.streams[0]!;
+      expect(running.state).to.equal('running');
+      expect(running.history).to.have.length(1);
+      expect(running.history[0]).to.include({ phase: 'flow', attempt: 1 }).and.not.have.property('endedAt');
+      letGo!();
+      expect((await run.result()).status).to.equal('success');
+      const [ended] = (await engine.get(run.id))!.streams[0]!.history;
+      expect(ended!.endedAt).to.be.a('number');
+      expect((await engine.get(run.id))!.streams[0]!.history).to.have.length(1);
     });
   });
 });
