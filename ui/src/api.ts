@@ -39,8 +39,11 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   try {
     res = await fetch(`/api${path}`, req);
   } catch (err) {
+    reach(false);
     throw new ApiError(0, 'E_NETWORK', `the admin server cannot be reached (${String(err)})`);
   }
+  // an answer: live again, unless the event stream is still reconnecting (its open says it then)
+  if (source?.readyState !== EventSource.CONNECTING) reach(true);
   const text = await res.text();
   let body: unknown = undefined;
   try {
@@ -74,6 +77,29 @@ const EVENT_NAMES = ['flow:start', 'flow:waiting', 'flow:end', 'flow:message', '
 type EventListener = (e: EngineEvent) => void;
 const listeners = new Set<EventListener>();
 let source: EventSource | undefined;
+let retry: ReturnType<typeof setTimeout> | undefined;
+/** How long after the event stream closed for good (an answer other than 200) it is opened again. */
+const REOPEN_MS = 3000;
+
+type ReachListener = (up: boolean) => void;
+const reachListeners = new Set<ReachListener>();
+let reachable = true;
+
+function reach(up: boolean): void {
+  if (up === reachable) return;
+  reachable = up;
+  for (const l of reachListeners) l(up);
+}
+
+/**
+ * Calls `listener` each time the admin server stops answering (false) and each time it answers
+ * again and its event stream is open (true): the events in between were missed, so a page reads
+ * what it shows again. Until the returned function is called.
+ */
+export function onReachable(listener: ReachListener): () => void {
+  reachListeners.add(listener);
+  return () => reachListeners.delete(listener);
+}
 
 function dispatch(name: string, data: string): void {
   let payload: EngineEvent['payload'];
@@ -88,9 +114,19 @@ function dispatch(name: string, data: string): void {
 /** Opens the event stream of /api/events (once), after a token change too. */
 export function connectEvents(): void {
   source?.close();
+  clearTimeout(retry);
   const t = token();
-  source = new EventSource(t === undefined ? '/api/events' : `/api/events?token=${encodeURIComponent(t)}`);
-  for (const name of EVENT_NAMES) source.addEventListener(name, (e) => dispatch(name, (e as MessageEvent<string>).data));
+  const es = new EventSource(t === undefined ? '/api/events' : `/api/events?token=${encodeURIComponent(t)}`);
+  source = es;
+  for (const name of EVENT_NAMES) es.addEventListener(name, (e) => dispatch(name, (e as MessageEvent<string>).data));
+  es.addEventListener('open', () => reach(true));
+  es.addEventListener('error', () => {
+    if (source !== es) return;
+    // a lost connection: the browser tries again by itself; an error answer (a 401) closes the
+    // stream, and it is opened again a little later (the server did answer: it is reachable)
+    if (es.readyState === EventSource.CONNECTING) reach(false);
+    else retry = setTimeout(connectEvents, REOPEN_MS);
+  });
 }
 
 /** Calls `listener` with every engine event until the returned function is called. */

@@ -1,15 +1,26 @@
 // The web UI's entry: hash routes (#/flows, #/flows/<id>, #/workers), the token prompt, live events.
 
-import { ApiError, connectEvents, setToken, token } from './api.js';
+import { ApiError, connectEvents, onReachable, setToken, token } from './api.js';
 import { detailView } from './detail-view.js';
 import { h, replace } from './dom.js';
-import { errorText } from './format.js';
+import { errorNode } from './format.js';
 import { listView } from './list-view.js';
 import type { Route, View } from './view.js';
 import { workersView } from './workers-view.js';
 
 const main = document.getElementById('main')!;
 let stop: (() => void) | undefined;
+/** Whether main shows the error page of fail() (shown again from the route once the server answers). */
+let failed = false;
+
+/** A part of the hash decoded; a malformed escape (`%E0%A4%A`) is taken as written. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
 
 function parse(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
@@ -18,7 +29,7 @@ function parse(hash: string): Route {
     path: path
       .split('/')
       .filter((p) => p !== '')
-      .map(decodeURIComponent),
+      .map(decode),
     params: new URLSearchParams(q),
   };
 }
@@ -71,12 +82,35 @@ function fail(err: unknown): void {
     askToken(refused);
     return;
   }
-  replace(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'flow-error', role: 'alert' }, err instanceof ApiError ? errorText(err) : String(err)));
+  // the server is away: the banner says so, the page stays and reads again once it is back
+  if (err instanceof ApiError && err.status === 0) return;
+  stop?.();
+  stop = undefined;
+  failed = true;
+  replace(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'flow-error', role: 'alert' }, err instanceof ApiError ? errorNode(err) : String(err)));
+}
+
+/** Shows the banner while the admin server does not answer (`up` false), removes it once it does. */
+function offline(up: boolean): void {
+  let banner = document.getElementById('offline');
+  if (up) {
+    banner?.remove();
+    if (failed) route();
+    return;
+  }
+  if (banner !== null) return;
+  banner = h(
+    'p',
+    { id: 'offline', class: 'offline', role: 'alert' },
+    'The admin server does not answer: this page may be out of date. It is read again as soon as the server is back.',
+  );
+  main.before(banner);
 }
 
 function route(): void {
   stop?.();
   stop = undefined;
+  failed = false;
   const r = parse(location.hash);
   for (const a of document.querySelectorAll('header nav a')) {
     const on = a.getAttribute('href') === `#/${r.path[0] ?? 'flows'}`;
@@ -100,5 +134,6 @@ document.querySelector('.skip')?.addEventListener('click', (e) => {
   e.preventDefault();
   main.focus();
 });
+onReachable(offline);
 connectEvents();
 route();

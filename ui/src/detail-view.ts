@@ -2,9 +2,9 @@
 // headwaters and blueprint, and the actions. Redrawn when an event of the flow arrives.
 
 import { askCancel, askRedrive, askSend, type ActionHost } from './actions.js';
-import { api, ApiError, onEvent } from './api.js';
-import { h, replace } from './dom.js';
-import { errorText, json, span, time } from './format.js';
+import { api, ApiError, onEvent, onReachable } from './api.js';
+import { bdi, h, replace } from './dom.js';
+import { errorNode, json, span, time } from './format.js';
 import { drawGraph, legend } from './graph.js';
 import { streamDetails } from './streams-panel.js';
 import { drawTimeline } from './timeline.js';
@@ -59,7 +59,7 @@ export const detailView: View = (root, { route, fail }) => {
         'dl',
         { class: 'facts' },
         h('dt', {}, 'requestId'),
-        h('dd', { class: 'mono' }, f.requestId),
+        h('dd', { class: 'mono' }, bdi(f.requestId)),
         h('dt', {}, 'Created'),
         h('dd', {}, time(f.createdAt)),
         h('dt', {}, 'Updated'),
@@ -67,17 +67,17 @@ export const detailView: View = (root, { route, fail }) => {
         h('dt', {}, ended ? 'Took' : 'Running for'),
         h('dd', {}, span(f.createdAt, ended ? f.updatedAt : undefined)),
         f.atlantic !== undefined && h('dt', {}, 'Atlantic'),
-        f.atlantic !== undefined && h('dd', {}, `${f.atlantic.hook}: ${f.atlantic.error ? errorText(f.atlantic.error) : f.atlantic.done ? 'done' : 'to run'}`),
+        f.atlantic !== undefined && h('dd', {}, `${f.atlantic.hook}: `, f.atlantic.error ? errorNode(f.atlantic.error) : f.atlantic.done ? 'done' : 'to run'),
         f.pendingCancel !== undefined && h('dt', {}, 'Cancel asked'),
-        f.pendingCancel !== undefined && h('dd', {}, f.pendingCancel.reason),
+        f.pendingCancel !== undefined && h('dd', {}, bdi(f.pendingCancel.reason)),
       ),
       f.error !== undefined &&
         h(
           'div',
           { class: 'flow-error', role: 'alert' },
           h('b', {}, 'Error '),
-          errorText(f.error),
-          ...(f.error.compensation ?? []).map((c) => h('div', {}, `compensation of ${c.river} failed: ${c.code}: ${c.message}`)),
+          errorNode(f.error),
+          ...(f.error.compensation ?? []).map((c) => h('div', {}, 'compensation of ', bdi(c.river), ' failed: ', errorNode(c))),
         ),
       h(
         'div',
@@ -127,7 +127,8 @@ export const detailView: View = (root, { route, fail }) => {
       render(f);
     } catch (err) {
       if (!alive) return;
-      if (err instanceof ApiError && err.status === 404) replace(content, h('h1', {}, 'No such flow'), h('p', {}, `No flow has the id or requestId "${ref}".`));
+      if (err instanceof ApiError && err.status === 404)
+        replace(content, h('h1', {}, 'No such flow'), h('p', {}, 'No flow has the id or requestId "', bdi(ref), '".'));
       else fail(err);
     }
   };
@@ -141,10 +142,12 @@ export const detailView: View = (root, { route, fail }) => {
   const off = onEvent((e) => {
     if (flow !== undefined && e.payload.flowId === flow.id) refresh();
   });
+  const offReach = onReachable((up) => up && refresh());
   return () => {
     alive = false;
     refresh.cancel();
     clearInterval(timer);
     off();
+    offReach();
   };
 };

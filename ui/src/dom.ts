@@ -28,6 +28,14 @@ export function svg(tag: string, attrs: Attrs = {}, ...children: Child[]): SVGEl
   return fill(document.createElementNS(SVG_NS, tag) as SVGElement, attrs, children);
 }
 
+/**
+ * Text from a flow (a message, a requestId, a name) isolated from what stands around it, so
+ * that bidi controls in it (U+202E) cannot reorder the page's own words.
+ */
+export function bdi(text: string): HTMLElement {
+  return h('bdi', {}, text);
+}
+
 /** Replaces the children of `el`. */
 export function replace(el: Element, ...children: Child[]): void {
   el.replaceChildren();

@@ -1,4 +1,6 @@
-// How times, durations and JSON read on the page.
+// How times, durations, errors and JSON read on the page.
+
+import { bdi } from './dom.js';
 
 /** A time as `2024-05-01 12:00:03.120` in the browser's time zone; '' when absent. */
 export function time(ms: number | undefined): string {
@@ -37,7 +39,17 @@ export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? 'undefined';
 }
 
-/** An error as `E_CODE: message`. */
+/**
+ * An error as `E_CODE: message`, for a tooltip or a field of its own: the message between U+2068
+ * and U+2069, so that bidi controls in it cannot reorder the text around it.
+ */
 export function errorText(e: { code: string; message: string }): string {
-  return `${e.code}: ${e.message}`;
+  return `${e.code}: \u2068${e.message}\u2069`;
+}
+
+/** An error as `E_CODE: message` for the page, its message isolated (see bdi). */
+export function errorNode(e: { code: string; message: string }): DocumentFragment {
+  const f = document.createDocumentFragment();
+  f.append(`${e.code}: `, bdi(e.message));
+  return f;
 }

@@ -1,7 +1,7 @@
 // The flow list: counts per status (which filter it), search by id or requestId, newest first, paged.
 
-import { api, ApiError, onEvent, query } from './api.js';
-import { h, replace } from './dom.js';
+import { api, ApiError, onEvent, onReachable, query } from './api.js';
+import { bdi, h, replace } from './dom.js';
 import { time } from './format.js';
 import { FLOW_STATUSES, type FlowSnapshot, type FlowSummary } from './types.js';
 import { coalesce, type View } from './view.js';
@@ -32,7 +32,7 @@ export const listView: View = (root, { route, fail }) => {
         if (q === '') return;
         api<FlowSnapshot>(`/flows/${encodeURIComponent(q)}`).then(
           (flow) => (location.hash = flowHref(flow.id)),
-          (err) => (err instanceof ApiError && err.status === 404 ? (note.textContent = `No flow has the id or requestId "${q}".`) : fail(err)),
+          (err) => (err instanceof ApiError && err.status === 404 ? replace(note, 'No flow has the id or requestId "', bdi(q), '".') : fail(err)),
         );
       },
     },
@@ -81,7 +81,7 @@ export const listView: View = (root, { route, fail }) => {
                   'tr',
                   { 'data-flow': f.id },
                   h('td', {}, h('a', { href: flowHref(f.id) }, f.id)),
-                  h('td', { class: 'mono' }, f.requestId),
+                  h('td', { class: 'mono' }, bdi(f.requestId)),
                   h('td', {}, h('span', { class: `badge st-${f.status}` }, f.status)),
                   h('td', {}, time(f.createdAt)),
                   h('td', {}, time(f.updatedAt)),
@@ -103,9 +103,12 @@ export const listView: View = (root, { route, fail }) => {
   const off = onEvent((e) => {
     if (e.name.startsWith('flow:')) refresh();
   });
+  // the events of a time the server was away are lost: the list is read again when it is back
+  const offReach = onReachable((up) => up && refresh());
   return () => {
     alive = false;
     refresh.cancel();
     off();
+    offReach();
   };
 };

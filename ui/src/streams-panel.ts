@@ -1,7 +1,7 @@
 // Per stream: state, attempts, polls, times, duration, every call of flow()/cycle()/compensate()
 // and every error.
 
-import { h } from './dom.js';
+import { bdi, h } from './dom.js';
 import { clock, duration, errorText, span, time } from './format.js';
 import { shownState } from './graph.js';
 import type { FlowError, StreamSnapshot } from './types.js';
@@ -12,7 +12,7 @@ const errorItem = (e: FlowError): HTMLElement =>
     {},
     h('code', {}, e.code),
     ' ',
-    e.message,
+    bdi(e.message),
     e.attempts !== undefined && ` (after ${e.attempts} attempts)`,
     e.cause !== undefined && h('span', { class: 'cause' }, ` cause: ${JSON.stringify(e.cause)}`),
   );
@@ -42,7 +42,7 @@ export function streamDetails(s: StreamSnapshot, open: boolean): HTMLDetailsElem
       {},
       h('span', { class: `badge st-${state}` }, state),
       ' ',
-      h('b', {}, s.name),
+      h('b', {}, bdi(s.name)),
       ` stream ${s.id}`,
       s.attempts > 0 && ` · ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`,
       s.cycles > 0 && ` · ${s.cycles} poll${s.cycles === 1 ? '' : 's'}`,
@@ -53,7 +53,7 @@ export function streamDetails(s: StreamSnapshot, open: boolean): HTMLDetailsElem
       h(
         'table',
         { class: 'history' },
-        h('caption', {}, `Calls of ${s.name}`),
+        h('caption', {}, 'Calls of ', bdi(s.name)),
         h('thead', {}, h('tr', {}, ...['Call', '#', 'Started', 'Ended', 'Duration', 'Error'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',

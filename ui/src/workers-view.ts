@@ -1,6 +1,6 @@
 // The engines on the store and their heartbeats (on LevelDB and memory: the serving engine only).
 
-import { api } from './api.js';
+import { api, onReachable } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, time } from './format.js';
 import type { WorkerInfo } from './types.js';
@@ -43,8 +43,10 @@ export const workersView: View = (root, { fail }) => {
   };
   void load().catch(fail);
   const timer = setInterval(() => void load().catch(fail), EVERY_MS);
+  const offReach = onReachable((up) => up && void load().catch(fail));
   return () => {
     alive = false;
     clearInterval(timer);
+    offReach();
   };
 };

@@ -1,0 +1,139 @@
+// The web UI when things go wrong: the admin server goes away and comes back (the pages say so and
+// read again by themselves), a deep link is malformed, and flow text is hostile (one long word,
+// bidi controls).
+import { expect } from 'chai';
+import type { Page } from 'playwright-core';
+import { Andes, Headwaters, type AdminServer, type Engine, type Stream } from '../../lib/index.js';
+import { until } from '../helpers/stores.js';
+import { useUi } from './harness.js';
+import { failing, Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
+
+async function run(engine: Engine, streams: Stream[], requestId?: string): Promise<string> {
+  const andes = new Andes(engine).drawStream(...streams);
+  if (requestId !== undefined) andes.drawHeadwaters(new Headwaters(requestId));
+  return (await andes.start()).id;
+}
+
+/** Closes `admin`, waits for the page to say the server is away, and serves `engine` again on the same port. */
+async function awayAndBack(page: Page, engine: Engine, admin: AdminServer, whileAway: () => Promise<void> = async () => {}): Promise<AdminServer> {
+  const port = Number(new URL(admin.url).port);
+  await admin.close();
+  await page.locator('#offline').waitFor();
+  await whileAway();
+  return engine.serve({ port });
+}
+
+/**
+ * In the page: the text nodes of main that hold U+202E and are not alone in an element that
+ * isolates them (JSON in a `pre` puts every value between its own quotes, one per line; a
+ * tooltip is plain text, where the flow's text must stand between U+2068 and U+2069).
+ */
+const UNISOLATED = `(() => {
+  const bad = [];
+  const walker = document.createTreeWalker(document.getElementById('main'), NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
+    if (!n.textContent.includes('\u202E')) continue;
+    const el = n.parentElement;
+    if (el.closest('pre') !== null) continue;
+    if (el.tagName === 'title' && /\u2068[^\u2069]*\u202E[^\u2069]*\u2069/.test(n.textContent)) continue;
+    if (getComputedStyle(el).unicodeBidi !== 'isolate' || el.childNodes.length !== 1) bad.push(el.tagName + ': ' + n.textContent.slice(0, 40));
+  }
+  return bad;
+})()`;
+
+describe('web UI: a server that goes away, bad links, hostile text', function () {
+  this.timeout(30_000);
+  const ui = useUi();
+  let admin: AdminServer | undefined;
+  afterEach(async () => {
+    resetRivers();
+    await admin?.close();
+    admin = undefined;
+  });
+
+  it('says when the admin server is away, and shows the flow as it is once the server is back, without a reload', async () => {
+    const engine = await ui.open({ classes: UI_CLASSES });
+    admin = await engine.serve({ port: 0 });
+    const id = await run(engine, [new Gated({ label: 'away' })]);
+    const { page } = await ui.visit(`${admin.url}/#/flows/${id}`);
+    await page.locator('#flow-status', { hasText: 'running' }).waitFor();
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+
+    admin = await awayAndBack(page, engine, admin, async () => {
+      gate('away').release();
+      await until(async () => (await engine.get(id))?.status === 'success', 5000, 'the flow to end while the server is away');
+    });
+    await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+    await page.locator('#offline').waitFor({ state: 'detached' });
+    expect(await page.locator('h1', { hasText: 'Something went wrong' }).count()).to.equal(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 'the page was not reloaded').to.equal(1);
+  });
+
+  it('reads the flow list and the workers again once the server is back: a flow started meanwhile shows', async () => {
+    const engine = await ui.open({ classes: UI_CLASSES });
+    admin = await engine.serve({ port: 0 });
+    const first = await run(engine, [new Step({ label: 'first' })]);
+    const { page } = await ui.visit(admin.url);
+    await page.locator(`tr[data-flow="${first}"]`).waitFor();
+
+    let second = '';
+    admin = await awayAndBack(page, engine, admin, async () => {
+      second = await run(engine, [new Step({ label: 'second' })]);
+    });
+    await page.locator(`tr[data-flow="${second}"]`).waitFor();
+    await page.locator('#offline').waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Workers' }).click();
+    await page.locator('table.workers tr[data-worker]').waitFor();
+    admin = await awayAndBack(page, engine, admin);
+    await page.locator('#offline').waitFor({ state: 'detached' });
+    await page.locator('table.workers tr[data-worker]').waitFor();
+    expect(await page.locator('h1', { hasText: 'Something went wrong' }).count()).to.equal(0);
+  });
+
+  it('answers a malformed deep link with "No such flow", not a script error', async () => {
+    const { url } = await ui.serve({ classes: UI_CLASSES });
+    const { page } = await ui.visit(`${url}/#/flows`);
+    const errors: string[] = [];
+    const onError = (e: Error): void => void errors.push(e.message);
+    page.on('pageerror', onError);
+    try {
+      await page.locator('h1', { hasText: 'Flows' }).waitFor();
+      await page.evaluate(`location.hash = '#/flows/%E0%A4%A'`);
+      await page.locator('h1', { hasText: 'No such flow' }).waitFor();
+      expect(await page.locator('main').textContent()).to.contain('%E0%A4%A');
+    } finally {
+      page.off('pageerror', onError);
+    }
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('keeps the page as wide as the window for one long word, and isolates bidi controls in flow text', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const label = `${'w'.repeat(3000)}\u202Eevil`;
+    failing.add(label);
+    const requestId = `order-\u202E-${'r'.repeat(500)}`;
+    const id = await run(engine, [new Step({ label })], requestId);
+    await until(async () => (await engine.get(id))?.status === 'fail', 5000, 'the flow to fail');
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('.flow-error').waitFor();
+    await page.locator('details.stream summary').first().click();
+    const width = (): Promise<{ page: number; window: number }> =>
+      page.evaluate(`({ page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth })`);
+    const detail = await width();
+    expect(detail.page, 'the detail page is no wider than the window').to.be.at.most(detail.window);
+
+    await page.getByRole('link', { name: '« Flows' }).click();
+    await page.locator(`tr[data-flow="${id}"]`).waitFor();
+    const list = await width();
+    expect(list.page, 'the list is no wider than the window').to.be.at.most(list.window);
+
+    // every piece of flow text that holds U+202E is isolated from the page's own words
+    for (const hash of [`#/flows/${id}`, '#/flows']) {
+      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+      await page.locator(hash === '#/flows' ? `tr[data-flow="${id}"]` : '.flow-error').waitFor();
+      const unisolated = await page.evaluate<string[]>(UNISOLATED);
+      expect(unisolated, hash).to.deep.equal([]);
+    }
+  });
+});
