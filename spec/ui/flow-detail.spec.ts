@@ -123,6 +123,38 @@ describe('web UI: flow detail', function () {
     expect(snap?.error?.message).to.contain('not needed');
   });
 
+  it('draws no edge through a box it does not start or end at: a fork holding a basin holding a parallel river, a tall middle branch', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const step = (label: string) => new Step({ label });
+    const id = await run(
+      engine,
+      new Choose({ branch: 'deep' })
+        .branch('deep', new Basin('b').drawStream(new ParallelRiver().append(step('p1'), step('p2')).append(step('q1')), step('after')))
+        .branch('flat', step('flat')),
+      new Choose({ branch: 'flat' })
+        .branch('flat', step('f2'))
+        .branch('deep', new Basin('c').drawStream(new ParallelRiver().append(step('r1')).append(step('s1'), step('s2')))),
+      new ParallelRiver().append(step('l')).append(step('m1'), step('m2'), step('m3')).append(step('r')),
+    );
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+    // every edge sampled every 2 px: no point lies inside a river's box (its border may be touched)
+    const crossings = await page.evaluate<string[]>(`(() => {
+      const boxes = [...document.querySelectorAll('svg.graph g.node')].map((g) => [g.getAttribute('data-stream'), g.querySelector('rect').getBBox()]);
+      const bad = [];
+      for (const [i, path] of [...document.querySelectorAll('svg.graph g.edges path')].entries()) {
+        const len = path.getTotalLength();
+        for (let at = 0; at <= len; at += 2) {
+          const p = path.getPointAtLength(at);
+          for (const [id, b] of boxes)
+            if (p.x > b.x + 1 && p.x < b.x + b.width - 1 && p.y > b.y + 1 && p.y < b.y + b.height - 1) bad.push('edge ' + i + ' through ' + id);
+        }
+      }
+      return [...new Set(bad)];
+    })()`);
+    expect(crossings).to.deep.equal([]);
+  });
+
   it('draws a flow with retries, polls, a basin, a fork and a failure (the screenshot of docs/ui-detail.png)', async () => {
     const { engine, url } = await ui.serve({ classes: UI_CLASSES });
     failing.add('charge');

@@ -99,6 +99,12 @@ export function layout(items: Item[]): Layout {
     edges.push({ d: x1 === x2 ? `M${x1} ${y1}V${y2}` : `M${x1} ${y1}C${x1} ${m} ${x2} ${m} ${x2} ${y2}`, arrow });
   };
 
+  /** From (x1, y1) straight down to `turn`, then curving to (x2, y2). */
+  const join = (x1: number, y1: number, turn: number, x2: number, y2: number): void => {
+    if (x1 === x2) return curve(x1, y1, x2, y2, false);
+    const m = (turn + y2) / 2;
+    edges.push({ d: `M${x1} ${y1}${turn > y1 ? `V${turn}` : ''}C${x1} ${m} ${x2} ${m} ${x2} ${y2}`, arrow: false });
+  };
   const placeSeq = (seq: Item[], cx: number, top: number): void => {
     let y = top;
     seq.forEach((it, i) => {
@@ -125,7 +131,9 @@ export function layout(items: Item[]): Layout {
       if (b.label !== undefined) p.labels.push({ text: b.label, x: bcx + 5, y: bTop - 5 });
       curve(cx, fanOut, bcx, bTop, b.items.length > 0);
       placeSeq(b.items, bcx, bTop);
-      curve(bcx, bTop + bw.h, cx, fanIn, false);
+      // a branch shorter than the tallest goes down its own column first, and turns to the join
+      // below every branch's content: a curve from its end would cross the other branches' boxes
+      join(bcx, bTop + bw.h, fanIn - FAN, cx, fanIn);
       x += bw.w + GAP_X;
     });
   };
