@@ -33,8 +33,12 @@ export interface AdminSource {
    * or under way. @throws E_NOT_FOUND.
    */
   cancel(idOrRequestId: string, reason?: string): Promise<{ id: string; status: FlowStatus }>;
-  /** @throws E_NOT_FOUND; E_CONFLICT when the flow has not failed. */
-  redrive(idOrRequestId: string): Promise<{ id: string }>;
+  /**
+   * `recorded`: the redrive waits in the flow's inbox for an engine with the flow's classes (the
+   * source runs no flow, or this engine lacks them); false once it was carried out.
+   * @throws E_NOT_FOUND; E_CONFLICT when the flow has not failed.
+   */
+  redrive(idOrRequestId: string): Promise<{ id: string; recorded: boolean }>;
   /** @throws E_NOT_FOUND; E_CONFLICT when the flow has ended; E_INVALID_ARGUMENT for an empty name. */
   send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }>;
   workers(): Promise<WorkerInfo[]>;

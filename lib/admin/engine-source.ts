@@ -65,11 +65,13 @@ export class EngineSource implements AdminSource {
     return { id: snap.id, status: (await this.#engine.get(snap.id))?.status ?? snap.status };
   }
 
-  async redrive(idOrRequestId: string): Promise<{ id: string }> {
+  async redrive(idOrRequestId: string): Promise<{ id: string; recorded: boolean }> {
     const snap = await this.#snapshot(idOrRequestId);
-    // an engine without the flow's classes (a client engine) records it for one that has them
+    // an engine without the flow's classes (a client engine) records it for one that has them:
+    // the flow's header is then as it was
     await this.#engine.redrive(snap.id);
-    return { id: snap.id };
+    const after = await this.#engine.get(snap.id);
+    return { id: snap.id, recorded: after !== undefined && after.status === 'fail' && after.updatedAt === snap.updatedAt };
   }
 
   async send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }> {

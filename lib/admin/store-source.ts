@@ -1,7 +1,7 @@
 import { compensationsRan } from '../engine/compensation.js';
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
-import { snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from '../engine/snapshot.js';
+import { readSnapshot, summaryOf, type FlowSnapshot, type FlowSummary } from '../engine/snapshot.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
@@ -34,8 +34,7 @@ export class StoreSource implements AdminSource {
   }
 
   async get(idOrRequestId: string): Promise<FlowSnapshot | undefined> {
-    const stored = await findStored(this.#store, idOrRequestId);
-    return stored === undefined ? undefined : snapshotOf(stored);
+    return readSnapshot(this.#store, idOrRequestId);
   }
 
   async #flow(idOrRequestId: string): Promise<StoredFlow> {
@@ -51,7 +50,7 @@ export class StoreSource implements AdminSource {
     return { id: header.id, status: header.status };
   }
 
-  async redrive(idOrRequestId: string): Promise<{ id: string }> {
+  async redrive(idOrRequestId: string): Promise<{ id: string; recorded: boolean }> {
     const { header, streams } = await this.#flow(idOrRequestId);
     if (header.status !== 'fail') throw new VastflowError('E_CONFLICT', `redrive: only a failed flow can be redriven; flow ${header.id} is ${header.status}`);
     // as engine.redrive answers: the engine would drop the command
@@ -60,7 +59,7 @@ export class StoreSource implements AdminSource {
     // one redrive waiting is enough: a second would run the flow again once the first has ended
     const waiting = await this.#store.listCommands({ flowId: header.id, kinds: ['redrive'] });
     if (waiting.length === 0) await this.#add(header.id, { kind: 'redrive' });
-    return { id: header.id };
+    return { id: header.id, recorded: true };
   }
 
   async send(idOrRequestId: string, name: string, payload: Json): Promise<{ id: string }> {

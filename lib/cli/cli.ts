@@ -183,10 +183,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'redrive': {
-        const { id } = await source.redrive(args[0]!);
+        const { id, recorded } = await source.redrive(args[0]!);
         out(
-          { id, redrive: true },
-          store === undefined ? `flow ${id}: redriven\n` : `flow ${id}: redrive recorded; an engine with the flow's classes carries it out\n`,
+          { id, redrive: true, recorded },
+          recorded ? `flow ${id}: redrive recorded; an engine with the flow's classes carries it out\n` : `flow ${id}: redriven\n`,
         );
         return 0;
       }

@@ -66,7 +66,7 @@ export class HttpSource implements Omit<AdminSource, 'subscribe'> {
     return this.#call('POST', `/api/flows/${encodeURIComponent(idOrRequestId)}/cancel`, reason === undefined ? {} : { reason });
   }
 
-  redrive(idOrRequestId: string): Promise<{ id: string }> {
+  redrive(idOrRequestId: string): Promise<{ id: string; recorded: boolean }> {
     return this.#call('POST', `/api/flows/${encodeURIComponent(idOrRequestId)}/redrive`);
   }
 

@@ -20,7 +20,7 @@ import { FlowRunner, Interrupted, type PreparedFlow, type RunnerHost } from './f
 import { PlanCache } from './plan-cache.js';
 import { Poller } from './poller.js';
 import { Registry, type RegistrableClass } from './registry.js';
-import { outcomeOf, snapshotOf, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
+import { outcomeOf, readSnapshot, summaryOf, type FlowSnapshot, type FlowSummary } from './snapshot.js';
 import { WriteQueue } from './write-queue.js';
 import { Commands } from './commands.js';
 import { Starts } from './starts.js';
@@ -456,8 +456,7 @@ export class Engine {
     if (typeof idOrRequestId !== 'string' || idOrRequestId === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `get: expected a flow id or requestId, got ${JSON.stringify(idOrRequestId)}`);
     }
-    const stored = await findStored(this.#store, idOrRequestId);
-    return stored === undefined ? undefined : snapshotOf(stored);
+    return readSnapshot(this.#store, idOrRequestId);
   }
 
   /**

@@ -4,6 +4,7 @@ import { isFinal, type CompensationRecord, type FlowHeader, type FlowStatus, typ
 import { walkBlueprint, type StreamKind } from '../model/stream-tree.js';
 import type { Blueprint } from '../model/blueprint.js';
 import type { FlowOutcome } from '../model/flow-run.js';
+import { findStored, type Store } from '../store/store.js';
 
 /** One stream of a flow snapshot. */
 export interface StreamSnapshot {
@@ -80,6 +81,22 @@ export function outcomeOf(stored: StoredFlow): FlowOutcome {
   const out: FlowOutcome = { id: h.id, requestId: h.requestId, status: h.status as FlowOutcome['status'], headwaters: stored.headwaters['main'] ?? {} };
   if (h.error !== undefined) out.error = h.error;
   return out;
+}
+
+/**
+ * The snapshot of the flow with this id or requestId in `store`, or undefined. A cancel that waits
+ * in the flow's inbox (recorded by the CLI, or for the engine that runs the flow) is its
+ * `pendingCancel` as well.
+ */
+export async function readSnapshot(store: Store, idOrRequestId: string): Promise<FlowSnapshot | undefined> {
+  const stored = await findStored(store, idOrRequestId);
+  if (stored === undefined) return undefined;
+  const snap = snapshotOf(stored);
+  if (snap.pendingCancel === undefined && !isFinal(snap.status)) {
+    const [cancel] = await store.listCommands({ flowId: snap.id, kinds: ['cancel'] });
+    if (cancel?.body.kind === 'cancel') snap.pendingCancel = { reason: cancel.body.reason ?? 'cancelled' };
+  }
+  return snap;
 }
 
 /** The snapshot of a stored flow. */

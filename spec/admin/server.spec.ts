@@ -162,6 +162,7 @@ forEachStore((kind) => {
       Flaky.failing = false;
       const res = await call(admin, 'POST', '/api/flows/flaky/redrive');
       expect(res.status).to.equal(200);
+      expect(res.json, 'carried out by this engine, not recorded').to.deep.equal({ id: run.id, recorded: false });
       await until(async () => (await engine.get(run.id))?.status === 'success', 3000, 'the redriven flow succeeds');
     });
 

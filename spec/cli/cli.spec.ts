@@ -152,7 +152,9 @@ describe('the vastflow CLI', () => {
       expect(cancel.code, cancel.stderr).to.equal(0);
       expect(cancel.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       const redrive = await inProcess(['redrive', 'order-fail', '--store', dir, '--json']);
-      expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true });
+      expect(JSON.parse(redrive.stdout)).to.deep.equal({ id: ids.failed, redrive: true, recorded: true });
+      // the recorded cancel shows as the flow's pending cancel until an engine carries it out
+      expect(JSON.parse((await inProcess(['show', 'order-held', '--store', dir, '--json'])).stdout).pendingCancel).to.deep.equal({ reason: 'ops said' });
       // asked twice while the first waits: one redrive, else the flow would run again after the first
       expect((await inProcess(['redrive', 'order-fail', '--store', dir])).code).to.equal(0);
       expect((await levelCommands(dir)).map((c) => c.body.kind)).to.deep.equal(['cancel', 'redrive']);

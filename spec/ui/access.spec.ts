@@ -1,10 +1,13 @@
 // The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import type { Request, Response } from 'playwright-core';
 import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
+import { childEnv } from '../helpers/child.js';
+import { MAIN } from '../helpers/cli.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
-import { Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
+import { failing, Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
 import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
 const run = async (engine: Engine, label: string): Promise<string> => (await new Andes(engine).drawStream(new Gated({ label })).start()).id;
@@ -108,14 +111,56 @@ describePg('web UI on PostgreSQL', function () {
     const { page } = await ui.visit(`${url}/#/flows/${id}`);
     await page.locator('#flow-status').waitFor();
     await page.getByRole('button', { name: 'Cancel…' }).click();
-    await page.getByRole('dialog', { name: 'Cancel this flow?' }).getByRole('button', { name: 'Cancel flow' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel this flow?' });
+    await dialog.getByLabel('Reason (optional)').fill('ops said so');
+    await dialog.getByRole('button', { name: 'Cancel flow' }).click();
     await page
       .getByRole('status')
       .filter({ hasText: `Cancel of ${id} recorded (the flow is ` })
       .waitFor();
     expect((await client.get(id))?.status).to.be.oneOf(['waiting', 'running']);
+    // the page shows the cancel that waits for the engine that runs the flow
+    await page.locator('.facts dd', { hasText: 'ops said so' }).waitFor();
     await ui.open({ store: store(), classes: UI_CLASSES, worker: { ...worker, id: 'runner-engine' } });
     await page.locator('#flow-status', { hasText: 'cancelled' }).waitFor();
     expect((await client.get(id))?.error?.code).to.equal('E_CANCELLED');
+    expect(await page.locator('.facts dt', { hasText: 'Cancel asked' }).count(), 'the cancel has taken effect').to.equal(0);
+  });
+
+  it('says a redrive was recorded when the server runs no flow (vastflow ui), then shows the flow run again by the engine', async () => {
+    const worker = { heartbeat: '100ms', leaseTime: '2s' };
+    const engine = await ui.open({ store: store(), classes: UI_CLASSES, worker: { ...worker, id: 'runner-engine' } });
+    failing.add('flaky');
+    const flow = await new Andes(engine).drawStream(new Step({ label: 'flaky' })).start();
+    expect((await flow.result()).status).to.equal('fail');
+    failing.delete('flaky');
+    const child = spawn(process.execPath, [MAIN, 'ui', '--store', PG_URL, '--schema', schema, '--port', '0'], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /serving on (http:\/\/\S+)/.exec(out);
+          if (m !== null) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`vastflow ui exited ${code}`)));
+      });
+      const { page } = await ui.visit(`${url}/#/flows/${flow.id}`);
+      await page.locator('#flow-status', { hasText: 'fail' }).waitFor();
+      await page.getByRole('button', { name: 'Redrive…' }).click();
+      await page.getByRole('dialog', { name: 'Redrive this flow?' }).getByRole('button', { name: 'Redrive flow' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Redrive of ${flow.id} recorded` })
+        .waitFor();
+      await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).to.equal(0);
+    }
   });
 });

@@ -4,7 +4,24 @@ import { expect } from 'chai';
 import { Andes, Basin, Headwaters, ParallelRiver, type Engine, type Stream } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
-import { Charge, Choose, Courier, failing, Gated, gate, Pack, Post, Quote, Reserve, resetRivers, Shipping, Step, UI_CLASSES, Validate } from './rivers.js';
+import {
+  Charge,
+  Choose,
+  Courier,
+  failing,
+  Gated,
+  gate,
+  Pack,
+  Post,
+  Quote,
+  Reserve,
+  resetRivers,
+  Shipping,
+  Step,
+  UI_CLASSES,
+  Undone,
+  Validate,
+} from './rivers.js';
 
 async function run(engine: Engine, ...streams: Stream[]): Promise<string> {
   return (await new Andes(engine).drawStream(...streams).start()).id;
@@ -85,6 +102,17 @@ describe('web UI: flow detail', function () {
     // the unfolded stream stays unfolded through the redraws, and shows both attempts
     expect(await details.getAttribute('open')).to.not.equal(null);
     await until(async () => (await details.locator('table.history tbody tr').count()) === 2, 3000, 'two attempts listed');
+  });
+
+  it('offers no redrive of a failed flow whose compensations ran', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    failing.add('charge');
+    const id = await run(engine, new Undone({ label: 'booked' }), new Step({ label: 'charge' }));
+    await until(async () => (await engine.get(id))?.status === 'fail', 5000, 'the flow fails');
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('svg.graph g[data-stream="0"][data-state="compensated"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Redrive…' }).isDisabled()).to.equal(true);
+    expect(await engine.redrive(id).catch((e: { code?: string }) => e.code)).to.equal('E_CONFLICT');
   });
 
   it('cancels a running flow with a reason through the Cancel button, and sends a message', async () => {

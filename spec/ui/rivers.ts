@@ -79,6 +79,13 @@ export class Polled extends River<{ label: string; polls: number }> {
   }
 }
 
+/** A Step whose compensate() undoes it (it puts `<label>Undone: true`). */
+export class Undone extends Step {
+  async compensate(hw: Headwaters) {
+    hw.put(`${this.config!.label}Undone`, true);
+  }
+}
+
 // the order flow of the screenshot: named rivers
 export class Validate extends Step {}
 export class Reserve extends Retried {}
@@ -89,4 +96,4 @@ export class Courier extends Step {}
 export class Post extends Step {}
 export class Shipping extends Choose {}
 
-export const UI_CLASSES = [Step, Gated, Choose, Retried, Polled, Validate, Reserve, Pack, Quote, Charge, Courier, Post, Shipping];
+export const UI_CLASSES = [Step, Gated, Choose, Retried, Polled, Undone, Validate, Reserve, Pack, Quote, Charge, Courier, Post, Shipping];

@@ -85,8 +85,8 @@ export function askRedrive(host: ActionHost, id: string): void {
     [],
     'Redrive flow',
     async () => {
-      await api(`/flows/${encodeURIComponent(id)}/redrive`, { method: 'POST' });
-      return `Flow ${id} redriven.`;
+      const { recorded } = await api<{ recorded?: boolean }>(`/flows/${encodeURIComponent(id)}/redrive`, { method: 'POST' });
+      return recorded === true ? `Redrive of ${id} recorded: an engine with the flow's classes runs it again.` : `Flow ${id} redriven.`;
     },
   );
 }

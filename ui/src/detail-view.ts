@@ -51,6 +51,8 @@ export const detailView: View = (root, { route, fail }) => {
       active instanceof Element && content.contains(active) ? (active.getAttribute('data-stream') ?? active.parentElement?.getAttribute('data-stream')) : null;
     const tag = active?.tagName;
     const ended = ENDED.has(f.status);
+    // a flow whose compensations ran cannot be redriven (the server answers E_CONFLICT)
+    const compensated = f.streams.some((s) => s.compensation !== undefined);
     const timeline = drawTimeline(f);
     replace(
       content,
@@ -83,7 +85,17 @@ export const detailView: View = (root, { route, fail }) => {
         'div',
         { class: 'actions' },
         h('button', { type: 'button', id: 'cancel', disabled: ended, onclick: () => askCancel(host, f.id) }, 'Cancel…'),
-        h('button', { type: 'button', id: 'redrive', disabled: f.status !== 'fail', onclick: () => askRedrive(host, f.id) }, 'Redrive…'),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'redrive',
+            disabled: f.status !== 'fail' || compensated,
+            title: compensated ? 'Its compensations ran: start a new flow instead' : undefined,
+            onclick: () => askRedrive(host, f.id),
+          },
+          'Redrive…',
+        ),
         h('button', { type: 'button', id: 'send', disabled: ended, onclick: () => askSend(host, f.id) }, 'Send message…'),
       ),
       h(

@@ -33,6 +33,8 @@ export interface StreamSnapshot {
   error?: FlowError;
   history: HistoryEntry[];
   choice?: string;
+  /** A river's compensation, once it began. */
+  compensation?: { state: string; attempts: number; startedAt: number; endedAt?: number; dueAt?: number; error?: FlowError };
 }
 
 /** A blueprint stream: only the shape of the drawing matters here (its other fields are shown as JSON); other kinds are drawn as one box. */
