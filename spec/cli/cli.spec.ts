@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Dam, Engine, Headwaters, PostgresStore } from '../../lib/index.js';
-import { childEnv } from '../helpers/child.js';
-import { MAIN, cli, inProcess } from '../helpers/cli.js';
+import { cli, inProcess, serveUi } from '../helpers/cli.js';
 import { levelCommands, silent, startFlow, until } from '../helpers/stores.js';
 import { Flaky, Hold, Ok } from '../admin/rivers.js';
 import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
@@ -216,17 +214,8 @@ describe('the vastflow CLI', () => {
     });
 
     it('serves the UI and the API over the store with `ui`, until stopped', async () => {
-      const child = spawn(process.execPath, [MAIN, 'ui', '--store', dir, '--port', '0'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const { url, stop } = await serveUi(['--store', dir, '--port', '0']);
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            const m = /serving on (http:\/\/\S+)/.exec(out);
-            if (m !== null) resolve(m[1]!);
-          });
-          child.on('exit', (code) => reject(new Error(`ui exited ${code}`)));
-        });
         expect((await fetch(`${url}/`)).status).to.equal(200);
         const flows = (await (await fetch(`${url}/api/flows`)).json()) as Array<{ id: string }>;
         expect(flows.map((f) => f.id)).to.deep.equal([ids.held, ids.failed, ids.ok]);
@@ -237,9 +226,7 @@ describe('the vastflow CLI', () => {
         const viaUrl = await inProcess(['cancel', 'order-held', '--url', url]);
         expect(viaUrl.stdout).to.equal(`flow ${ids.held}: cancel recorded (the flow is running); the engine that runs the flow carries it out\n`);
       } finally {
-        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-        child.kill('SIGTERM');
-        expect(await exited).to.equal(0);
+        expect(await stop()).to.equal(0);
       }
     });
   });

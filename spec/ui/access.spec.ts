@@ -1,10 +1,8 @@
 // The web UI's token prompt, its workers page, and that it asks nothing of any origin but its server's.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import type { Request, Response } from 'playwright-core';
 import { Andes, PostgresStore, type Engine } from '../../lib/index.js';
-import { childEnv } from '../helpers/child.js';
-import { MAIN } from '../helpers/cli.js';
+import { serveUi } from '../helpers/cli.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
 import { failing, Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
@@ -134,21 +132,8 @@ describePg('web UI on PostgreSQL', function () {
     const flow = await new Andes(engine).drawStream(new Step({ label: 'flaky' })).start();
     expect((await flow.result()).status).to.equal('fail');
     failing.delete('flaky');
-    const child = spawn(process.execPath, [MAIN, 'ui', '--store', PG_URL, '--schema', schema, '--port', '0'], {
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { url, stop } = await serveUi(['--store', PG_URL, '--schema', schema, '--port', '0']);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /serving on (http:\/\/\S+)/.exec(out);
-          if (m !== null) resolve(m[1]!);
-        });
-        child.on('exit', (code) => reject(new Error(`vastflow ui exited ${code}`)));
-      });
       const { page } = await ui.visit(`${url}/#/flows/${flow.id}`);
       await page.locator('#flow-status', { hasText: 'fail' }).waitFor();
       await page.getByRole('button', { name: 'Redrive…' }).click();
@@ -159,8 +144,7 @@ describePg('web UI on PostgreSQL', function () {
         .waitFor();
       await page.locator('#flow-status', { hasText: 'success' }).waitFor();
     } finally {
-      child.kill('SIGTERM');
-      expect(await exited).to.equal(0);
+      expect(await stop()).to.equal(0);
     }
   });
 });
