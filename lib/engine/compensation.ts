@@ -149,6 +149,8 @@ class Compensation {
     let attempt = found === undefined ? 1 : found.state === 'running' ? found.attempts : found.attempts + 1;
     if (found?.state === 'retry' && found.dueAt !== undefined) await this.#waitUntil(found.dueAt);
     for (;;) {
+      const unsure = run.claimsSure();
+      if (unsure !== undefined) await unsure;
       run.checkInterrupt();
       run.apply(node, { type: 'compensate', attempt, at: run.clock.now() });
       run.apply(node, { type: 'call', attempt, phase: 'compensate', at: run.clock.now() });

@@ -210,6 +210,7 @@ export class Engine {
           runner.unparked();
         }, ending),
       whenClaimsSure: (go) => this.#worker.whenClaimsSure(go),
+      claimsUnsure: () => this.#worker.claimsUnsure,
     };
   }
 

@@ -51,6 +51,8 @@ export interface RunnerHost {
    * flow another engine took meanwhile is stopped first, so its wait ends without a call.
    */
   whenClaimsSure(go: () => void): void;
+  /** True while this engine's claims are not sure (no heartbeat landed for most of the lease). */
+  claimsUnsure(): boolean;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -676,6 +678,17 @@ export class FlowRunner implements SignalSource, StepPort {
   }
 
   /**
+   * Before a call of the flow's code (an attempt, a poll, a compensation, the Atlantic hook):
+   * undefined while this engine's claims are sure, else what resolves once a heartbeat has told
+   * which it still holds (a flow lost meanwhile is interrupted first; checkInterrupt() then
+   * throws). A write sent before the process was paused may be answered after it woke, past the
+   * lease: its flow must not go on to its next call while another engine may run it.
+   */
+  claimsSure(): Promise<void> | undefined {
+    return this.host.claimsUnsure() ? new Promise<void>((resolve) => this.host.whenClaimsSure(resolve)) : undefined;
+  }
+
+  /**
    * Queues a change of this flow; what it returns resolves once the change is in the store. A
    * change that is not a `barrier` (a parallel river's start) does not hold back the next stream:
    * its branches may start while it is still being written.
@@ -756,6 +769,9 @@ export class FlowRunner implements SignalSource, StepPort {
     const h = this.header;
     const a = h.atlantic!;
     let error: FlowError | undefined;
+    const unsure = this.claimsSure();
+    if (unsure !== undefined) await unsure;
+    this.checkInterrupt();
     try {
       if (a.outcome === 'success') await this.#atlantic.success(this.hw);
       else await this.#atlantic.fail(this.hw, h.error ?? { code: 'E_RIVER_FAILED', message: 'the flow failed' });

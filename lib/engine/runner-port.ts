@@ -52,6 +52,11 @@ export interface StepPort {
   stoppedError(river: string, attempts: number): FlowError;
   /** Throws when the engine is closing: the flow is left for recovery. */
   checkInterrupt(): void;
+  /**
+   * Undefined while the engine's claims are sure; else what resolves once a heartbeat told which
+   * flows it still holds (then checkInterrupt() throws for a flow lost meanwhile).
+   */
+  claimsSure(): Promise<void> | undefined;
   /** A call of flow() or cycle() begins or ends: the flow may abort or abandon it while it runs. */
   began(call: Call): void;
   ended(call: Call): void;

@@ -110,9 +110,17 @@ export class Worker {
    * poll of a flow it lost: it would run the river again while its new owner runs it too.
    */
   whenClaimsSure(go: () => void): void {
-    if (!this.shared || this.#stopped || this.#host.now() - this.#heartbeatAt < this.#unsureMs) return go();
+    if (!this.claimsUnsure) return go();
     (this.#afterBeat ??= []).push(go);
     this.poke('timer');
+  }
+
+  /**
+   * True when this engine's claims are not sure (see {@link whenClaimsSure}): on a shared store,
+   * no heartbeat has landed for most of the lease. False on LevelDB and memory.
+   */
+  get claimsUnsure(): boolean {
+    return this.shared && !this.#stopped && this.#host.now() - this.#heartbeatAt >= this.#unsureMs;
   }
 
   /** Runs what waited for a heartbeat. */

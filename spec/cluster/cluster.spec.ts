@@ -20,6 +20,12 @@ const STEADY = '3s';
 
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
+/** True when the process is stopped (state T in /proc/<pid>/stat). */
+const processStopped = (pid: number): boolean => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+};
+
 /** The cancels in the flow's inbox, not yet carried out: read from the commands table itself. */
 async function pendingCancels(schema: string, flowId: string): Promise<number> {
   const client = new pg.Client({ connectionString: PG_URL });
@@ -232,6 +238,35 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
     a.send('close');
     expect(await a.exited).to.equal(0);
   });
+
+  for (const [river, next] of [
+    ['a', 'the next river'],
+    ['c', 'the Atlantic hook'],
+  ] as const) {
+    it(`an engine stopped while the write of a river's success is in flight, woken past its lease, runs not ${next}: its heartbeat tells it first`, async () => {
+      const a = cluster.node('A', { concurrency: 5, stopAfter: river, flows: { kind: 'three', prefix: 'inflight', count: 1 } });
+      await opened(cluster, a, true);
+      await cluster.until('A stopped after its river', () => processStopped(a.child.pid!));
+      cluster.note('stopped A');
+      settings.engine = 'B';
+      const b = await cluster.open('B', { concurrency: 5 });
+      // B takes the flow over once A's lease has lapsed, and runs what is left of it, its hook last
+      await cluster.until('Atlantic.success in B', () => only(cluster.entries(), 'atlantic', 'success', 'B').length === 1);
+      expect((await b.get('inflight-0'))?.status).to.equal('success');
+      const mark = cluster.note('continued A');
+      a.child.kill('SIGCONT');
+      await cluster.until('a heartbeat of A after it woke', async () => {
+        const w = (await b.workers()).find((x) => x.id === 'A');
+        return w !== undefined && w.heartbeatAt > Date.now() - HEARTBEAT_MS;
+      });
+      await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+      const late = cluster.entries().filter((e) => e.engine === 'A' && e.index > mark);
+      expect(late, `calls A made after it woke (${cluster.lapses()})`).to.deep.equal([]);
+      each(only(cluster.entries(), 'atlantic', 'success'), ['inflight-0'], 1, 'Atlantic.success');
+      a.send('close');
+      expect(await a.exited).to.equal(0);
+    });
+  }
 
   it('a cancel recorded for an engine that died before it carried it out: the engine that takes the flow over starts it cancelled', async () => {
     const a = cluster.node('A', { concurrency: 5, hold: 'b', flows: { kind: 'three', prefix: 'orphan', count: 1 } });

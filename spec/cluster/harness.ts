@@ -38,6 +38,8 @@ export interface NodeOptions extends Partial<Omit<Args, 'id' | 'url' | 'schema'>
   hold?: string;
   /** A file whose existence ends the holds (else they last until the flow is stopped). */
   gate?: string;
+  /** A river whose first flow() stops the process right after it returns (see rivers.ts). */
+  stopAfter?: string;
 }
 
 export interface Cluster {
@@ -117,9 +119,14 @@ export function useCluster(): Cluster {
     },
     file: (name) => path.join(tmp, name),
     node(id, options = {}) {
-      const { hold, gate, ...rest } = options;
+      const { hold, gate, stopAfter, ...rest } = options;
       const args: Args = { url: PG_URL, schema, id, heartbeat: `${HEARTBEAT_MS}ms`, leaseTime: `${LEASE_MS}ms`, concurrency: 10, ...rest };
-      const env: Record<string, string> = { VASTFLOW_CLUSTER_JOURNAL: journalFile, VASTFLOW_CLUSTER_HOLD: hold ?? '', VASTFLOW_CLUSTER_GATE: gate ?? '' };
+      const env: Record<string, string> = {
+        VASTFLOW_CLUSTER_JOURNAL: journalFile,
+        VASTFLOW_CLUSTER_HOLD: hold ?? '',
+        VASTFLOW_CLUSTER_GATE: gate ?? '',
+        VASTFLOW_CLUSTER_STOP_AFTER: stopAfter ?? '',
+      };
       const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM, JSON.stringify(args)], { env: childEnv(env), stdio: ['pipe', 'ignore', 'pipe'] });
       let stderr = '';
       let gone = false;

@@ -15,6 +15,11 @@ export const settings = {
   hold: process.env['VASTFLOW_CLUSTER_HOLD'] ?? '',
   /** When set, a held flow() waits until this file exists, then goes on (its signal unheeded). */
   gate: process.env['VASTFLOW_CLUSTER_GATE'] ?? '',
+  /**
+   * A river whose first flow() in this process stops the process (SIGSTOP) right after it returns:
+   * while the write of its success is on its way to the database, its answer not read yet.
+   */
+  stopAfter: process.env['VASTFLOW_CLUSTER_STOP_AFTER'] ?? '',
 };
 
 export function journal(line: string): void {
@@ -79,6 +84,11 @@ export class Step extends River<{ name: string; ms?: number }> {
     else if (this.config!.ms) await sleep(this.config!.ms);
     hw.put(name, `${name}-${engine}`);
     journal(`${hw.requestId} ${name} done ${ctx.attempt} ${engine}`);
+    if (settings.stopAfter === name) {
+      settings.stopAfter = '';
+      // a timer: the engine has sent the write by then (a microtask or setImmediate comes before it)
+      setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 0);
+    }
   }
 }
 
