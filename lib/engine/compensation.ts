@@ -149,13 +149,14 @@ class Compensation {
     let attempt = found === undefined ? 1 : found.state === 'running' ? found.attempts : found.attempts + 1;
     if (found?.state === 'retry' && found.dueAt !== undefined) await this.#waitUntil(found.dueAt);
     for (;;) {
-      const unsure = run.claimsSure();
-      if (unsure !== undefined) await unsure;
       run.checkInterrupt();
       run.apply(node, { type: 'compensate', attempt, at: run.clock.now() });
       run.apply(node, { type: 'call', attempt, phase: 'compensate', at: run.clock.now() });
       // awaited: what came before (the rivers' ends, the compensations before) is in the store first
       await this.#write(false);
+      // answered after a pause past the lease, the write tells nothing of the claim since
+      const unsure = run.claimsSure();
+      if (unsure !== undefined) await unsure;
       run.checkInterrupt();
       this.#emit('start', attempt);
       let error: Error | undefined;

@@ -239,20 +239,21 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
     expect(await a.exited).to.equal(0);
   });
 
-  for (const [river, next] of [
-    ['a', 'the next river'],
-    ['c', 'the Atlantic hook'],
+  for (const [river, next, kind, hook] of [
+    ['a', 'the next river', 'three', 'success'],
+    ['c', 'the Atlantic hook', 'three', 'success'],
+    ['f', 'a compensation', 'saga', 'fail'],
   ] as const) {
-    it(`an engine stopped while the write of a river's success is in flight, woken past its lease, runs not ${next}: its heartbeat tells it first`, async () => {
-      const a = cluster.node('A', { concurrency: 5, stopAfter: river, flows: { kind: 'three', prefix: 'inflight', count: 1 } });
+    it(`an engine stopped while the write of a river's end is in flight, woken past its lease, runs not ${next}: its heartbeat tells it first`, async () => {
+      const a = cluster.node('A', { concurrency: 5, stopAfter: river, flows: { kind, prefix: 'inflight', count: 1 } });
       await opened(cluster, a, true);
       await cluster.until('A stopped after its river', () => processStopped(a.child.pid!));
       cluster.note('stopped A');
       settings.engine = 'B';
       const b = await cluster.open('B', { concurrency: 5 });
       // B takes the flow over once A's lease has lapsed, and runs what is left of it, its hook last
-      await cluster.until('Atlantic.success in B', () => only(cluster.entries(), 'atlantic', 'success', 'B').length === 1);
-      expect((await b.get('inflight-0'))?.status).to.equal('success');
+      await cluster.until(`Atlantic.${hook} in B`, () => only(cluster.entries(), 'atlantic', hook, 'B').length === 1);
+      expect((await b.get('inflight-0'))?.status).to.equal(hook);
       const mark = cluster.note('continued A');
       a.child.kill('SIGCONT');
       await cluster.until('a heartbeat of A after it woke', async () => {
@@ -262,7 +263,8 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
       await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
       const late = cluster.entries().filter((e) => e.engine === 'A' && e.index > mark);
       expect(late, `calls A made after it woke (${cluster.lapses()})`).to.deep.equal([]);
-      each(only(cluster.entries(), 'atlantic', 'success'), ['inflight-0'], 1, 'Atlantic.success');
+      each(only(cluster.entries(), 'atlantic', hook), ['inflight-0'], 1, `Atlantic.${hook}`);
+      if (kind === 'saga') each(only(cluster.entries(), 'a', 'compensate'), ['inflight-0'], 1, 'compensate() of a');
       a.send('close');
       expect(await a.exited).to.equal(0);
     });

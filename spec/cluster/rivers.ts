@@ -5,7 +5,7 @@
 // module too (as an engine of its own, or to draw flows); env sets each child's engine id and which
 // rivers hold in it.
 import fs from 'node:fs';
-import { Atlantic, Basin, Dam, Headwaters, ParallelRiver, River, type Andes, type RiverAttr, type RiverContext } from '../../lib/index.js';
+import { Atlantic, Basin, Dam, FatalError, Headwaters, ParallelRiver, River, type Andes, type RiverAttr, type RiverContext } from '../../lib/index.js';
 
 export const settings = {
   journal: process.env['VASTFLOW_CLUSTER_JOURNAL'] ?? '',
@@ -84,11 +84,33 @@ export class Step extends River<{ name: string; ms?: number }> {
     else if (this.config!.ms) await sleep(this.config!.ms);
     hw.put(name, `${name}-${engine}`);
     journal(`${hw.requestId} ${name} done ${ctx.attempt} ${engine}`);
-    if (settings.stopAfter === name) {
-      settings.stopAfter = '';
-      // a timer: the engine has sent the write by then (a microtask or setImmediate comes before it)
-      setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 0);
-    }
+    stopIfAfter(name);
+  }
+}
+
+/** Stops this process right after the river `name` returns, when told to (settings.stopAfter), once. */
+function stopIfAfter(name: string): void {
+  if (settings.stopAfter !== name) return;
+  settings.stopAfter = '';
+  // a timer: the engine has sent the river's write by then (a microtask or setImmediate comes before it)
+  setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 0);
+}
+
+/** A step undone by compensate(), which journals its call. */
+export class Undone extends Step {
+  static riverName = 'Cluster.Undone';
+  async compensate(hw: Headwaters) {
+    journal(`${hw.requestId} ${this.config!.name} compensate 1 ${settings.engine}`);
+  }
+}
+
+/** Fails for good (FatalError: no retry). */
+export class Fails extends River<{ name: string }> {
+  static riverName = 'Cluster.Fails';
+  async flow(hw: Headwaters, ctx: RiverContext) {
+    journal(`${hw.requestId} ${this.config!.name} flow ${ctx.attempt} ${settings.engine}`);
+    stopIfAfter(this.config!.name);
+    throw new FatalError(`${this.config!.name} failed`);
   }
 }
 
@@ -126,17 +148,18 @@ export class End extends Atlantic {
   }
 }
 
-export const classesByName = { Step, Special, Poll, End } as const;
+export const classesByName = { Step, Special, Poll, End, Undone, Fails } as const;
 export type ClassName = keyof typeof classesByName;
 export const allClasses = Object.values(classesByName);
 
-export type Kind = 'three' | 'special' | 'poll' | 'mixed' | 'dam';
+export type Kind = 'three' | 'special' | 'poll' | 'mixed' | 'dam' | 'saga';
 
 /**
  * Draws a flow of the kind for one requestId: three steps a, b, c; a, special s, c; a step and a
  * poll; or, `mixed`, one of four shapes by the requestId's number: the three steps, a parallel
  * river (a | b) then c, a basin of a and b then c, or a step and a poll; or, `dam`, a step, a Dam
- * held until the message `go`, and a step c.
+ * held until the message `go`, and a step c; or, `saga`, a step a that compensate() undoes and a
+ * river f that fails for good.
  */
 export function draw(andes: Andes, kind: Kind, requestId: string, options: { ms?: number; intervalMs?: number } = {}): Andes {
   andes.drawHeadwaters(new Headwaters(requestId)).drawAtlantic(new End());
@@ -150,6 +173,8 @@ export function draw(andes: Andes, kind: Kind, requestId: string, options: { ms?
       return andes.drawStream(step('a'), new Poll({ intervalMs: options.intervalMs ?? 100 }));
     case 'dam':
       return andes.drawStream(step('a'), new Dam('go'), step('c'));
+    case 'saga':
+      return andes.drawStream(new Undone({ name: 'a' }), new Fails({ name: 'f' }));
     case 'mixed': {
       const shape = Number(/(\d+)$/.exec(requestId)?.[1] ?? 0) % 4;
       if (shape === 0) return andes.drawStream(step('a'), step('b'), step('c'));
