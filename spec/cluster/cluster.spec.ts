@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Andes, Engine, type FlowOutcome, type FlowRun, type FlowSnapshot } from '../../lib/index.js';
 import { silent } from '../helpers/stores.js';
 import pg from 'pg';
-import { countBy, HEARTBEAT_MS, LEASE_MS, only, opened, PG_URL, useCluster } from './harness.js';
+import { countBy, HEARTBEAT_MS, LEASE_MS, only, opened, PG_URL, useCluster, type EngineProcess } from './harness.js';
 import { draw, settings, type Entry } from './rivers.js';
 import { describePg } from '../helpers/postgres.js';
 
@@ -43,6 +43,22 @@ async function pendingCancels(schema: string, flowId: string): Promise<number> {
 describePg('many engines on one PostgreSQL schema (real processes)', function () {
   this.timeout(40_000);
   const cluster = useCluster();
+
+  /**
+   * Continues the stopped engine process `a`, waits until `b` sees a heartbeat of it and a few
+   * heartbeats more, and asserts that `a` made no call of any river or hook after it woke.
+   */
+  async function wakesIdle(a: EngineProcess, b: Engine): Promise<void> {
+    const mark = cluster.note(`continued ${a.id}`);
+    a.child.kill('SIGCONT');
+    await cluster.until(`a heartbeat of ${a.id} after it woke`, async () => {
+      const w = (await b.workers()).find((x) => x.id === a.id);
+      return w !== undefined && w.heartbeatAt > Date.now() - HEARTBEAT_MS;
+    });
+    await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+    const late = cluster.entries().filter((e) => e.engine === a.id && e.index > mark);
+    expect(late, `calls ${a.id} made after it woke (${cluster.lapses()})`).to.deep.equal([]);
+  }
 
   /** Every requestId of `rids` appears exactly `times` times in the entries. */
   function each(list: Entry[], rids: string[], times: number, what: string): void {
@@ -226,15 +242,7 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
       await cluster.until(`${rid} ended in B`, async () => (await b.get(rid))?.status === 'success');
     }
     // A's poll timers are long due when it wakes: before this fix it polled at once, then learned it had lost the flows
-    const mark = cluster.note('continued A');
-    a.child.kill('SIGCONT');
-    await cluster.until('a heartbeat of A after it woke', async () => {
-      const w = (await b.workers()).find((x) => x.id === 'A');
-      return w !== undefined && w.heartbeatAt > Date.now() - HEARTBEAT_MS;
-    });
-    await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
-    const late = cluster.entries().filter((e) => e.engine === 'A' && e.index > mark);
-    expect(late, `calls A made after it woke (${cluster.lapses()})`).to.deep.equal([]);
+    await wakesIdle(a, b);
     a.send('close');
     expect(await a.exited).to.equal(0);
   });
@@ -254,15 +262,7 @@ describePg('many engines on one PostgreSQL schema (real processes)', function ()
       // B takes the flow over once A's lease has lapsed, and runs what is left of it, its hook last
       await cluster.until(`Atlantic.${hook} in B`, () => only(cluster.entries(), 'atlantic', hook, 'B').length === 1);
       expect((await b.get('inflight-0'))?.status).to.equal(hook);
-      const mark = cluster.note('continued A');
-      a.child.kill('SIGCONT');
-      await cluster.until('a heartbeat of A after it woke', async () => {
-        const w = (await b.workers()).find((x) => x.id === 'A');
-        return w !== undefined && w.heartbeatAt > Date.now() - HEARTBEAT_MS;
-      });
-      await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
-      const late = cluster.entries().filter((e) => e.engine === 'A' && e.index > mark);
-      expect(late, `calls A made after it woke (${cluster.lapses()})`).to.deep.equal([]);
+      await wakesIdle(a, b);
       each(only(cluster.entries(), 'atlantic', hook), ['inflight-0'], 1, `Atlantic.${hook}`);
       if (kind === 'saga') each(only(cluster.entries(), 'a', 'compensate'), ['inflight-0'], 1, 'compensate() of a');
       a.send('close');
