@@ -163,6 +163,7 @@ describe('web UI: flow detail', function () {
         .branch('flat', step('f2'))
         .branch('deep', new Basin('c').drawStream(new ParallelRiver().append(step('r1')).append(step('s1'), step('s2')))),
       new ParallelRiver().append(step('l')).append(step('m1'), step('m2'), step('m3')).append(step('r')),
+      new Choose({ branch: 'a-branch-name-far-too-long-to-fit' }).branch('left', step('x')).branch('a-branch-name-far-too-long-to-fit', step('z')),
     );
     const { page } = await ui.visit(`${url}/#/flows/${id}`);
     await page.locator('#flow-status', { hasText: 'success' }).waitFor();
@@ -181,6 +182,12 @@ describe('web UI: flow detail', function () {
       return [...new Set(bad)];
     })()`);
     expect(crossings).to.deep.equal([]);
+    // a fork's branch names stay inside its frame
+    const outside = await page.evaluate<string[]>(`[...document.querySelectorAll('svg.graph g.frame')].flatMap((g) => {
+      const f = g.querySelector('rect').getBBox();
+      return [...g.querySelectorAll('text.branch')].filter((t) => t.getBBox().x + t.getBBox().width > f.x + f.width).map((t) => t.textContent);
+    })`);
+    expect(outside).to.deep.equal([]);
   });
 
   it('draws a flow with retries, polls, a basin, a fork and a failure (the screenshot of docs/ui-detail.png)', async () => {

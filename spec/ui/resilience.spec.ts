@@ -2,11 +2,13 @@
 // read again by themselves), a deep link is malformed, and flow text is hostile (one long word,
 // bidi controls).
 import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
-import { Andes, Headwaters, type AdminServer, type Engine, type Stream } from '../../lib/index.js';
+import { Andes, Headwaters, ParallelRiver, type AdminServer, type Engine, type Stream } from '../../lib/index.js';
 import { until } from '../helpers/stores.js';
 import { useUi } from './harness.js';
-import { failing, Gated, gate, resetRivers, Step, UI_CLASSES } from './rivers.js';
+import { failing, Gated, gate, Polled, resetRivers, Step, UI_CLASSES } from './rivers.js';
 
 async function run(engine: Engine, streams: Stream[], requestId?: string): Promise<string> {
   const andes = new Andes(engine).drawStream(...streams);
@@ -89,6 +91,83 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
     await page.locator('#offline').waitFor({ state: 'detached' });
     await page.locator('table.workers tr[data-worker]').waitFor();
     expect(await page.locator('h1', { hasText: 'Something went wrong' }).count()).to.equal(0);
+  });
+
+  it('behind a proxy that answers 502 while the server is away, keeps the page and says the server does not answer', async () => {
+    const engine = await ui.open({ classes: UI_CLASSES });
+    admin = await engine.serve({ port: 0 });
+    const target = new URL(admin.url);
+    let up = true;
+    const open = new Set<http.ServerResponse>();
+    // a reverse proxy as nginx is one: it forwards, or answers 502 with a page of its own
+    const proxy = http.createServer((req, res) => {
+      if (!up) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
+      open.add(res);
+      res.on('close', () => open.delete(res));
+      const fwd = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      fwd.on('error', () => res.destroy());
+      req.pipe(fwd);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const id = await run(engine, [new Gated({ label: 'behind' })]);
+      const { page } = await ui.visit(`http://localhost:${(proxy.address() as AddressInfo).port}/#/flows/${id}`);
+      await page.locator('#flow-status', { hasText: 'running' }).waitFor();
+      up = false;
+      for (const res of open) res.destroy();
+      await page.locator('#offline').waitFor();
+      gate('behind').release();
+      await page.waitForTimeout(3500); // the detail page reads a running flow again every 3 s
+      expect(await page.locator('h1', { hasText: 'Something went wrong' }).count()).to.equal(0);
+      expect(await page.locator('#flow-status').textContent()).to.equal('running');
+      up = true;
+      await page.locator('#flow-status', { hasText: 'success' }).waitFor();
+      await page.locator('#offline').waitFor({ state: 'detached' });
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+
+  it('asks for the token when the server comes back asking for one, on a page that reads nothing by itself', async () => {
+    const engine = await ui.open({ classes: UI_CLASSES });
+    admin = await engine.serve({ port: 0 });
+    const first = await run(engine, [new Step({ label: 'first' })]);
+    const { page } = await ui.visit(admin.url);
+    await page.locator(`tr[data-flow="${first}"]`).waitFor();
+    const port = Number(new URL(admin.url).port);
+    await admin.close();
+    await page.locator('#offline').waitFor();
+    const second = await run(engine, [new Step({ label: 'second' })]);
+    admin = await engine.serve({ port, token: 'fresh-token' });
+    await page.locator('#token').waitFor();
+    await page.locator('#offline').waitFor({ state: 'detached' });
+    await page.locator('#token').fill('fresh-token');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator(`tr[data-flow="${second}"]`).waitFor();
+  });
+
+  it('keeps the keyboard focus on the button that had it through the live redraws of a running flow', async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const id = await run(engine, [new ParallelRiver().append(new Gated({ label: 'held' })).append(new Polled({ label: 'ticks', polls: 8 }))]);
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('#flow-status', { hasText: 'running' }).waitFor();
+    await page.locator('#cancel').focus();
+    await page.getByText('Blueprint', { exact: true }).click();
+    await page.locator('#cancel').focus();
+    // the polls redraw the page several times; the focus and the unfolded blueprint stay
+    await page.locator('svg.graph g[data-stream="0.1.0"][data-state="success"]').waitFor();
+    await page.waitForTimeout(300);
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).to.equal('cancel');
+    expect(await page.locator('#blueprint-panel').getAttribute('open')).to.not.equal(null);
+    gate('held').release();
+    await page.locator('#flow-status', { hasText: 'success' }).waitFor();
   });
 
   it('answers a malformed deep link with "No such flow", not a script error', async () => {

@@ -1,6 +1,8 @@
 // The admin API client: every call goes to this page's own origin, with the token once one is known.
 
 const TOKEN_KEY = 'vastflow.token';
+/** What a proxy answers while the server behind it is away (the admin server itself never does). */
+const AWAY = new Set([502, 503, 504]);
 
 /** An error answer of the admin API (`{ error: { code, message } }`), or a network failure. */
 export class ApiError extends Error {
@@ -42,6 +44,11 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     reach(false);
     throw new ApiError(0, 'E_NETWORK', `the admin server cannot be reached (${String(err)})`);
   }
+  // a proxy in front of a server that is away answers for it
+  if (AWAY.has(res.status)) {
+    reach(false);
+    throw new ApiError(0, 'E_NETWORK', `the admin server cannot be reached (HTTP ${res.status} from the proxy in front of it)`);
+  }
   // an answer: live again, unless the event stream is still reconnecting (its open says it then)
   if (source?.readyState !== EventSource.CONNECTING) reach(true);
   const text = await res.text();
@@ -80,6 +87,18 @@ let source: EventSource | undefined;
 let retry: ReturnType<typeof setTimeout> | undefined;
 /** How long after the event stream closed for good (an answer other than 200) it is opened again. */
 const REOPEN_MS = 3000;
+
+type AuthListener = () => void;
+const authListeners = new Set<AuthListener>();
+
+/**
+ * Calls `listener` when the event stream was refused for want of the right token (the server came
+ * back asking for another): the page must ask for it, though it may have nothing else to read.
+ */
+export function onUnauthorized(listener: AuthListener): () => void {
+  authListeners.add(listener);
+  return () => authListeners.delete(listener);
+}
 
 type ReachListener = (up: boolean) => void;
 const reachListeners = new Set<ReachListener>();
@@ -124,8 +143,16 @@ export function connectEvents(): void {
     if (source !== es) return;
     // a lost connection: the browser tries again by itself; an error answer (a 401) closes the
     // stream, and it is opened again a little later (the server did answer: it is reachable)
-    if (es.readyState === EventSource.CONNECTING) reach(false);
-    else retry = setTimeout(connectEvents, REOPEN_MS);
+    if (es.readyState === EventSource.CONNECTING) return reach(false);
+    // which answer it was, EventSource does not say: a plain call tells (and, answered, that the
+    // server is back); a 401 waits for a token (connectEvents runs again once one is given)
+    api('/workers').then(
+      () => void (retry = setTimeout(connectEvents, REOPEN_MS)),
+      (err: unknown) => {
+        if (err instanceof ApiError && err.status === 401) for (const l of authListeners) l();
+        else retry = setTimeout(connectEvents, REOPEN_MS);
+      },
+    );
   });
 }
 

@@ -1,6 +1,6 @@
 // The web UI's entry: hash routes (#/flows, #/flows/<id>, #/workers), the token prompt, live events.
 
-import { ApiError, connectEvents, onReachable, setToken, token } from './api.js';
+import { ApiError, connectEvents, onReachable, onUnauthorized, setToken, token } from './api.js';
 import { detailView } from './detail-view.js';
 import { h, replace } from './dom.js';
 import { errorNode } from './format.js';
@@ -12,6 +12,8 @@ const main = document.getElementById('main')!;
 let stop: (() => void) | undefined;
 /** Whether main shows the error page of fail() (shown again from the route once the server answers). */
 let failed = false;
+/** Whether main shows the token prompt. */
+let asking = false;
 
 /** A part of the hash decoded; a malformed escape (`%E0%A4%A`) is taken as written. */
 function decode(part: string): string {
@@ -44,6 +46,7 @@ function viewOf(route: Route): View | undefined {
 
 /** Asks for the admin server's token, then shows the page again. */
 function askToken(refused: boolean): void {
+  asking = true;
   const input = h('input', { id: 'token', type: 'password', name: 'token', autocomplete: 'current-password', required: true });
   replace(
     main,
@@ -111,6 +114,7 @@ function route(): void {
   stop?.();
   stop = undefined;
   failed = false;
+  asking = false;
   const r = parse(location.hash);
   for (const a of document.querySelectorAll('header nav a')) {
     const on = a.getAttribute('href') === `#/${r.path[0] ?? 'flows'}`;
@@ -135,5 +139,8 @@ document.querySelector('.skip')?.addEventListener('click', (e) => {
   main.focus();
 });
 onReachable(offline);
+onUnauthorized(() => {
+  if (!asking) fail(new ApiError(401, 'E_UNAUTHORIZED', 'the admin server asks for a token'));
+});
 connectEvents();
 route();

@@ -22,6 +22,8 @@ export const detailView: View = (root, { route, fail }) => {
 
   /** The streams unfolded by the user, kept across redraws. */
   const unfolded = new Set<string>();
+  /** The JSON panels (blueprint, Mermaid) unfolded by the user, by id. */
+  const shown = new Set<string>();
   let flow: FlowSnapshot | undefined;
   let alive = true;
   let reads = 0;
@@ -44,12 +46,21 @@ export const detailView: View = (root, { route, fail }) => {
     d.querySelector('summary')?.focus();
   };
 
+  /** A folded JSON panel that stays unfolded across redraws once the user unfolded it. */
+  const panel = (id: string, title: string, body: HTMLElement): HTMLDetailsElement => {
+    const d = h('details', { class: 'json', id, open: shown.has(id) }, h('summary', { id: `${id}-summary` }, title), body);
+    d.addEventListener('toggle', () => (d.open ? shown.add(id) : shown.delete(id)));
+    return d;
+  };
+
   const render = (f: FlowSnapshot): void => {
     // a redraw replaces the focused element: focus its successor
     const active = document.activeElement;
     const focusKey =
       active instanceof Element && content.contains(active) ? (active.getAttribute('data-stream') ?? active.parentElement?.getAttribute('data-stream')) : null;
     const tag = active?.tagName;
+    // a button or a panel's summary keeps the focus by its id
+    const focusId = active instanceof HTMLElement && content.contains(active) && active.id !== '' ? active.id : undefined;
     const ended = ENDED.has(f.status);
     // a flow whose compensations ran cannot be redriven (the server answers E_CONFLICT)
     const compensated = f.streams.some((s) => s.compensation !== undefined);
@@ -117,12 +128,13 @@ export const detailView: View = (root, { route, fail }) => {
       timeline !== undefined &&
         h('section', { 'aria-labelledby': 'h-timeline' }, h('h2', { id: 'h-timeline' }, 'Timeline'), h('div', { class: 'scroll' }, timeline)),
       h('section', { 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Headwaters'), h('pre', { class: 'json', id: 'headwaters' }, json(f.headwaters))),
-      h('details', { class: 'json' }, h('summary', {}, 'Blueprint'), h('pre', { class: 'json', id: 'blueprint' }, json(f.blueprint))),
-      f.mermaid !== undefined && h('details', { class: 'json' }, h('summary', {}, 'Mermaid'), h('pre', { class: 'json' }, f.mermaid)),
+      panel('blueprint-panel', 'Blueprint', h('pre', { class: 'json', id: 'blueprint' }, json(f.blueprint))),
+      f.mermaid !== undefined && panel('mermaid-panel', 'Mermaid', h('pre', { class: 'json' }, f.mermaid)),
     );
     for (const d of content.querySelectorAll<HTMLDetailsElement>('details.stream'))
       d.addEventListener('toggle', () => (d.open ? unfolded.add(d.dataset['stream']!) : unfolded.delete(d.dataset['stream']!)));
-    if (focusKey !== null && focusKey !== undefined) {
+    if (focusId !== undefined) document.getElementById(focusId)?.focus();
+    else if (focusKey !== null && focusKey !== undefined) {
       const el = content.querySelector<HTMLElement>(
         tag === 'SUMMARY' ? `details[data-stream="${CSS.escape(focusKey)}"] summary` : `g[data-stream="${CSS.escape(focusKey)}"]`,
       );

@@ -85,7 +85,8 @@ export function drawGraph(flow: FlowSnapshot, onSelect: (id: string) => void): S
       group(p, [
         svg('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: 8 }),
         svg('text', { x: p.x + 8, y: p.y + 16, class: 'head' }, clip(`${name} · ${s === undefined ? 'init' : shownState(s)}`, Math.floor(p.w / 7))),
-        ...p.labels.map((b) => svg('text', { x: b.x, y: b.y, class: 'branch' }, clip(b.text, 18))),
+        // 11 px text: about 6.5 px a character
+        ...p.labels.map((b) => svg('text', { x: b.x, y: b.y, class: 'branch' }, clip(b.text, Math.max(3, Math.min(18, Math.floor(b.width / 6.5)))))),
       ]),
     );
   }

@@ -22,7 +22,8 @@ export interface Placed {
   y: number;
   w: number;
   h: number;
-  labels: Array<{ text: string; x: number; y: number }>;
+  /** A fork's branch names: where each goes, and the width it has before the next branch or the frame's edge. */
+  labels: Array<{ text: string; x: number; y: number; width: number }>;
 }
 export interface Edge {
   d: string;
@@ -128,7 +129,8 @@ export function layout(items: Item[]): Layout {
     it.branches.forEach((b, i) => {
       const bw = bs[i]!;
       const bcx = x + bw.w / 2;
-      if (b.label !== undefined) p.labels.push({ text: b.label, x: bcx + 5, y: bTop - 5 });
+      const room = bw.w / 2 - 5 + (i === it.branches.length - 1 ? PAD : GAP_X) - 4;
+      if (b.label !== undefined) p.labels.push({ text: b.label, x: bcx + 5, y: bTop - 5, width: room });
       curve(cx, fanOut, bcx, bTop, b.items.length > 0);
       placeSeq(b.items, bcx, bTop);
       // a branch shorter than the tallest goes down its own column first, and turns to the join
