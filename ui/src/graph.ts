@@ -46,10 +46,6 @@ export function drawGraph(flow: FlowSnapshot, onSelect: (id: string) => void): S
       ),
     ),
   );
-  // containers first, so their frames lie under the edges and boxes inside them
-  const order = [...l.nodes].sort((a, b) => Number(a.t === 'leaf') - Number(b.t === 'leaf'));
-  const frames = order.filter((p) => p.t !== 'leaf');
-  const leaves = order.filter((p) => p.t === 'leaf');
   const group = (p: (typeof l.nodes)[number], children: SVGElement[]): SVGElement => {
     const s = byId.get(p.id);
     const state = s === undefined ? 'init' : shownState(s);
@@ -78,9 +74,21 @@ export function drawGraph(flow: FlowSnapshot, onSelect: (id: string) => void): S
     );
     return g;
   };
-  for (const p of frames) {
+  // in the drawing's order (a container before what it holds, top to bottom, branch by branch):
+  // the order Tab follows, and each frame is painted under what it holds
+  for (const p of l.nodes) {
     const s = byId.get(p.id);
     const name = s?.name ?? p.id;
+    if (p.t === 'leaf') {
+      root.append(
+        group(p, [
+          svg('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: 6 }),
+          svg('text', { x: p.x + p.w / 2, y: p.y + 19, class: 'name' }, clip(name, 24)),
+          svg('text', { x: p.x + p.w / 2, y: p.y + 36, class: 'sub' }, s === undefined ? 'init' : clip(detail(s), 30)),
+        ]),
+      );
+      continue;
+    }
     root.append(
       group(p, [
         svg('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: 8 }),
@@ -90,20 +98,11 @@ export function drawGraph(flow: FlowSnapshot, onSelect: (id: string) => void): S
       ]),
     );
   }
+  // the edges over the frames (they run inside them) and touching the boxes only at their ends
   const edges = svg('g', { class: 'edges', 'aria-hidden': 'true' });
   for (const e of l.edges) edges.append(svg('path', { d: e.d, 'marker-end': e.arrow ? 'url(#arrow)' : undefined }));
   root.append(edges);
   root.append(svg('circle', { class: 'mark', cx: l.start.x, cy: l.start.y, r: 6 }), svg('circle', { class: 'mark end', cx: l.end.x, cy: l.end.y, r: 6 }));
-  for (const p of leaves) {
-    const s = byId.get(p.id);
-    root.append(
-      group(p, [
-        svg('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: 6 }),
-        svg('text', { x: p.x + p.w / 2, y: p.y + 19, class: 'name' }, clip(s?.name ?? p.id, 24)),
-        svg('text', { x: p.x + p.w / 2, y: p.y + 36, class: 'sub' }, s === undefined ? 'init' : clip(detail(s), 30)),
-      ]),
-    );
-  }
   return root;
 }
 
