@@ -170,7 +170,7 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
     await page.locator('#flow-status', { hasText: 'success' }).waitFor();
   });
 
-  it('answers a malformed deep link with "No such flow", not a script error', async () => {
+  it('answers a malformed deep link with "No such flow" and a path of no page with "Not found", not a script error', async () => {
     const { url } = await ui.serve({ classes: UI_CLASSES });
     const { page } = await ui.visit(`${url}/#/flows`);
     const errors: string[] = [];
@@ -181,6 +181,8 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
       await page.evaluate(`location.hash = '#/flows/%E0%A4%A'`);
       await page.locator('h1', { hasText: 'No such flow' }).waitFor();
       expect(await page.locator('main').textContent()).to.contain('%E0%A4%A');
+      await page.evaluate(`location.hash = '#/flows/a/b'`);
+      await page.locator('h1', { hasText: 'Not found' }).waitFor();
     } finally {
       page.off('pageerror', onError);
     }

@@ -39,7 +39,7 @@ function parse(hash: string): Route {
 function viewOf(route: Route): View | undefined {
   const [top] = route.path;
   if (top === 'flows' && route.path.length === 2) return detailView;
-  if (top === 'flows' || top === undefined) return listView;
+  if ((top === 'flows' && route.path.length === 1) || top === undefined) return listView;
   if (top === 'workers' && route.path.length === 1) return workersView;
   return undefined;
 }
