@@ -155,9 +155,8 @@ class Compensation {
       // awaited: what came before (the rivers' ends, the compensations before) is in the store first
       await this.#write(false);
       // answered after a pause past the lease, the write tells nothing of the claim since
-      const unsure = run.claimsSure();
-      if (unsure !== undefined) await unsure;
-      run.checkInterrupt();
+      const ready = run.readyToCall();
+      if (ready !== undefined) await ready;
       this.#emit('start', attempt);
       let error: Error | undefined;
       try {

@@ -679,13 +679,16 @@ export class FlowRunner implements SignalSource, StepPort {
 
   /**
    * Before a call of the flow's code (an attempt, a poll, a compensation, the Atlantic hook):
-   * undefined while this engine's claims are sure, else what resolves once a heartbeat has told
-   * which it still holds (a flow lost meanwhile is interrupted first; checkInterrupt() then
-   * throws). A write sent before the process was paused may be answered after it woke, past the
-   * lease: its flow must not go on to its next call while another engine may run it.
+   * throws Interrupted when the flow must stop; undefined while this engine's claims are sure;
+   * else what settles once a heartbeat has told which it still holds (rejecting with Interrupted
+   * for a flow lost meanwhile). A write sent before the process was paused may be answered after
+   * it woke, past the lease: its flow must not go on to its next call while another engine may
+   * run it. Awaited only when it is a promise: the usual call pays no microtask.
    */
-  claimsSure(): Promise<void> | undefined {
-    return this.host.claimsUnsure() ? new Promise<void>((resolve) => this.host.whenClaimsSure(resolve)) : undefined;
+  readyToCall(): Promise<void> | undefined {
+    this.checkInterrupt();
+    if (!this.host.claimsUnsure()) return undefined;
+    return new Promise<void>((resolve) => this.host.whenClaimsSure(resolve)).then(() => this.checkInterrupt());
   }
 
   /**
@@ -769,9 +772,8 @@ export class FlowRunner implements SignalSource, StepPort {
     const h = this.header;
     const a = h.atlantic!;
     let error: FlowError | undefined;
-    const unsure = this.claimsSure();
-    if (unsure !== undefined) await unsure;
-    this.checkInterrupt();
+    const ready = this.readyToCall();
+    if (ready !== undefined) await ready;
     try {
       if (a.outcome === 'success') await this.#atlantic.success(this.hw);
       else await this.#atlantic.fail(this.hw, h.error ?? { code: 'E_RIVER_FAILED', message: 'the flow failed' });

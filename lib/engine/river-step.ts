@@ -96,9 +96,8 @@ class RiverStep {
     let attempt = found.phase === 'flow' && found.attempts > 0 ? found.attempts : found.attempts + 1;
     if (found.phase === 'retry' && found.dueAt !== undefined && !(await this.#waitUntil(found.dueAt))) return this.#stopped();
     for (;;) {
-      const unsure = run.claimsSure();
-      if (unsure !== undefined) await unsure;
-      run.checkInterrupt();
+      const ready = run.readyToCall();
+      if (ready !== undefined) await ready;
       this.#apply({ type: 'attempt', attempt });
       // written with its history entry begun: a snapshot shows the attempt that is running
       this.#began(attempt, 'flow');
@@ -150,9 +149,8 @@ class RiverStep {
     const attr = node.attr;
     while (this.rec.cycles < attr.cycleTimes) {
       if (!(await this.#waitUntil(this.rec.dueAt ?? run.clock.now()))) return this.#stopped();
-      const unsure = run.claimsSure();
-      if (unsure !== undefined) await unsure;
-      run.checkInterrupt();
+      const ready = run.readyToCall();
+      if (ready !== undefined) await ready;
       const poll = this.rec.cycles + 1;
       let done: boolean;
       try {

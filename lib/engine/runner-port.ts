@@ -53,10 +53,11 @@ export interface StepPort {
   /** Throws when the engine is closing: the flow is left for recovery. */
   checkInterrupt(): void;
   /**
-   * Undefined while the engine's claims are sure; else what resolves once a heartbeat told which
-   * flows it still holds (then checkInterrupt() throws for a flow lost meanwhile).
+   * Before a call of the flow's code: throws when the flow must stop; undefined while the engine's
+   * claims are sure; else what settles once a heartbeat told which flows it still holds
+   * (rejecting for a flow lost meanwhile).
    */
-  claimsSure(): Promise<void> | undefined;
+  readyToCall(): Promise<void> | undefined;
   /** A call of flow() or cycle() begins or ends: the flow may abort or abandon it while it runs. */
   began(call: Call): void;
   ended(call: Call): void;
