@@ -16,13 +16,22 @@ async function run(engine: Engine, streams: Stream[], requestId?: string): Promi
   return (await andes.start()).id;
 }
 
-/** Closes `admin`, waits for the page to say the server is away, and serves `engine` again on the same port. */
-async function awayAndBack(page: Page, engine: Engine, admin: AdminServer, whileAway: () => Promise<void> = async () => {}): Promise<AdminServer> {
+/**
+ * Closes `admin`, waits for the page to say the server is away, runs `whileAway`, and serves
+ * `engine` again on the same port (with `token`, when given).
+ */
+async function awayAndBack(
+  page: Page,
+  engine: Engine,
+  admin: AdminServer,
+  whileAway: () => Promise<void> = async () => {},
+  token?: string,
+): Promise<AdminServer> {
   const port = Number(new URL(admin.url).port);
   await admin.close();
   await page.locator('#offline').waitFor();
   await whileAway();
-  return engine.serve({ port });
+  return engine.serve(token === undefined ? { port } : { port, token });
 }
 
 /**
@@ -53,6 +62,21 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
     admin = undefined;
   });
 
+  /**
+   * An engine served on port 0 and the flow list open on its one flow; then the server goes away,
+   * a second flow starts, and the server comes back on the same port (with `token`, when given).
+   */
+  async function listThroughOutage(token?: string): Promise<{ page: Page; engine: Engine; second: string }> {
+    const engine = await ui.open({ classes: UI_CLASSES });
+    admin = await engine.serve({ port: 0 });
+    const first = await run(engine, [new Step({ label: 'first' })]);
+    const { page } = await ui.visit(admin.url);
+    await page.locator(`tr[data-flow="${first}"]`).waitFor();
+    let second = '';
+    admin = await awayAndBack(page, engine, admin, async () => void (second = await run(engine, [new Step({ label: 'second' })])), token);
+    return { page, engine, second };
+  }
+
   it('says when the admin server is away, and shows the flow as it is once the server is back, without a reload', async () => {
     const engine = await ui.open({ classes: UI_CLASSES });
     admin = await engine.serve({ port: 0 });
@@ -72,22 +96,13 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
   });
 
   it('reads the flow list and the workers again once the server is back: a flow started meanwhile shows', async () => {
-    const engine = await ui.open({ classes: UI_CLASSES });
-    admin = await engine.serve({ port: 0 });
-    const first = await run(engine, [new Step({ label: 'first' })]);
-    const { page } = await ui.visit(admin.url);
-    await page.locator(`tr[data-flow="${first}"]`).waitFor();
-
-    let second = '';
-    admin = await awayAndBack(page, engine, admin, async () => {
-      second = await run(engine, [new Step({ label: 'second' })]);
-    });
+    const { page, engine, second } = await listThroughOutage();
     await page.locator(`tr[data-flow="${second}"]`).waitFor();
     await page.locator('#offline').waitFor({ state: 'detached' });
 
     await page.getByRole('link', { name: 'Workers' }).click();
     await page.locator('table.workers tr[data-worker]').waitFor();
-    admin = await awayAndBack(page, engine, admin);
+    admin = await awayAndBack(page, engine, admin!);
     await page.locator('#offline').waitFor({ state: 'detached' });
     await page.locator('table.workers tr[data-worker]').waitFor();
     expect(await page.locator('h1', { hasText: 'Something went wrong' }).count()).to.equal(0);
@@ -136,16 +151,7 @@ describe('web UI: a server that goes away, bad links, hostile text', function ()
   });
 
   it('asks for the token when the server comes back asking for one, on a page that reads nothing by itself', async () => {
-    const engine = await ui.open({ classes: UI_CLASSES });
-    admin = await engine.serve({ port: 0 });
-    const first = await run(engine, [new Step({ label: 'first' })]);
-    const { page } = await ui.visit(admin.url);
-    await page.locator(`tr[data-flow="${first}"]`).waitFor();
-    const port = Number(new URL(admin.url).port);
-    await admin.close();
-    await page.locator('#offline').waitFor();
-    const second = await run(engine, [new Step({ label: 'second' })]);
-    admin = await engine.serve({ port, token: 'fresh-token' });
+    const { page, second } = await listThroughOutage('fresh-token');
     await page.locator('#token').waitFor();
     await page.locator('#offline').waitFor({ state: 'detached' });
     await page.locator('#token').fill('fresh-token');
