@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Blueprint } from '../model/blueprint.js';
 import type { JsonObject } from '../model/json.js';
 import { quoted } from '../model/describe-value.js';
@@ -50,6 +50,8 @@ export interface LevelDatabase {
   close(): Promise<void>;
   get(key: string, options?: LevelReadOptions): Promise<string | undefined>;
   getMany?(keys: string[], options?: LevelReadOptions): Promise<Array<string | undefined>>;
+  /** A read on the calling thread (abstract-level 3.1 and later, where `supports.getSync`). */
+  getSync?(key: string): string | undefined;
   batch(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   iterator(options: { gt?: string; lt?: string; reverse?: boolean; limit?: number; values?: boolean } & LevelReadOptions): {
     all(): Promise<Array<[string, string]>>;
@@ -152,6 +154,11 @@ async function makeDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Whether `db` reads a key on the calling thread (abstract-level's `getSync`). */
+function readsSync(db: LevelDatabase): boolean {
+  return (db as { supports?: { getSync?: boolean } }).supports?.getSync === true && typeof db.getSync === 'function';
+}
+
 /** The database of a store made by `LevelStore.at()` until open() makes it (a classic-level one: it has chained batches). */
 const UNOPENED = { supports: {} } as unknown as LevelDatabase;
 
@@ -200,6 +207,8 @@ export class LevelStore implements Store {
   readonly #sync: boolean;
   /** An abstract-level database: batches are filled op by op (see {@link chainedBatch}). */
   readonly #chained: boolean;
+  /** The database reads a key on the calling thread (see {@link findFlowId}). */
+  #getSync: boolean;
   readonly #where: string;
   #status: StoreStatus = 'new';
   /** Set by the first failed write: every later write is refused with it. */
@@ -226,6 +235,7 @@ export class LevelStore implements Store {
     this.#sync = options.sync ?? false;
     // abstract-level databases (classic-level, memory-level, a sublevel) declare what they support
     this.#chained = typeof (db as { supports?: unknown }).supports === 'object';
+    this.#getSync = readsSync(db);
     this.#where = options.where ?? 'database';
     const persistent = options.persistent ?? true;
     // on disk, concurrent batches share LevelDB's log write; in memory they would only be smaller
@@ -275,6 +285,7 @@ export class LevelStore implements Store {
       if (this.#db === UNOPENED) {
         await makeDirectory(this.#directory!);
         this.#db = new Level<string, string>(this.#directory!, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as LevelDatabase;
+        this.#getSync = readsSync(this.#db);
       }
       await this.#db.open();
     } catch (err) {
@@ -614,6 +625,13 @@ export class LevelStore implements Store {
 
   findFlowId(requestId: string): Promise<string | undefined> {
     if (this.#status !== 'open') return Promise.reject(this.#closedError('findFlowId'));
+    if (this.#getSync) {
+      try {
+        return Promise.resolve(this.#flowIdOf(requestId, this.#db.getSync!(`r!${requestId}`)));
+      } catch (err) {
+        return Promise.reject(isVastflowError(err) ? err : readError(err, this.#where, `the requestId index (r!${requestId})`));
+      }
+    }
     if (this.#db.getMany === undefined) {
       return this.#db.get(`r!${requestId}`).then(
         (value) => this.#flowIdOf(requestId, value),

@@ -90,3 +90,41 @@ describe('LevelStore over a database closed underneath it', () => {
     await store.close().catch(() => undefined);
   });
 });
+
+describe('LevelStore.findFlowId on each kind of database', () => {
+  // a database with getSync is read on the calling thread; one without it through getMany (the
+  // lookups of one turn together), one with neither key by key: all three must answer alike
+  const kinds: Array<[string, (db: MemoryLevel<string, string>) => LevelDatabase]> = [
+    ['getSync', (db) => db as unknown as LevelDatabase],
+    ['getMany only', (db) => ({ ...bare(db), getMany: (keys, o) => (db as unknown as LevelDatabase).getMany!(keys, o) })],
+    ['get only', bare],
+  ];
+  for (const [kind, wrap] of kinds)
+    it(`finds the flow of a requestId, nothing for an unknown one, and names a damaged index record (${kind})`, async () => {
+      const db = new MemoryLevel<string, string>();
+      const store = new LevelStore(wrap(db), { where: 'the test database', persistent: false });
+      await store.open();
+      await store.write([created('f1'), created('f2')]);
+      expect(await Promise.all([store.findFlowId('req-f1'), store.findFlowId('req-f2'), store.findFlowId('req-f3')])).to.deep.equal(['f1', 'f2', undefined]);
+      await db.put('r!req-bad', 'not an id!');
+      const err = await rejects(store.findFlowId('req-bad'));
+      expect(err.code).to.equal('E_STORE_CORRUPT');
+      expect(err.message).to.contain('r!req-bad').and.contain('the test database');
+      await store.close();
+    });
+});
+
+/** `db` as a LevelDatabase with neither getSync nor getMany (and no `supports`). */
+function bare(db: MemoryLevel<string, string>): LevelDatabase {
+  const level = db as unknown as LevelDatabase;
+  return {
+    get status() {
+      return level.status;
+    },
+    open: () => level.open(),
+    close: () => level.close(),
+    get: (key, o) => level.get(key, o),
+    batch: (ops, o) => level.batch(ops, o),
+    iterator: (o) => level.iterator(o),
+  };
+}
