@@ -14,6 +14,10 @@ import { uiDirectory, uiFile } from './static-files.js';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** A comment line on every event stream this often, so that proxies keep it open. */
 const KEEPALIVE_MS = 15_000;
+/** An event stream whose client has not read this much is closed (its EventSource connects again). */
+const MAX_STREAM_BACKLOG = 1024 * 1024;
+/** How long close() lets the requests under way finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 3_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Options of `engine.serve()`. */
@@ -220,10 +224,20 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
     }
     res.write('retry: 2000\n: connected\n\n');
     streams.add(res);
-    const unsubscribe = source.subscribe((name, payload) => {
-      res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
-    });
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    // a client that stops reading (a stalled network, a paused tab's socket) would have every event
+    // buffered here for ever: past the backlog its stream is cut, and the browser connects again
+    // and reads the page afresh (the UI does on every reconnect)
+    const send = (text: string): void => {
+      if (res.destroyed) return;
+      if (res.writableLength > MAX_STREAM_BACKLOG) {
+        log.warn({ backlog: res.writableLength }, 'admin: an event stream client stopped reading; its stream is closed');
+        res.destroy();
+        return;
+      }
+      res.write(text);
+    };
+    const unsubscribe = source.subscribe((name, payload) => send(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`));
+    const keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
     res.on('close', () => {
       clearInterval(keepalive);
@@ -232,12 +246,21 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
     });
   };
 
+  /** The requests being answered (event streams included); close() waits for them. */
+  const answering = new Set<http.ServerResponse>();
+  let afterAnswers: (() => void) | undefined;
   const server = http.createServer((req, res) => {
+    answering.add(res);
+    res.on('close', () => {
+      answering.delete(res);
+      if (answering.size === 0) afterAnswers?.();
+    });
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return json(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
       if (isVastflowError(err)) {
         const status = statusOf(err.code);
-        if (status >= 500) log.error({ err }, 'admin: request failed');
+        // E_CLOSED: the engine is closing, which is no failure of the server's
+        if (status >= 500 && err.code !== 'E_CLOSED') log.error({ err }, 'admin: request failed');
         return json(res, status, { error: { code: err.code, message: err.message } });
       }
       log.error({ err, url: req.url }, 'admin: request failed');
@@ -275,8 +298,16 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const res of streams) res.end();
+        // no new connection; a request under way is answered (its result, or 503 E_CLOSED from the
+        // closing engine) before the connections close, within the grace
         server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = (): void => {
+          clearTimeout(grace);
+          server.closeAllConnections();
+        };
+        const grace = setTimeout(cut, CLOSE_GRACE_MS);
+        if (answering.size === 0) cut();
+        else afterAnswers = cut;
       });
       return closing;
     },

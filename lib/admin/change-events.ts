@@ -12,7 +12,8 @@ const REMEMBERED = 10_000;
  * Events rebuilt from a store's change feed (`supports.changes`: PostgreSQL), for flows that other
  * engines run: `flow:start` when a flow runs, `flow:waiting` when it waits, `flow:end` when it
  * ends, each `{ flowId, requestId, status, updatedAt, source: 'store' }` (flow:end adds `error`).
- * The feed reads from its end at the first subscriber, every `intervalMs` while one listens.
+ * The feed reads from its end at the first subscriber, every `intervalMs` while one listens; a
+ * subscriber after a time with none hears what changes from then on.
  */
 export class ChangeFeedEvents {
   readonly #store: Store;
@@ -48,7 +49,10 @@ export class ChangeFeedEvents {
     if (!this.available) return () => undefined;
     this.#listeners.add(listener);
     if (this.#timer === undefined) {
-      this.#started ??= this.#skipToEnd();
+      // from the feed's end (after a poll still under way): what changed while no one listened is
+      // not news to this listener
+      const polling = this.#polling;
+      this.#started ??= polling === undefined ? this.#skipToEnd() : polling.then(() => this.#skipToEnd());
       this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
       this.#timer.unref();
     }
@@ -61,6 +65,8 @@ export class ChangeFeedEvents {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    // the next first listener skips what changes until it comes (from the cursor: only those)
+    this.#started = undefined;
   }
 
   /** Reads the changes since the last poll and reports them. */

@@ -62,7 +62,10 @@ export class EngineSource implements AdminSource {
       clearTimeout(timer);
     }
     cancelled.catch((err: unknown) => this.#engine.logger.warn({ err, flowId: snap.id }, 'admin: the cancel failed'));
-    return { id: snap.id, status: (await this.#engine.get(snap.id))?.status ?? snap.status };
+    // from the store: the engine may be closing meanwhile (it answers nothing then), the store is open
+    // until the servers have answered
+    const after = await this.#engine.store.getFlow(snap.id).catch(() => undefined);
+    return { id: snap.id, status: after?.header.status ?? snap.status };
   }
 
   async redrive(idOrRequestId: string): Promise<{ id: string; recorded: boolean }> {

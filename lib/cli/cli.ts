@@ -14,7 +14,7 @@ import { LevelStore } from '../store/level-store.js';
 import { FlowStatus, isFinal } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { CliError, UsageError } from './cli-error.js';
-import { flowDetail, flowsTable, printableLines, workersTable } from './format.js';
+import { flowDetail, flowsTable, printableJson, printableLines, workersTable } from './format.js';
 import { HttpSource } from './http-source.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { isPostgresUrl } from '../store/postgres/options.js';
@@ -154,7 +154,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         await opened.close();
       };
     }
-    const out = (value: unknown, text: string): void => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+    const out = (value: unknown, text: string): void => io.stdout(json ? `${printableJson(value)}\n` : text);
     switch (command) {
       case 'list': {
         const flows = await source.list(check.list!);
@@ -166,7 +166,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const snap = await source.get(args[0]!);
         if (snap === undefined) throw new CliError('E_NOT_FOUND', `no flow "${args[0]}"`);
         const mermaid = (snap as { mermaid?: string }).mermaid ?? toMermaid(snap);
-        if (command === 'diagram') out({ id: snap.id, mermaid }, mermaid);
+        if (command === 'diagram') out({ id: snap.id, mermaid }, printableLines(mermaid));
         else out({ ...snap, mermaid }, flowDetail(snap));
         return 0;
       }

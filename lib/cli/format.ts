@@ -1,19 +1,30 @@
 import type { FlowSnapshot, FlowSummary } from '../engine/snapshot.js';
 import type { WorkerInfo } from '../store/records.js';
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+// C1 controls (U+009B is CSI in a terminal that takes 8-bit controls), the bidi controls (U+202E
+// would reverse the rest of a row on a terminal that lays out bidi text) and the line separators
+const UNSAFE = '\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const CONTROL = new RegExp(`[\\u0000-\\u001f${UNSAFE}]`, 'g');
+const CONTROL_BUT_NEWLINE = new RegExp(`[\\u0000-\\u0009\\u000b-\\u001f${UNSAFE}]`, 'g');
+/** What JSON.stringify leaves as it is (it escapes U+0000-U+001F itself). */
+const UNSAFE_IN_JSON = new RegExp(`[${UNSAFE}]`, 'g');
 const escaped = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /**
  * Text as a terminal shows it safely: control characters (an escape sequence in a requestId, a
- * newline in an error message) as `\u001b`-style escapes, so that output cannot move the cursor,
- * recolour the terminal or forge a row of the table.
+ * newline in an error message, a right-to-left override) as `\u001b`-style escapes, so that output
+ * cannot move the cursor, recolour the terminal, reorder a line or forge a row of the table.
  */
 export const printable = (text: string): string => text.replace(CONTROL, escaped);
 
 /** {@link printable} for a message on its own lines (stderr): its newlines kept. */
 export const printableLines = (text: string): string => text.replace(CONTROL_BUT_NEWLINE, escaped);
+
+/**
+ * `value` as indented JSON that is as safe on a terminal: the characters {@link printable} escapes
+ * are `\uXXXX` escapes inside its strings (the same JSON to a parser).
+ */
+export const printableJson = (value: unknown): string => JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, escaped);
 
 const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 

@@ -23,3 +23,10 @@ export class Hold extends River {
     throw new Error('stopped');
   }
 }
+
+/** Ignores its flow's signal: it ends 600 ms after it starts, whatever happens meanwhile. */
+export class Stubborn extends River {
+  async flow(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 600));
+  }
+}

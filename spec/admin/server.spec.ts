@@ -1,14 +1,16 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
+import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { Dam, Engine, Headwaters, PostgresStore, type AdminServer } from '../../lib/index.js';
 import { uiFile, PLACEHOLDER } from '../../lib/admin/static-files.js';
 import { forEachStore, rejects, silent, startFlow, until, useEngines } from '../helpers/stores.js';
-import { Flaky, Hold, Ok } from './rivers.js';
+import { Flaky, Hold, Ok, Stubborn } from './rivers.js';
 import { PG_URL, dropSchema, schemaName, describePg } from '../helpers/postgres.js';
 
-const CLASSES = [Ok, Flaky, Hold];
+const CLASSES = [Ok, Flaky, Hold, Stubborn];
 
 /** A JSON request to the admin server. */
 async function call(admin: AdminServer, method: string, p: string, options: { body?: unknown; token?: string; raw?: string; type?: string | null } = {}) {
@@ -139,7 +141,7 @@ forEachStore((kind) => {
       const run = await startFlow(engine, [new Hold()], new Headwaters('held'));
       const res = await call(admin, 'POST', '/api/flows/held/cancel', { body: { reason: 'operator' } });
       expect(res.status).to.equal(200);
-      expect(res.json).to.deep.include({ id: run.id });
+      expect(res.json).to.deep.equal({ id: run.id, status: 'cancelled' });
       const outcome = await run.result();
       expect(outcome.status).to.equal('cancelled');
       expect(outcome.error?.message).to.include('operator');
@@ -311,6 +313,41 @@ forEachStore((kind) => {
       expect(end.data).to.deep.include({ requestId: 'sse', status: 'success' });
     });
 
+    it('closes the event stream of a client that stops reading, past a backlog of 1 MiB (its EventSource connects again)', async () => {
+      const socket = net.connect(Number(new URL(admin.url).port), '127.0.0.1');
+      socket.write('GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await once(socket, 'data');
+      socket.pause();
+      // some 16 MB of events, far more than the socket's buffers hold: the server must not keep them
+      const long = 'r'.repeat(20_000);
+      for (let i = 0; i < 200; i += 20)
+        await Promise.all(Array.from({ length: 20 }, (_, k) => startFlow(engine, [new Ok()], new Headwaters(`${long}${i + k}`)).then((r) => r.result())));
+      let read = 0;
+      socket.on('data', (d: Buffer) => (read += d.length));
+      const closed = once(socket, 'close');
+      socket.resume();
+      await closed;
+      expect(read).to.be.below(8 * 1024 * 1024);
+      // a client that reads goes on hearing every event
+      const events = await readEvents(
+        `${admin.url}/api/events`,
+        async () => (await startFlow(engine, [new Ok()], new Headwaters('after'))).result(),
+        (seen) => seen.some((e) => e.event === 'flow:end'),
+      );
+      expect(events.find((e) => e.event === 'flow:end')!.data).to.deep.include({ requestId: 'after', status: 'success' });
+    });
+
+    it('answers a request under way when engine.close() begins before it closes its connections', async () => {
+      const run = await startFlow(engine, [new Stubborn()], new Headwaters('stubborn'));
+      await until(async () => (await engine.get(run.id))?.streams[0]?.state === 'running', 3000, 'the river runs');
+      const answer = call(admin, 'POST', '/api/flows/stubborn/cancel', { body: {} });
+      await new Promise((r) => setTimeout(r, 100));
+      await engine.close();
+      const res = await answer;
+      expect(res.status).to.equal(200);
+      expect(res.json).to.deep.equal({ id: run.id, status: 'cancelled' });
+    });
+
     it('is closed by engine.close(), and can be closed on its own', async () => {
       const second = await engine.serve({ port: 0 });
       await second.close();
@@ -457,6 +494,23 @@ describePg('engine.serve() on PostgreSQL', () => {
     expect((await call(admin, 'GET', '/api/workers')).json).to.have.length(2);
     const shown = await call(admin, 'GET', '/api/flows/remote');
     expect(shown.json.status).to.equal('success');
+  });
+
+  it('tells a client that connects after a time with none only what changes from then on', async () => {
+    const client = await open({ concurrency: 0 });
+    await open({ classes: CLASSES });
+    const admin = await client.serve({ port: 0 });
+    const ended = (requestId: string) => (seen: Array<{ event: string; data: any }>) =>
+      seen.some((e) => e.event === 'flow:end' && e.data.requestId === requestId);
+    await readEvents(`${admin.url}/api/events`, async () => (await startFlow(client, [new Ok()], new Headwaters('first'))).result(), ended('first'));
+    // no one listens while these run and end
+    for (let i = 0; i < 5; i++) await (await startFlow(client, [new Ok()], new Headwaters(`unheard-${i}`))).result();
+    const events = await readEvents(
+      `${admin.url}/api/events`,
+      async () => (await startFlow(client, [new Ok()], new Headwaters('later'))).result(),
+      ended('later'),
+    );
+    expect(events.map((e) => e.data.requestId).filter((r) => r !== undefined && r !== 'later')).to.deep.equal([]);
   });
 
   it('cancels a flow another engine runs, and redrives a failed one there', async () => {

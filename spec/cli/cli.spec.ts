@@ -252,6 +252,28 @@ describe('the vastflow CLI', () => {
     }
   });
 
+  it('escapes C1 controls, bidi controls and line separators in tables, details and JSON (the JSON parses to the same text)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-'));
+    try {
+      // U+009B is CSI to a terminal that takes 8-bit controls; U+202E reverses the rest of a row
+      const forged = 'a\u009b2J\u202edeliaf\u2066x\u2028y\u061c';
+      const engine = await Engine.open({ store: dir, logger: silent, classes: CLASSES, closeTimeout: 100 });
+      await (await startFlow(engine, [new Ok()], new Headwaters(forged))).result();
+      await engine.close();
+      const unsafe = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+      const outputs = [];
+      for (const args of [['list'], ['show', forged], ['diagram', forged], ['list', '--json'], ['show', forged, '--json']])
+        outputs.push(await inProcess([...args, '--store', dir]));
+      for (const { stdout } of outputs) expect(stdout).to.not.match(unsafe);
+      expect(outputs[0]!.stdout).to.include('a\\u009b2J\\u202edeliaf\\u2066x\\u2028y\\u061c');
+      expect(outputs[1]!.stdout).to.include('requestId:   a\\u009b2J\\u202edeliaf');
+      expect(JSON.parse(outputs[3]!.stdout)[0].requestId).to.equal(forged);
+      expect(JSON.parse(outputs[4]!.stdout).requestId).to.equal(forged);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("--url: a running engine's admin server", () => {
     let dir: string;
     let engine: Engine;
