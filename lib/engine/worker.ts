@@ -82,7 +82,6 @@ export class Worker {
   #mayCommand = true;
   /** The heartbeat timer asked for this tick: the engine's own checks run too. */
   #timed = false;
-  #lastCommand = 0;
   /** The engine's clock when the last heartbeat that landed was sent. */
   #heartbeatAt = 0;
   /** Past this long without a heartbeat that landed, the claims are not sure (see {@link whenClaimsSure}). */
@@ -346,11 +345,11 @@ export class Worker {
 
   async #commands(): Promise<void> {
     if (this.#epochs.size === 0) return;
-    const commands = await this.#host.store.listCommands({ owner: this.id, after: this.#lastCommand });
-    for (const c of commands) {
-      this.#lastCommand = Math.max(this.#lastCommand, c.seq);
-      if (this.#epochs.has(c.flowId)) this.#host.command(c);
-    }
+    // the whole inbox of the flows it holds, not what came after the last seq it read: sends at the
+    // same time may commit out of seq order, and one of a lower seq would be missed for good (its
+    // Dam waited for ever, or took the message sent after it). A runner skips what it has already.
+    const commands = await this.#host.store.listCommands({ owner: this.id });
+    for (const c of commands) if (this.#epochs.has(c.flowId)) this.#host.command(c);
   }
 
   /**
