@@ -124,7 +124,12 @@ class Lane {
 
   push(change: FlowChange): Promise<void> {
     const failure = this.#queue.failure;
-    if (failure !== undefined) return Promise.reject(failure);
+    if (failure !== undefined) {
+      // as quiet as a batch's promise: a write nobody awaits (a river's start) must not crash the process
+      const refused = Promise.reject(failure);
+      refused.catch(() => {});
+      return refused;
+    }
     const batch = (this.#next ??= newBatch());
     const held = batch.changes.get(change.flowId);
     if (held === undefined) batch.changes.set(change.flowId, change);

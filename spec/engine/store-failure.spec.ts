@@ -19,6 +19,17 @@ class Pad extends River {
   }
 }
 
+/** Pad, but still in its flow() for a while: the store fails under rivers that are running. */
+class SlowPad extends River {
+  update(attr: RiverAttr) {
+    attr.durable = true;
+  }
+  async flow(hw: Headwaters) {
+    await new Promise((r) => setTimeout(r, 10));
+    hw.put('pad', 'p'.repeat(5000));
+  }
+}
+
 /** A pino logger that keeps every entry it is given. */
 function capture(): { logger: ReturnType<typeof pino>; entries: Array<{ level: number; msg: string }> } {
   const entries: Array<{ level: number; msg: string }> = [];
@@ -132,5 +143,42 @@ describe('a store write that fails on a full disk', function () {
     await until(ended, 5000, 'every recovered flow ending success');
     expect(await again.list({ status: 'fail' })).to.deep.equal([]);
     expect(resolvedBeforeFull, 'flows ran before the disk filled').to.be.greaterThan(0);
+  });
+
+  it('does not crash the process when the disk fills while rivers are in their flow(): every start() and result() rejects or resolves', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const engine = await Engine.open({ store: path.join(fsys!.dir, 'db'), logger: silent, classes: [SlowPad], closeTimeout: 200 });
+      engines.push(engine);
+      fsys!.fill(256 * 1024);
+      const all: Array<Promise<unknown>> = [];
+      let failed = false;
+      for (let i = 0; i < 2000 && !failed; i++) {
+        all.push(
+          new Andes(engine)
+            .drawHeadwaters(new Headwaters(`slow-${i}`))
+            .drawStream(new SlowPad())
+            .start()
+            .then((run) => run.result())
+            .catch((err: { code?: string }) => {
+              failed = true;
+              return err.code;
+            }),
+        );
+        if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      const settled = await within(Promise.all(all), 5000, 'every start() and result() settling');
+      expect(settled.filter((s) => typeof s === 'string')).to.not.deep.equal([]);
+      for (const s of settled) if (typeof s === 'string') expect(s).to.equal('E_STORE_UNAVAILABLE');
+      await within(engine.close(), 3000, 'close()');
+      engines.splice(0);
+      // a rejection nobody handled would surface at the next turns
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled.map(String)).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
