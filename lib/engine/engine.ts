@@ -36,6 +36,8 @@ import { Retention, resolvePurgeQuery, type PurgeOptions } from './retention.js'
 
 /** Lanes of the write queue on a store that supports concurrent writes (see WriteQueue). */
 const WRITE_LANES = 2;
+/** The store objects of the engines open in this process (see {@link Engine.open}). */
+const HELD = new WeakSet<Store>();
 
 /** The store the options name: a LevelDB directory, memory, a PostgreSQL URL, or the Store given. */
 async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
@@ -217,7 +219,7 @@ export class Engine {
   /**
    * Opens an engine on its store and, unless `recover: false`, resumes the unfinished flows in it.
    * @throws VastflowError E_INVALID_ARGUMENT (bad options), E_STORE_LOCKED (another engine holds
-   * the directory), E_DUPLICATE_NAME (two classes under one name), E_STORE_UNAVAILABLE (LevelDB
+   * the directory, or the store object), E_DUPLICATE_NAME (two classes under one name), E_STORE_UNAVAILABLE (LevelDB
    * cannot write to open it: a full disk), E_STORE_CORRUPT (LevelDB cannot open it for damage).
    */
   static async open(options: EngineOptions = {}): Promise<Engine> {
@@ -232,12 +234,26 @@ export class Engine {
       );
     }
     const store = await storeOf(resolved);
+    // one engine per store object: a second would run the first one's flows again beside it, and its
+    // close() would close the store under the first
+    if (HELD.has(store)) {
+      throw new VastflowError(
+        'E_STORE_LOCKED',
+        'Engine.open: this store object is held by another open engine in this process; give each engine a store of its own (a LevelDB directory takes one engine; on PostgreSQL, a new PostgresStore for each)',
+      );
+    }
+    HELD.add(store);
     if (resolved.sync && typeof resolved.store !== 'string') {
       logger.warn('sync: true applies to a LevelDB path; a Store object chooses its own durability, e.g. LevelStore.at(path, { sync: true })');
     } else if (resolved.sync && !store.supports.sync) {
       logger.warn('sync: true has no effect on the memory store');
     }
-    await store.open();
+    try {
+      await store.open();
+    } catch (err) {
+      HELD.delete(store);
+      throw err;
+    }
     try {
       const engine = new Engine(resolved, store, logger);
       await engine.#worker.start();
@@ -254,6 +270,7 @@ export class Engine {
       }
       return engine;
     } catch (err) {
+      HELD.delete(store);
       await store.close().catch(() => undefined); // never leave the directory locked behind a failed open
       throw err;
     }
@@ -616,6 +633,7 @@ export class Engine {
     this.#admission.clear();
     await this.#worker.stop();
     await this.#store.close();
+    HELD.delete(this.#store);
     this.#state = 'closed';
     clearDefaultEngine(this);
   }

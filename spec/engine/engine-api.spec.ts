@@ -18,6 +18,8 @@ import {
   type RiverContext,
   type Stream,
 } from '../../lib/index.js';
+import { LevelStore, PostgresStore, type Store } from '../../lib/index.js';
+import { freshSchema, HAS_PG, PG_URL, whenPg } from '../helpers/postgres.js';
 import { forEachStore, latch, rejects, silent, sleep, STORE_KINDS, thrown, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
 class Plain extends River {}
@@ -344,6 +346,35 @@ describe('engine API', () => {
       const engine = await engines.open({ concurrency: 1 });
       expect((await (await new Andes(engine).drawStream(new Plain()).start()).result()).status).to.equal('success');
     });
+  });
+
+  describe('one engine per store object', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-held-'));
+    const held = freshSchema('held');
+    const kinds: Array<[string, () => Store]> = [
+      ['a LevelStore on a directory', () => LevelStore.at(dir)],
+      ['the memory store', () => LevelStore.memory()],
+      ...whenPg<[string, () => Store]>('one PostgresStore object under two engines', [
+        ['a PostgresStore', () => new PostgresStore({ connectionString: PG_URL, schema: held.schema })],
+      ]),
+    ];
+    after(async () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (HAS_PG) await held.drop();
+    });
+    for (const [name, make] of kinds)
+      it(`refuses a second Engine.open on ${name} an open engine holds (E_STORE_LOCKED), and leaves the first engine as it was`, async () => {
+        const store = make();
+        const first = await Engine.open({ store, logger: silent, classes: [Plain] });
+        try {
+          const err = await rejects(Engine.open({ store, logger: silent, classes: [Plain] }));
+          expect(err.code).to.equal('E_STORE_LOCKED');
+          expect(err.message).to.contain('held by another open engine');
+          expect((await (await new Andes(first).drawStream(new Plain()).start()).result()).status).to.equal('success');
+        } finally {
+          await first.close();
+        }
+      });
   });
 
   describe('close', () => {
