@@ -321,9 +321,12 @@ export class Worker {
   async claimRoom(): Promise<void> {
     const room = this.#host.room();
     if (room <= 0 || this.#stopped || !this.#mayClaim) return;
+    // taken before the read: a notice that comes while it is under way sets it again (cleared after the
+    // read, the notice of a flow the read did not see yet was lost until the next heartbeat)
+    this.#mayClaim = false;
     const claims = await this.#host.store.claim({ owner: this.id, now: this.#host.now(), limit: room, classes: this.#host.classes(), load: true });
-    // fewer than there was room for: nothing more to take until a notice or the next heartbeat
-    if (claims.length < room) this.#mayClaim = false;
+    // as many as there was room for: more may wait (fewer: nothing more until a notice or the heartbeat)
+    if (claims.length >= room) this.#mayClaim = true;
     this.#adopt(claims);
   }
 

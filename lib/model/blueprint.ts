@@ -5,7 +5,7 @@ import { Basin } from './basin.js';
 import { blueprintProblem, STREAM_KINDS, type StreamKind } from './blueprint-problem.js';
 import { Dam } from './dam.js';
 import { addForkBranch, Fork } from './fork.js';
-import { MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
+import { illFormed, MAX_JSON_DEPTH, PROTO_KEY, type Json, type JsonObject } from './json.js';
 import { appendBranch, ParallelRiver } from './parallel-river.js';
 import { River } from './river.js';
 import { nameOf, type Stream } from './stream.js';
@@ -154,9 +154,15 @@ function checkDepthAndKeys(input: unknown): void {
   const requestId = input['requestId'];
   if (typeof requestId === 'string' && requestId.trim() === '')
     throw blueprintError(['requestId'], `must be a non-empty string, got ${JSON.stringify(requestId)}`);
+  const requestIdFault = typeof requestId === 'string' ? illFormed(requestId) : undefined;
+  if (requestIdFault !== undefined) throw blueprintError(['requestId'], `must be well-formed text: ${requestIdFault}`);
   if (isRecord(input['headwaters'])) {
     checkKeys(input['headwaters'], ['headwaters']);
     if (Object.hasOwn(input['headwaters'], '')) throw blueprintError(['headwaters'], 'a key must be a non-empty string, got ""');
+    for (const k of Object.keys(input['headwaters'])) {
+      const keyFault = illFormed(k);
+      if (keyFault !== undefined) throw blueprintError(['headwaters'], `the key ${JSON.stringify(k)} must be well-formed text: ${keyFault}`);
+    }
     for (const [k, v] of Object.entries(input['headwaters'])) checkJson(v, ['headwaters', k]);
   }
   checkJson(input['reqInfo'], ['reqInfo']);

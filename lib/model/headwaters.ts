@@ -1,7 +1,7 @@
 import { nanoid } from 'nanoid';
 import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { describeValue } from './describe-value.js';
-import { cloneJson, frozenJsonCopy, PROTO_KEY, type Json, type JsonObject } from './json.js';
+import { cloneJson, frozenJsonCopy, illFormed, PROTO_KEY, type Json, type JsonObject } from './json.js';
 
 /** Keys set and deleted since some point: a checkpoint delta or a basin's changes. */
 export interface HeadwatersDelta {
@@ -64,12 +64,17 @@ export class Headwaters<T extends object = Record<string, Json>> {
 
   /**
    * @param requestId the flow's idempotency key; omitted → a fresh nanoid.
-   * @throws VastflowError E_INVALID_ARGUMENT when requestId is empty or not a string.
+   * @throws VastflowError E_INVALID_ARGUMENT when requestId is empty, not a string, or not well-formed
+   * text (a lone UTF-16 surrogate).
    */
   constructor(requestId?: string) {
     if (requestId === undefined) requestId = nanoid();
     else if (typeof requestId !== 'string' || requestId.trim() === '') {
       throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters: requestId must be a non-empty string, got ${JSON.stringify(requestId)}`);
+    } else {
+      const why = illFormed(requestId);
+      if (why !== undefined)
+        throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters: requestId ${JSON.stringify(requestId)} is not well-formed text: ${why}`);
     }
     this.#requestId = requestId;
   }
@@ -103,7 +108,7 @@ export class Headwaters<T extends object = Record<string, Json>> {
    * Stores a copy of a JSON value under `key`. Chainable. The value may nest 256 levels deep and
    * has no `__proto__` keys.
    * @throws VastflowError E_NOT_SERIALIZABLE naming the key and the path of the first non-JSON part
-   *   (or of a `__proto__` key, or of the level past 256); E_INVALID_ARGUMENT for an empty key or `__proto__`.
+   *   (or of a `__proto__` key, or of the level past 256); E_INVALID_ARGUMENT for an empty key, `__proto__`, or a key that is not well-formed text.
    *   The value's type excludes undefined, which is not JSON, even for an optional key: to remove a key, {@link del} it.
    */
   put<K extends keyof T & string>(key: K, value: Exclude<T[K], undefined>): this {
@@ -116,6 +121,8 @@ export class Headwaters<T extends object = Record<string, Json>> {
         `Headwaters.put: the key "${PROTO_KEY}" is not allowed: as a property of the headwaters' JSON it would set the prototype`,
       );
     }
+    const why = illFormed(key);
+    if (why !== undefined) throw new VastflowError('E_INVALID_ARGUMENT', `Headwaters.put: the key ${JSON.stringify(key)} is not well-formed text: ${why}`);
     this.#own().set(key, frozenJsonCopy(value, `headwaters key "${key}"`));
     this.#mark(key);
     return this;

@@ -32,6 +32,19 @@ export const MAX_JSON_OBJECTS = 1_000_000;
 /** A key that would set an object's prototype instead of a property: never stored. */
 export const PROTO_KEY = '__proto__';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why `text` cannot be a name the store keeps as it is (a requestId, a headwaters key, a river's
+ * name), or undefined when it can: a lone UTF-16 surrogate (text cut in the middle of a pair) is
+ * written as U+FFFD in UTF-8, so two such names would be one in the store.
+ */
+export function illFormed(text: string): string | undefined {
+  const at = LONE_SURROGATE.exec(text)?.index;
+  if (at === undefined) return undefined;
+  return `it holds a lone surrogate (U+${text.charCodeAt(at).toString(16).toUpperCase()}) at index ${at}, which a store keeps as U+FFFD`;
+}
+
 function fail(what: string, path: string, value: unknown, reason?: string): never {
   const at = path === '' ? '' : ` at ${path}`;
   throw new VastflowError('E_NOT_SERIALIZABLE', `${what}${at} is not JSON: ${reason ?? describe(value)}`);

@@ -1,6 +1,6 @@
 import { VastflowError, misuse } from '../errors/vastflow-error.js';
 import { describeValue } from './describe-value.js';
-import type { Json } from './json.js';
+import { illFormed, type Json } from './json.js';
 
 /** Any stream: what `drawStream`, `append` and `branch` accept. */
 export type Stream = StreamBase;
@@ -57,10 +57,19 @@ export interface NamedClass {
   riverName?: string;
 }
 
-/** The name a class is registered under: `static riverName`, else the class name. */
+/**
+ * The name a class is registered under: `static riverName`, else the class name.
+ * @throws VastflowError E_INVALID_ARGUMENT for a `static riverName` that is set but is no name (not
+ *   a string, empty or blank, or not well-formed text): the name meant would silently be another.
+ */
 export function registeredName(cls: NamedClass): string {
   const own = cls.riverName;
-  return typeof own === 'string' && own !== '' ? own : cls.name;
+  if (own === undefined) return cls.name;
+  const why = typeof own !== 'string' ? 'it is not a string' : own.trim() === '' ? 'it is empty or blank' : illFormed(own);
+  if (why !== undefined) {
+    throw new VastflowError('E_INVALID_ARGUMENT', `class ${cls.name || '(anonymous)'}: static riverName must be a name, got ${describeValue(own)}: ${why}`);
+  }
+  return own;
 }
 
 /** The message for a class with no name to register it under: an anonymous class with no `static riverName`. */

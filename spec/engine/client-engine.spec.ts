@@ -2,7 +2,7 @@
 // also when it has registered every class of the flow and no other engine is alive: the flow
 // waits in the database until an engine with room takes it.
 import { expect } from 'chai';
-import { Andes, Atlantic, Headwaters, River, type Engine, type FlowError } from '../../lib/index.js';
+import { Andes, Atlantic, Headwaters, PostgresStore, River, type Engine, type FlowError, type Store } from '../../lib/index.js';
 import { describePg, PG_KIND } from '../helpers/postgres.js';
 import { until, useEngines } from '../helpers/stores.js';
 
@@ -82,4 +82,41 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
     expect(ran).to.deep.equal(['flow']);
     await until(async () => (await client.get(run.id))?.headwaters['done'] === true, 2000, 'the redriven flow recorded');
   });
+
+  it('has a flow it starts taken at once by an engine with room, also when it starts while that engine reads what to claim', async () => {
+    // the engine's claims answer 150 ms after their read, and its heartbeat is far off: only the notice of a runnable flow
+    // has the second flow taken within the test
+    let claiming: (() => void) | undefined;
+    const store = slowClaims(engines.store() as PostgresStore, 150, () => claiming?.());
+    await engines.open({ store, classes: [Quick], worker: { id: 'w', heartbeat: '20s', leaseTime: '60s' } });
+    const inClaim = new Promise<void>((resolve) => (claiming = resolve));
+    const first = await new Andes(client).drawHeadwaters(new Headwaters('quick-1')).drawStream(new Quick()).start();
+    await inClaim;
+    const t0 = Date.now();
+    const second = await new Andes(client).drawHeadwaters(new Headwaters('quick-2')).drawStream(new Quick()).start();
+    const ended = await Promise.race([Promise.all([first.result(), second.result()]), settle(3000).then(() => 'not within 3 s')]);
+    expect(ended).to.be.an('array');
+    expect(Date.now() - t0).to.be.below(2000);
+  });
 });
+
+/** `store` whose claim() answers `ms` after it has read; `onClaim` hears of each read. */
+function slowClaims(store: PostgresStore, ms: number, onClaim: () => void): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (key === 'claim')
+        return async (...args: Parameters<Store['claim']>) => {
+          const claims = await target.claim(...args);
+          onClaim();
+          await settle(ms);
+          return claims;
+        };
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+class Quick extends River {
+  static riverName = 'ClientEngine.Quick';
+}

@@ -4,7 +4,7 @@
 // a Dam must take the older message first.
 import { expect } from 'chai';
 import pg from 'pg';
-import { Andes, Dam, Engine, Headwaters, PostgresStore, type FlowRun, type Stream } from '../../lib/index.js';
+import { Andes, Dam, Engine, Headwaters, PostgresStore, type EngineOptions, type FlowRun, type Stream } from '../../lib/index.js';
 import { describePg, freshSchema, PG_URL } from '../helpers/postgres.js';
 import { silent, until } from '../helpers/stores.js';
 
@@ -13,7 +13,7 @@ describePg('Dam messages on PostgreSQL that commit out of seq order', () => {
   let drop: () => Promise<void>;
   const engines: Engine[] = [];
   let sql: pg.Client;
-  const open = async (o: { concurrency?: number } = {}) => {
+  const open = async (o: Partial<EngineOptions> = {}) => {
     const engine = await Engine.open({ store: new PostgresStore({ connectionString: PG_URL, schema }), logger: silent, ...o });
     engines.push(engine);
     return engine;
@@ -77,5 +77,25 @@ describePg('Dam messages on PostgreSQL that commit out of seq order', () => {
     await client.send(run.id, 'go', 'B (sent second)');
     const outcome = await Promise.race([run.result(), new Promise((r) => setTimeout(r, 4000, 'still waiting'))]);
     expect(outcome).to.deep.include({ status: 'success', headwaters: { first: 'A (sent first)', second: 'B (sent second)' } });
+  });
+
+  it('reads the inbox by kind when a message holds a lone surrogate, and its Dam gets the text as sent', async () => {
+    await open();
+    const client = await open({ concurrency: 0 });
+    const run = await start(client, 'cut', new Dam('go'));
+    await until(async () => (await state(client, run.id, 0)) === 'waiting', 5000, 'the Dam holding');
+    // text cut inside a surrogate pair: JSON keeps it as the escape \ud800, which PostgreSQL's json
+    // operators refuse to take apart (a read of the cancels and redrives by kind failed for every flow)
+    await client.send(run.id, 'later', 'cut \ud800');
+    const store = new PostgresStore({ connectionString: PG_URL, schema });
+    await store.open();
+    try {
+      expect(await store.listCommands({ kinds: ['cancel', 'redrive'] })).to.deep.equal([]);
+      expect((await store.listCommands({ kinds: ['message'] })).map((c) => c.body)).to.deep.equal([{ kind: 'message', name: 'later', payload: 'cut \ud800' }]);
+    } finally {
+      await store.close();
+    }
+    await client.send(run.id, 'go', 'also cut \udfff');
+    expect((await run.result()).headwaters).to.deep.equal({ go: 'also cut \udfff' });
   });
 });

@@ -63,6 +63,8 @@ export interface EngineHarness {
    * logger; `options` add to or override that. Closed after the test.
    */
   open(options?: EngineOptions): Promise<Engine>;
+  /** This test's location as `open()` gives it to an engine: a path or URL, or a new Store on it. */
+  store(): string | Store;
 }
 
 /**
@@ -80,15 +82,18 @@ export function useEngines(kind: StoreKind): EngineHarness {
     await location?.dispose();
     location = undefined;
   });
+  const store = (): string | Store => {
+    if (location === undefined) throw new Error('useEngines: open() and store() are for tests and their hooks');
+    return typeof location.store === 'string' ? location.store : location.store();
+  };
   return {
     async open(options: EngineOptions = {}) {
-      if (location === undefined) throw new Error('useEngines: open() is for tests and their hooks');
       // a short close grace: a test that fails with an attempt still hanging must not stall the suite
-      const store = typeof location.store === 'string' ? location.store : location.store();
-      const engine = await Engine.open({ store, logger: silent, closeTimeout: 200, ...options });
+      const engine = await Engine.open({ store: store(), logger: silent, closeTimeout: 200, ...options });
       engines.push(engine);
       return engine;
     },
+    store,
   };
 }
 

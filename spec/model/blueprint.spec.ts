@@ -127,6 +127,16 @@ describe('blueprints', () => {
     ['a requestId of spaces', { vastflow: 1, requestId: '   ', streams: [{ river: 'A' }] }, /at requestId: must be a non-empty string, got " {3}"/],
     ['an empty headwaters key', { vastflow: 1, headwaters: { '': 1 }, streams: [{ river: 'A' }] }, /at headwaters: a key must be a non-empty string/],
     [
+      'a requestId cut inside a surrogate pair',
+      { vastflow: 1, requestId: 'order-\ud83d', streams: [{ river: 'A' }] },
+      /at requestId: must be well-formed text: it holds a lone surrogate \(U\+D83D\) at index 6/,
+    ],
+    [
+      'a headwaters key with a lone surrogate',
+      { vastflow: 1, headwaters: { 'k\udc00': 1 }, streams: [{ river: 'A' }] },
+      /at headwaters: the key "k\\udc00" must be well-formed text/,
+    ],
+    [
       'a NaN in the headwaters (an object built in code)',
       { vastflow: 1, headwaters: { n: NaN }, streams: [{ river: 'A' }] },
       /at headwaters\.n: NaN is not a JSON value/,
