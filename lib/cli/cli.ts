@@ -272,7 +272,14 @@ function parseWithNumbers(
   const numbers: string[] = [];
   const held = args.map((a) => (NEGATIVE_NUMBER.test(a) ? `\0${numbers.push(a) - 1}` : a));
   const back = (v: string): string => (v.startsWith('\0') ? numbers[Number(v.slice(1))]! : v);
-  const { values, positionals } = parseArgs({ args: held, options, allowPositionals: true, strict: true });
+  const { values, positionals, tokens } = parseArgs({ args: held, options, allowPositionals: true, strict: true, tokens: true });
+  // parseArgs keeps the last of an option given twice; which one was meant is not ours to guess
+  const seen = new Set<string>();
+  for (const t of tokens as Array<{ kind: string; name?: string }>) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given more than once; give it once`);
+    seen.add(t.name);
+  }
   const out: Record<string, string | boolean | undefined> = {};
   for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? back(v) : (v as boolean | undefined);
   return { values: out, positionals: positionals.map(back) };
@@ -289,10 +296,11 @@ function checkOptions(command: string, v: Record<string, string | boolean | unde
   const status = v['status'] as string | undefined;
   if (command === 'list') {
     if (status !== undefined && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-    const limit = v['limit'] === undefined ? 50 : Number(v['limit']);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be an integer from 1 to 1000');
+    const limit = wholeNumber(v['limit'], 50);
+    if (limit === undefined || limit < 1 || limit > 1000) throw new UsageError('--limit must be an integer from 1 to 1000, in digits');
     out.list = { limit };
     if (status !== undefined) out.list.status = status as FlowStatus;
+    if (v['before'] === '') throw new UsageError('--before must be the id of a flow (the list goes on with the flows older than it)');
     if (typeof v['before'] === 'string') out.list.before = v['before'];
   }
   if (command === 'purge') {
@@ -300,15 +308,22 @@ function checkOptions(command: string, v: Record<string, string | boolean | unde
     if (ms === undefined) throw new UsageError("--before must be a duration such as '30d', '12h' or '90m' (flows last updated longer ago are deleted)");
     if (status !== undefined && !(ENDED as readonly string[]).includes(status))
       throw new UsageError('--status must be success, fail or cancelled (only ended flows are purged)');
-    out.purge = { before: Date.now() - ms };
+    // a duration that reaches back past 1970 purges what is older than that: nothing
+    out.purge = { before: Math.max(0, Date.now() - ms) };
     if (status !== undefined) out.purge.status = status as (typeof ENDED)[number];
   }
   if (command === 'ui') {
-    const port = v['port'] === undefined ? 7411 : Number(v['port']);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
+    const port = wholeNumber(v['port'], 7411);
+    if (port === undefined || port > 65535) throw new UsageError('--port must be an integer from 0 to 65535, in digits');
     out.port = port;
   }
   return out;
+}
+
+/** An option's value as a whole number written in digits (not `0x10`, `+5` or `5e0`); `absent` when not given. */
+function wholeNumber(value: string | boolean | undefined, absent: number): number | undefined {
+  if (value === undefined) return absent;
+  return typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
 /** Parses a send's payload argument. */

@@ -214,8 +214,13 @@ export class Commands {
    * resolves once the redriven flow has ended again.
    */
   async #redriveElsewhere(failed: FlowHeader): Promise<FlowRun> {
-    const added = await this.#host.store.addCommand(failed.id, { kind: 'redrive' }, this.#host.clock.now());
-    if (added === undefined) throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${failed.id}: there is no such flow (it was purged)`);
+    // one redrive waiting is enough: a second would run the flow again if the first fails it again
+    const waiting = await this.#host.store.listCommands({ flowId: failed.id, kinds: ['redrive'] });
+    if (waiting.length === 0) {
+      const added = await this.#host.store.addCommand(failed.id, { kind: 'redrive' }, this.#host.clock.now());
+      if (added === undefined)
+        throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${failed.id}: there is no such flow (it was purged)`);
+    }
     this.#host.remote.await(failed.id, deferred<FlowOutcome>(true), failed);
     return new FlowRun(this.#host.runHost, failed.id, failed.requestId);
   }
@@ -271,9 +276,17 @@ export class Commands {
     this.#busy = true;
     try {
       // messages wait in the inbox for their Dams: not read again at every heartbeat
+      const redriven = new Set<string>();
       for (const c of await this.#host.store.listCommands({ kinds: ['cancel', 'redrive'] })) {
         if (this.#carrying.has(c.seq) || !this.#host.takesWork()) continue;
         const consume = (): Promise<unknown> => this.#host.queue.push({ flowId: c.flowId, consumed: [c.seq] }).catch(() => undefined);
+        // redrives asked for twice (two clicks, two operators) while the flow had failed once are one
+        // ask: the flow runs again once, not once more each time it fails again
+        if (c.body.kind === 'redrive' && redriven.has(c.flowId)) {
+          await consume();
+          continue;
+        }
+        if (c.body.kind === 'redrive') redriven.add(c.flowId);
         if (c.body.kind === 'cancel' && (this.#host.holds(c.flowId) || this.#host.admission.loading(c.flowId) !== undefined)) {
           this.#carrying.add(c.seq);
           void this.cancel(c.flowId, c.body.reason ?? 'cancelled')

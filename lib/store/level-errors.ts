@@ -47,6 +47,10 @@ export function openError(err: unknown, where: string): unknown {
   if (code === 'LEVEL_CORRUPTION') {
     return new VastflowError('E_STORE_CORRUPT', `store ${where} cannot be opened: ${message}; ${REPAIR_HINT}`, { cause: err });
   }
+  // a file LevelDB's CURRENT or manifest names is missing: damage, which repair can mend
+  if (code === 'LEVEL_IO_ERROR' && /No such file or directory/.test(message)) {
+    return new VastflowError('E_STORE_CORRUPT', `store ${where} cannot be opened: a file it needs is missing (${message}); ${REPAIR_HINT}`, { cause: err });
+  }
   if (code === 'LEVEL_IO_ERROR') {
     return new VastflowError('E_STORE_UNAVAILABLE', `store ${where} cannot be opened: ${message} (is the disk full?)`, { cause: err });
   }

@@ -69,3 +69,51 @@ describe('the vastflow CLI: send checks its arguments before it opens anything',
     expect(await levelCommands(dir, { flowId: run.id }), 'no message reached the inbox').to.deep.equal([]);
   });
 });
+
+describe('the vastflow CLI: option values it takes as usage errors, the same through --store and --url', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vastflow-cli-usage-'));
+    const engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    await (await startFlow(engine, [new Dam({ delay: 0 })], new Headwaters('one'))).result();
+    await engine.close();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const [args, message] of [
+    [['list', '--limit', '0x10'], /--limit must be an integer from 1 to 1000, in digits/],
+    [['list', '--limit', '+5'], /--limit must be an integer from 1 to 1000, in digits/],
+    [['list', '--limit', '5e0'], /--limit must be an integer from 1 to 1000, in digits/],
+    [['list', '--before', ''], /--before must be the id of a flow/],
+    [['list', '--status', 'fail', '--status', 'success'], /--status is given more than once; give it once/],
+    [['list', '--limit', '1', '--limit=2'], /--limit is given more than once/],
+    [['ui', '--port', '0x1f'], /--port must be an integer from 0 to 65535, in digits/],
+  ] as const)
+    it(`exits 2 with the usage text for ${args.join(' ')}`, async () => {
+      for (const where of [
+        ['--store', dir],
+        ['--url', 'http://127.0.0.1:1'],
+      ]) {
+        const out = await inProcess([...args, ...where]);
+        expect(out.code, out.stderr).to.equal(2);
+        expect(out.stderr).to.match(message);
+        expect(out.stderr).to.contain('Usage: vastflow');
+      }
+    });
+
+  it('purges nothing for a --before that reaches back past 1970, through --store as through --url', async () => {
+    const viaStore = await inProcess(['purge', '--before', '1000000d', '--store', dir]);
+    expect(viaStore.code, viaStore.stderr).to.equal(0);
+    expect(viaStore.stdout).to.equal('removed 0 flows\n');
+    const engine = await Engine.open({ store: dir, logger: silent, closeTimeout: 100 });
+    try {
+      const admin = await engine.serve({ port: 0 });
+      const viaUrl = await inProcess(['purge', '--before', '1000000d', '--url', admin.url]);
+      expect(viaUrl.code, viaUrl.stderr).to.equal(0);
+      expect(viaUrl.stdout).to.equal('removed 0 flows\n');
+      expect(await engine.list()).to.have.length(1);
+    } finally {
+      await engine.close();
+    }
+  });
+});

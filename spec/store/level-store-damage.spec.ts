@@ -180,4 +180,23 @@ describe('LevelStore on damaged files', () => {
     // the flow itself is intact, by its id
     expect((await next.get(run.id))?.status).to.equal('success');
   });
+
+  for (const [what, damage] of [
+    ['CURRENT names a manifest that is not there', (dir: string) => fs.writeFileSync(path.join(dir, 'CURRENT'), 'MANIFEST-000099\n')],
+    ['the manifest is gone', (dir: string) => fs.rmSync(path.join(dir, fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8').trim()))],
+  ] as const)
+    it(`${what}: Engine.open rejects with E_STORE_CORRUPT and the repair hint (not a full disk), and LevelStore.repair opens it again`, async () => {
+      const dir = path.join(tmp, 'manifest');
+      const engine = await Engine.open({ store: dir, logger: pino({ level: 'silent' }), classes: [Step] });
+      await (await new Andes(engine).drawHeadwaters(new Headwaters('m1')).drawStream(new Step()).start()).result();
+      await engine.close();
+      damage(dir);
+      const err = await rejects(Engine.open({ store: dir, logger: pino({ level: 'silent' }), classes: [Step] }));
+      expect(err).to.have.property('code', 'E_STORE_CORRUPT');
+      expect(err.message).to.contain('LevelStore.repair').and.not.contain('disk full');
+      await LevelStore.repair(dir);
+      const repaired = await Engine.open({ store: dir, logger: pino({ level: 'silent' }), classes: [Step] });
+      open.push(repaired);
+      expect((await repaired.get('m1'))?.status).to.equal('success');
+    });
 });
