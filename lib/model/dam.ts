@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DURATION_FORMS, DURATION_MAX, durationMs, MAX_DURATION_MS, type Duration } from '../clock/duration.js';
 import { VastflowError } from '../errors/vastflow-error.js';
-import { PROTO_KEY } from './json.js';
+import { illFormed, PROTO_KEY } from './json.js';
 import { StreamBase } from './stream.js';
 
 /** Options of a {@link Dam}. */
@@ -73,6 +73,8 @@ export class Dam extends StreamBase {
       // the payload goes under the message name when no key is given: as a headwaters key it would set the prototype
       throw new VastflowError('E_INVALID_ARGUMENT', `${where}: the payload's key would be "${PROTO_KEY}", which the headwaters refuse; give a key`);
     }
+    const keyFault = o.key === undefined ? (named ? illFormed(messageOrOptions) : undefined) : illFormed(o.key);
+    if (keyFault !== undefined) throw new VastflowError('E_INVALID_ARGUMENT', `${where}: the payload's key is not well-formed text: ${keyFault}`);
     if (named && o.delay !== undefined) {
       throw new VastflowError(
         'E_INVALID_ARGUMENT',

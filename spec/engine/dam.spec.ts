@@ -460,6 +460,12 @@ describe('Dam', () => {
       expect(String(codeOf(() => new Dam({} as never)))).to.include('needs delay');
       expect(String(codeOf(() => new Dam({ delay: '1d', key: 'k' } as never)))).to.include('takes only delay');
       expect(String(codeOf(() => new Dam('a', { key: '__proto__' })))).to.include('__proto__');
+      expect(String(codeOf(() => new Dam('a', { key: 'k\ud800' }))))
+        .to.include('E_INVALID_ARGUMENT')
+        .and.include('lone surrogate');
+      expect(String(codeOf(() => new Dam('cut\udc00'))))
+        .to.include('E_INVALID_ARGUMENT')
+        .and.include('lone surrogate');
       expect(String(codeOf(() => Andes.fromJSON({ vastflow: 1, streams: [{ dam: null }] })))).to.include('E_BLUEPRINT');
     });
   });
