@@ -154,13 +154,14 @@ export class Commands {
    * failed (it runs, waits, succeeded or was cancelled), its compensations ran, or it is being
    * redriven already (by another call here, or by another engine at the same moment).
    */
-  redrive(id: string): Promise<FlowRun> {
+  redrive(id: string, orRecord = true): Promise<FlowRun> {
     if (this.#redriving.has(id)) {
       return Promise.reject(new VastflowError('E_CONFLICT', `redrive: flow ${id} is being redriven already (by another call of redrive)`));
     }
-    return underWay(this.#redriving, id, this.#redrive(id));
+    return underWay(this.#redriving, id, this.#redrive(id, orRecord));
   }
-  async #redrive(id: string): Promise<FlowRun> {
+  /** `orRecord`: an engine without the flow's classes records the redrive (else E_UNKNOWN_CLASS). */
+  async #redrive(id: string, orRecord: boolean): Promise<FlowRun> {
     const stored = this.#host.holds(id) ? undefined : await this.#host.store.getFlow(id);
     if (stored === undefined) {
       if (this.#host.holds(id)) {
@@ -184,7 +185,7 @@ export class Commands {
     } catch (err) {
       // an engine without the flow's classes (a client engine, or on LevelDB this one before a
       // restart that registers them) leaves it to one that has them
-      if (!isVastflowError(err, 'E_UNKNOWN_CLASS')) throw err;
+      if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || !orRecord) throw err;
       return this.#redriveElsewhere(stored.header);
     }
     const streams = resetForRedrive(flow);
@@ -302,7 +303,8 @@ export class Commands {
         }
         if (header.status === 'fail') {
           try {
-            await this.redrive(c.flowId);
+            // the recorded redrive itself: an engine without the classes leaves it where it is
+            await this.redrive(c.flowId, false);
           } catch (err) {
             // a class this engine lacks: left for an engine that has it
             if (!isVastflowError(err, 'E_CONFLICT')) {

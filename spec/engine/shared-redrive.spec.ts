@@ -64,4 +64,21 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
     expect(outcome.headwaters).to.deep.equal({ done: true });
     expect(FailsOnce.calls).to.equal(2);
   });
+
+  it('leaves a recorded redrive in the store for an engine with the classes: engines without them do not take it', async () => {
+    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-left')).drawStream(new FailsOnce()).start();
+    expect((await run.result()).status).to.equal('fail');
+    await a.close();
+    await b.close();
+    // two engines without the class read the store's commands every 100 ms
+    const client = await engines.open({ concurrency: 0, worker: { id: 'client', heartbeat: '100ms' } });
+    await engines.open({ worker: { id: 'classless', heartbeat: '100ms' } });
+    const again = await client.redrive(run.id);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await client.get(run.id))?.status, 'not run by an engine without the class').to.equal('fail');
+    await engines.open({ classes: [FailsOnce], worker: { id: 'c', heartbeat: '2s', leaseTime: '6s' } });
+    const outcome = await Promise.race([again.result(), new Promise((r) => setTimeout(r, 4000, 'not redriven within 4 s'))]);
+    expect(outcome).to.deep.include({ status: 'success' });
+    expect(FailsOnce.calls).to.equal(2);
+  });
 });
