@@ -30,11 +30,13 @@ export { River } from './model/river.js';
 export type { Stream } from './model/stream.js';
 
 export { Engine } from './engine/engine.js';
-export { engineOptionsSchema, type EngineOptions } from './engine/engine-options.js';
+export { engineOptionsSchema, type EngineOptions, type WorkerOptions } from './engine/engine-options.js';
 export type { EngineEventName, EngineEvents } from './engine/events.js';
 export { FlowRun, type FlowOutcome } from './model/flow-run.js';
 export type { Registry, RegistrableClass } from './engine/registry.js';
 export type { FlowSnapshot, FlowSummary, StreamSnapshot } from './engine/snapshot.js';
+export type { StreamKind } from './model/stream-tree.js';
+export type { Listener } from './engine/event-bus.js';
 export type { PurgeOptions } from './engine/retention.js';
 export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 

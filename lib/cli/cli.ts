@@ -90,12 +90,21 @@ export function usage(command?: string): string {
   const c = commandOf(command);
   if (c !== undefined) return `Usage: ${c.usage}\n\n${c.about}\n\n${WHERE}\n`;
   const lines = Object.values(COMMANDS).map((x) => `  ${x.usage}`);
-  return `Usage: vastflow <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${WHERE}\n  --json             one JSON document instead of a table\n  --help             a command's usage\n`;
+  return `Usage: vastflow <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${WHERE}\n  --json             one JSON document instead of a table\n  --help             a command's usage\n  --version          the package's version\n`;
+}
+
+/** The package's version, from its package.json (two levels up from dist/cli/ and from lib/cli/). */
+function version(): string {
+  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs the CLI on `argv` (without node and the script); resolves with the exit status. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { command, rest } = splitCommand(argv);
+  if (command === '--version' || command === 'version') {
+    io.stdout(`${version()}\n`);
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     (command === undefined ? io.stderr : io.stdout)(usage());
     return command === undefined ? 2 : 0;

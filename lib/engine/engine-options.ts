@@ -61,7 +61,7 @@ export interface EngineOptions {
    * A LevelDB directory, `'memory'`, a `postgres://` or `postgresql://` URL, or a Store.
    * @default env VASTFLOW_DB, else '.vastflow'
    */
-  store?: string | Store;
+  store?: string | Store | undefined;
   /** A pino logger, or pino options. @default pino at env VASTFLOW_LOG_LEVEL, else 'warn' */
   logger?: Logger | LoggerOptions;
   /**

@@ -91,7 +91,7 @@ export class Andes {
     return engine.startFlow(drawing);
   }
 
-  /** The blueprint: this flow as JSON (see docs/blueprint.md). */
+  /** The blueprint: this flow as JSON (see docs/blueprints.md). */
   toJSON(): Blueprint {
     if (this.#pending !== undefined) return structuredClone(this.#pending);
     const hw = this.headwaters;

@@ -30,7 +30,7 @@ export interface BlueprintDam {
   color?: string;
 }
 
-/** The JSON form of a flow (see docs/blueprint.md). */
+/** The JSON form of a flow (see docs/blueprints.md). */
 export interface Blueprint {
   vastflow: 1;
   requestId?: string;

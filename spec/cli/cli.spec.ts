@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Dam, Engine, Headwaters, PostgresStore } from '../../lib/index.js';
 import { cli, inProcess, serveUi } from '../helpers/cli.js';
 import { levelCommands, silent, startFlow, until } from '../helpers/stores.js';
@@ -39,6 +40,13 @@ describe('the vastflow CLI', () => {
       expect(r.stderr, args.join(' ')).to.include('Usage: vastflow');
     }
     expect((await inProcess(['--help'])).code).to.equal(0);
+  });
+
+  it("prints the package's version with --version (the built CLI, as npx runs it)", async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'));
+    const out = await cli(['--version']);
+    expect(out.code, out.stderr).to.equal(0);
+    expect(out.stdout).to.equal(`${version}\n`);
   });
 
   it('answers a command named after an Object.prototype property as an unknown command', async () => {

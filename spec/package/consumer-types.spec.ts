@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const program = `
-import { Andes, Engine, Headwaters, PostgresStore, River, type RiverAttr } from 'vastflow';
+import { Andes, Engine, Headwaters, PostgresStore, River, type EngineOptions, type Listener, type RiverAttr, type StreamKind, type WorkerOptions } from 'vastflow';
 interface Order { id: string; qty?: number }
 class Hello extends River<{ who: string }> {
   update(attr: RiverAttr) { attr.retryTimes = 2; }
@@ -22,7 +22,20 @@ const outcome = await (await new Andes(engine).drawStream(new Hello({ who: 'a' }
 const status: 'success' | 'fail' | 'cancelled' = outcome.status;
 void status;
 void new PostgresStore({ connectionString: 'postgres://localhost/x' });
+// what process.env gives, under exactOptionalPropertyTypes too
+void new PostgresStore({ connectionString: process.env['DATABASE_URL'] });
+const options: EngineOptions = { store: process.env['VASTFLOW_DB'], worker: { heartbeat: '1s' } satisfies WorkerOptions };
+void options;
+const kind: StreamKind = 'dam';
+const onEnd: Listener<'flow:end'> = (e) => void e.status;
+engine.on('flow:end', onEnd);
+void kind;
 await engine.close();
+`;
+
+/** A CommonJS file of a CommonJS project importing the package, which is ESM only. */
+const commonJs = `import { Engine } from 'vastflow';
+void Engine;
 `;
 
 describe('the packed package, in a TypeScript project', function () {
@@ -52,7 +65,19 @@ describe('the packed package, in a TypeScript project', function () {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
     fs.writeFileSync(path.join(dir, 'index.ts'), program);
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'ES2022', '--lib', 'ES2022', '--module', 'NodeNext'];
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--exactOptionalPropertyTypes',
+      '--skipLibCheck',
+      'false',
+      '--target',
+      'ES2022',
+      '--lib',
+      'ES2022',
+      '--module',
+      'NodeNext',
+    ];
     args.push('--moduleResolution', 'NodeNext', '--types', 'node', 'index.ts');
     let out = '';
     try {
@@ -61,5 +86,25 @@ describe('the packed package, in a TypeScript project', function () {
       out = String((err as { stdout?: string }).stdout ?? err);
     }
     expect(out, 'tsc reported errors').to.equal('');
+  });
+
+  it('is refused by TypeScript in a CommonJS file (ESM only), as Node refuses it, rather than compiling to a require() that fails', () => {
+    const project = path.join(dir, 'cjs');
+    fs.mkdirSync(project);
+    fs.symlinkSync(path.join(dir, 'node_modules'), path.join(project, 'node_modules'), 'dir');
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'cjs-consumer', private: true }));
+    fs.writeFileSync(path.join(project, 'index.cts'), commonJs);
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    let out = '';
+    try {
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node', 'index.cts'], {
+        cwd: project,
+        encoding: 'utf8',
+      });
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout ?? err);
+    }
+    // no `require` condition in its exports: the module is not found for a require() (TS2307)
+    expect(out).to.match(/index\.cts\(1,\d+\): error TS2307: Cannot find module 'vastflow'/);
   });
 });

@@ -23,7 +23,7 @@ export const postgresStoreOptionsSchema = z.strictObject({
 /** Options of a {@link PostgresStore}. */
 export interface PostgresStoreOptions {
   /** The database to connect to (a pool of ours, ended on close). @default pg's defaults (env PGHOST, PGDATABASE, …) */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /** A pool the caller owns: the store uses it and never ends it. */
   pool?: pg.Pool;
   /** The PostgreSQL schema that holds the store's tables, created on first open (unless `create: false`). @default 'vastflow' */
