@@ -28,8 +28,9 @@ export async function loadFlow(
     const flow = prepareStored(stored, registry, plans);
     const dams = flow.plan.nodes.some((n) => n.kind === 'dam');
     // a flow that ran before (recovered, or taken over from an engine that died) may have a cancel
-    // left for the engine that ran it: carried out before any river runs again
-    if (dams || stored.header.status === 'running') {
+    // left for the engine that ran it, and on a shared store one that waited may have one left by an
+    // engine without room or classes (a client engine, the CLI): carried out before any river runs
+    if (dams || stored.header.status === 'running' || store.supports.shared === true) {
       const inbox = await store.listCommands({ flowId: id });
       // messages sent before the flow reached its Dams, or while no engine ran it
       if (dams) flow.messages = inbox.filter((c) => c.body.kind === 'message');

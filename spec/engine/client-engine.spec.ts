@@ -2,7 +2,7 @@
 // also when it has registered every class of the flow and no other engine is alive: the flow
 // waits in the database until an engine with room takes it.
 import { expect } from 'chai';
-import { Andes, Atlantic, Headwaters, PostgresStore, River, type Engine, type FlowError, type Store } from '../../lib/index.js';
+import { Andes, Atlantic, Headwaters, PostgresStore, River, type Engine, type FlowError, type RiverContext, type Store } from '../../lib/index.js';
 import { describePg, PG_KIND } from '../helpers/postgres.js';
 import { until, useEngines } from '../helpers/stores.js';
 
@@ -65,6 +65,31 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
     });
   }
 
+  for (const from of ['the engine', 'the client'] as const)
+    it(`has a waiting flow started by ${from} and cancelled from a client without the classes start cancelled in the live engine that takes it when a place frees: no river of it runs`, async () => {
+      // without the classes the client records the cancel in the flow's inbox, as the CLI does
+      await client.close();
+      client = await engines.open({ concurrency: 0, worker: worker('bare client') });
+      const w = await engines.open({ classes: [Holding, FailsFirst, Hooks], concurrency: 1, worker: worker('w') });
+      // started by the engine itself, which keeps the waiting flow ready to run, or by the client
+      const starter = from === 'the engine' ? w : client;
+      const first = await new Andes(starter).drawHeadwaters(new Headwaters('holds-the-place')).drawStream(new Holding()).start();
+      await until(async () => (await w.get(first.id))?.streams[0]?.state === 'running', 3000, 'the first flow running');
+      const second = await new Andes(starter)
+        .drawHeadwaters(new Headwaters('waits-then-cancelled'))
+        .drawStream(new FailsFirst())
+        .drawAtlantic(new Hooks())
+        .start();
+      expect((await client.get(second.id))?.status).to.equal('waiting');
+      const cancelling = client.cancel(second.id, 'no longer wanted');
+      await until(async () => (await w.get(second.id))?.pendingCancel !== undefined, 3000, 'the cancel recorded');
+      // the place frees: the engine takes the cancelled flow next
+      await w.cancel(first.id);
+      await cancelling;
+      expect((await second.result()).status).to.equal('cancelled');
+      expect(ran, 'no river of the cancelled flow ran; its Atlantic.fail did').to.deep.equal(['fail E_CANCELLED']);
+    });
+
   it('leaves a redriven flow to an engine with room, also when none is alive when it redrives', async () => {
     const w = await engines.open({ classes, worker: worker('w') });
     const run = await new Andes(client).drawHeadwaters(new Headwaters('client-redrive')).drawStream(new FailsFirst()).start();
@@ -119,4 +144,12 @@ function slowClaims(store: PostgresStore, ms: number, onClaim: () => void): Stor
 
 class Quick extends River {
   static riverName = 'ClientEngine.Quick';
+}
+
+/** Holds its flow until the flow's signal aborts (a cancel). */
+class Holding extends River {
+  static riverName = 'ClientEngine.Holding';
+  async flow(_hw: Headwaters, ctx: RiverContext) {
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
 }
