@@ -55,6 +55,8 @@ export class Commands {
   /** Redrives under way here whose write the store refused: another engine redrove the flow first. */
   readonly #refused = new Set<string>();
   #busy = false;
+  /** Settles when the purge under way does (see {@link exclusive}). */
+  #purging: Promise<void> | undefined;
 
   constructor(host: CommandsHost) {
     this.#host = host;
@@ -158,7 +160,29 @@ export class Commands {
     if (this.#redriving.has(id)) {
       return Promise.reject(new VastflowError('E_CONFLICT', `redrive: flow ${id} is being redriven already (by another call of redrive)`));
     }
-    return underWay(this.#redriving, id, this.#redrive(id, orRecord));
+    // after a purge under way: it may remove the flow (the redrive then finds none)
+    const purging = this.#purging;
+    const redriven = purging === undefined ? this.#redrive(id, orRecord) : purging.then(() => this.#redrive(id, orRecord));
+    return underWay(this.#redriving, id, redriven);
+  }
+  /**
+   * Runs `purge` once the redrives under way here have written, and holds the redrives asked for
+   * meanwhile until it is done: a redrive that read a failed flow before the purge removed it would
+   * write the flow back in part (its journal without its blueprint), which the store then calls damaged.
+   */
+  async exclusive<T>(purge: () => Promise<T>): Promise<T> {
+    while (this.#purging !== undefined) await this.#purging;
+    const run = Promise.allSettled([...this.#redriving.values()]).then(purge);
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#purging = done;
+    try {
+      return await run;
+    } finally {
+      if (this.#purging === done) this.#purging = undefined;
+    }
   }
   /** `orRecord`: an engine without the flow's classes records the redrive (else E_UNKNOWN_CLASS). */
   async #redrive(id: string, orRecord: boolean): Promise<FlowRun> {

@@ -695,7 +695,8 @@ export class Engine {
   async purge(options: PurgeOptions): Promise<number> {
     this.#assertOpen('purge');
     const query = resolvePurgeQuery(options);
-    if (this.#store.purge === undefined) throw new VastflowError('E_INVALID_ARGUMENT', 'purge: this store cannot purge flows');
-    return this.#store.purge(query);
+    const store = this.#store;
+    if (store.purge === undefined) throw new VastflowError('E_INVALID_ARGUMENT', 'purge: this store cannot purge flows');
+    return this.#commands.exclusive(() => store.purge!(query));
   }
 }

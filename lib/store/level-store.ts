@@ -869,8 +869,12 @@ export class LevelStore implements Store {
           const h = this.#readable(raw);
           if (h === undefined || h.updatedAt >= query.before || isUnfinished(h) || h.status !== bucket) continue;
           const id = h.id;
+          const inbox = await this.#scan(`m!${id}!`, `flow ${id}`);
+          // a failed flow with a redrive recorded for an engine that has its classes is to run again
+          if (inbox.some(([, v]) => v.includes('"kind":"redrive"'))) continue;
           ops.push({ type: 'del', key }, { type: 'del', key: `r!${h.requestId}` });
-          for (const p of [`j!${id}!`, `m!${id}!`]) for (const [k] of await this.#scan(p, `flow ${id}`, { values: false })) ops.push({ type: 'del', key: k });
+          for (const [k] of inbox) ops.push({ type: 'del', key: k });
+          for (const [k] of await this.#scan(`j!${id}!`, `flow ${id}`, { values: false })) ops.push({ type: 'del', key: k });
           this.#claims.delete(id);
           removed++;
         }

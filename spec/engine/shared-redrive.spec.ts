@@ -81,4 +81,17 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
     expect(outcome).to.deep.include({ status: 'success' });
     expect(FailsOnce.calls).to.equal(2);
   });
+
+  it('keeps a failed flow whose redrive a client recorded out of a purge, for the engine that runs it later', async () => {
+    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-kept')).drawStream(new FailsOnce()).start();
+    expect((await run.result()).status).to.equal('fail');
+    await a.close();
+    await b.close();
+    const client = await engines.open({ concurrency: 0, worker: { id: 'client', heartbeat: '100ms' } });
+    const again = await client.redrive(run.id);
+    expect(await client.purge({ before: Date.now() + 60_000 }), 'the flow to run again is no purge').to.equal(0);
+    await engines.open({ classes: [FailsOnce], worker: { id: 'c', heartbeat: '100ms', leaseTime: '2s' } });
+    const outcome = await Promise.race([again.result(), new Promise((r) => setTimeout(r, 4000, 'not redriven within 4 s'))]);
+    expect(outcome).to.deep.include({ status: 'success' });
+  });
 });
