@@ -82,6 +82,9 @@ export class Commands {
     if (running !== undefined) {
       running.cancel(reason);
       await running.done();
+      // the cancel's record may not have landed: said so rather than resolved (the flow stays as it was)
+      const failure = this.#host.queue.failure;
+      if (failure !== undefined) throw failure;
       return;
     }
     if (this.#host.admission.queued(id)) {

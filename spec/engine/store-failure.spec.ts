@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Andes, Engine, Headwaters, River, type FlowOutcome, type RiverAttr } from '../../lib/index.js';
+import { Andes, Dam, Engine, Headwaters, River, type FlowOutcome, type RiverAttr } from '../../lib/index.js';
 import { rejects, silent, until, within } from '../helpers/stores.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
@@ -180,5 +180,25 @@ describe('a store write that fails on a full disk', function () {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('rejects a cancel whose record could not be written (E_STORE_UNAVAILABLE), and the flow is as it was after a reopen', async () => {
+    const db = path.join(fsys!.dir, 'db');
+    const engine = await Engine.open({ store: db, logger: silent, classes: [Pad], closeTimeout: 200 });
+    engines.push(engine);
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters('held')).drawStream(new Pad(), new Dam('approval')).start();
+    await until(async () => (await engine.get(run.id))?.streams[1]?.state === 'waiting', 3000, 'the Dam holding');
+    // less room than the cancel's reason takes
+    fsys!.fill(200 * 1024);
+    const err = await rejects(engine.cancel(run.id, 'r'.repeat(1 << 20)));
+    expect(err.code).to.equal('E_STORE_UNAVAILABLE');
+    await within(engine.close(), 3000, 'close()');
+    engines.splice(0);
+    fsys!.makeRoom();
+    const again = await Engine.open({ store: db, logger: silent, classes: [Pad] });
+    engines.push(again);
+    const snap = await again.get(run.id);
+    expect(snap?.status).to.equal('running');
+    expect(snap?.streams[1]?.state).to.equal('waiting');
   });
 });
