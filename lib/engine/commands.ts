@@ -222,6 +222,9 @@ export class Commands {
     const change: FlowChange = { flowId: id, header: h, streams, reopened: true };
     await this.#host.queue.push(change);
     if (this.#refused.delete(id)) {
+      // refused because another engine purged it meanwhile, or redrove it
+      if ((await this.#host.store.getFlow(id)) === undefined)
+        throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${id}: there is no such flow (it was purged)`);
       throw new VastflowError('E_CONFLICT', `redrive: flow ${id} was redriven by another engine at the same moment; it runs once, from that redrive`);
     }
     if (runNow) this.#host.launch(flow);

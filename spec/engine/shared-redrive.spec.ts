@@ -15,6 +15,13 @@ class FailsOnce extends River {
   }
 }
 
+class Fails extends River {
+  static riverName = 'SharedRedrive.Fails';
+  async flow() {
+    throw new Error('down');
+  }
+}
+
 describePg('redrive on a shared store (PostgreSQL)', () => {
   const engines = useEngines(PG_KIND);
   let a: Engine;
@@ -22,8 +29,8 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
   beforeEach(async () => {
     FailsOnce.calls = 0;
     const worker = (id: string) => ({ id, heartbeat: '100ms', leaseTime: '2s' });
-    a = await engines.open({ classes: [FailsOnce], worker: worker('a') });
-    b = await engines.open({ classes: [FailsOnce], worker: worker('b') });
+    a = await engines.open({ classes: [FailsOnce, Fails], worker: worker('a') });
+    b = await engines.open({ classes: [FailsOnce, Fails], worker: worker('b') });
   });
 
   for (const from of ['the engine that ran it', 'another engine'] as const) {
@@ -93,5 +100,20 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
     await engines.open({ classes: [FailsOnce], worker: { id: 'c', heartbeat: '100ms', leaseTime: '2s' } });
     const outcome = await Promise.race([again.result(), new Promise((r) => setTimeout(r, 4000, 'not redriven within 4 s'))]);
     expect(outcome).to.deep.include({ status: 'success' });
+  });
+
+  it("refuses a redrive racing another engine's purge of the flow as of no such flow (E_INVALID_ARGUMENT), not as a redrive elsewhere", async () => {
+    const runs = [];
+    for (let i = 0; i < 40; i++)
+      runs.push(
+        await new Andes(a)
+          .drawHeadwaters(new Headwaters(`purged-${i}`))
+          .drawStream(new Fails())
+          .start(),
+      );
+    for (const r of runs) expect((await r.result()).status).to.equal('fail');
+    const [redrives] = await Promise.all([Promise.allSettled(runs.map((r) => a.redrive(r.id))), b.purge({ before: Date.now() + 60_000 })]);
+    const codes = redrives.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+    expect(codes.filter((c) => c !== 'E_INVALID_ARGUMENT')).to.deep.equal([]);
   });
 });
