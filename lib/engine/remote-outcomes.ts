@@ -1,3 +1,4 @@
+import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { FlowOutcome } from '../model/flow-run.js';
 import { isUnfinished, type FlowHeader, type StoredFlow } from '../store/records.js';
@@ -9,6 +10,10 @@ import type { Deferred } from '../util/deferred.js';
 const PER_POLL = 200;
 /** Flows asked about in one call of a store's getEnded. */
 const PER_CALL = 1000;
+/** Every this many polls, the awaited flows getEnded did not return are looked for: purged ones. */
+const GONE_EVERY = 25;
+/** Flows looked for, at most, in one such look. */
+const GONE_PER_LOOK = 50;
 
 /**
  * Outcomes awaited in this engine of flows that another engine on a shared store runs (a client
@@ -26,6 +31,9 @@ export class RemoteOutcomes {
   #polling: Promise<void> | undefined;
   /** Where the next poll of a store without getEnded begins, in the awaited flows. */
   #next = 0;
+  /** Polls since the last look for purged flows, and where the next look begins. */
+  #sinceLook = 0;
+  #nextLook = 0;
 
   constructor(store: Store, logger: Logger, intervalMs = 20) {
     this.#store = store;
@@ -79,6 +87,29 @@ export class RemoteOutcomes {
     for (let i = 0; i < ids.length; i += PER_CALL) {
       for (const stored of await getEnded(ids.slice(i, i + PER_CALL))) this.#resolve(stored);
     }
+    // a flow purged right after it ended is never among the ended ones: looked for now and then
+    if (++this.#sinceLook < GONE_EVERY || this.#awaited.size === 0) return;
+    this.#sinceLook = 0;
+    const left = [...this.#awaited.keys()];
+    const from = this.#nextLook % left.length;
+    const n = Math.min(GONE_PER_LOOK, left.length);
+    this.#nextLook = from + n;
+    for (let k = 0; k < n; k++) {
+      const id = left[(from + k) % left.length]!;
+      const stored = await this.#store.getFlow(id);
+      if (stored === undefined) this.#gone(id);
+      else if (!isUnfinished(stored.header)) this.#resolve(stored);
+    }
+  }
+
+  /** The flow is no longer in the store (purged): its outcome cannot be read. */
+  #gone(id: string): void {
+    const d = this.#awaited.get(id);
+    if (d === undefined) return;
+    this.#awaited.delete(id);
+    this.#before.delete(id);
+    // as result() of a flow no longer there answers
+    d.reject(new VastflowError('E_INVALID_ARGUMENT', `result: no flow with id ${id} (it was purged before its outcome was read)`));
   }
 
   // a bounded number a poll, in turn: the next poll goes on where this one stopped, so that a flow
@@ -89,8 +120,10 @@ export class RemoteOutcomes {
     const n = Math.min(PER_POLL, ids.length);
     this.#next = from + n;
     for (let k = 0; k < n; k++) {
-      const stored = await this.#store.getFlow(ids[(from + k) % ids.length]!);
-      if (stored !== undefined && !isUnfinished(stored.header)) this.#resolve(stored);
+      const id = ids[(from + k) % ids.length]!;
+      const stored = await this.#store.getFlow(id);
+      if (stored === undefined) this.#gone(id);
+      else if (!isUnfinished(stored.header)) this.#resolve(stored);
     }
   }
 

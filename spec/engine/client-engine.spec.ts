@@ -90,6 +90,37 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
       expect(ran, 'no river of the cancelled flow ran; its Atlantic.fail did').to.deep.equal(['fail E_CANCELLED']);
     });
 
+  it('settles the result() of a flow purged right after it ended: its outcome, or no such flow (E_INVALID_ARGUMENT), never a wait for ever', async () => {
+    const w = await engines.open({ classes: [Quick], worker: worker('w') });
+    let purging = true;
+    // an operator's purge as eager as can be, beside the flows ending
+    const purger = (async () => {
+      while (purging) {
+        await w.purge({ before: Date.now() + 60_000 });
+        await settle(2);
+      }
+    })();
+    try {
+      const runs = [];
+      for (let i = 0; i < 20; i++)
+        runs.push(
+          await new Andes(client)
+            .drawHeadwaters(new Headwaters(`purged-${i}`))
+            .drawStream(new Quick())
+            .start(),
+        );
+      const settled = await Promise.race([Promise.allSettled(runs.map((r) => r.result())), settle(4000).then(() => 'not all settled within 4 s')]);
+      expect(settled).to.be.an('array');
+      for (const r of settled as Array<PromiseSettledResult<{ status: string }>>) {
+        if (r.status === 'fulfilled') expect(r.value.status).to.equal('success');
+        else expect(r.reason).to.have.property('code', 'E_INVALID_ARGUMENT');
+      }
+    } finally {
+      purging = false;
+      await purger;
+    }
+  });
+
   it('leaves a redriven flow to an engine with room, also when none is alive when it redrives', async () => {
     const w = await engines.open({ classes, worker: worker('w') });
     const run = await new Andes(client).drawHeadwaters(new Headwaters('client-redrive')).drawStream(new FailsFirst()).start();
