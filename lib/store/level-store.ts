@@ -871,7 +871,7 @@ export class LevelStore implements Store {
           const id = h.id;
           const inbox = await this.#scan(`m!${id}!`, `flow ${id}`);
           // a failed flow with a redrive recorded for an engine that has its classes is to run again
-          if (inbox.some(([, v]) => v.includes('"kind":"redrive"'))) continue;
+          if (h.status === 'fail' && inbox.some(([, v]) => v.includes('"kind":"redrive"'))) continue;
           ops.push({ type: 'del', key }, { type: 'del', key: `r!${h.requestId}` });
           for (const [k] of inbox) ops.push({ type: 'del', key: k });
           for (const [k] of await this.#scan(`j!${id}!`, `flow ${id}`, { values: false })) ops.push({ type: 'del', key: k });

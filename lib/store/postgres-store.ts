@@ -343,7 +343,7 @@ export class PostgresStore implements Store {
            DELETE FROM ${s}.flows WHERE id IN (
              SELECT id FROM ${s}.flows f WHERE NOT unfinished AND updated_at < $1${status}
                -- a failed flow with a redrive recorded for an engine that has its classes is to run again
-               AND NOT EXISTS (SELECT 1 FROM ${s}.commands c WHERE c.flow_id = f.id AND c.body::text LIKE '%"kind":"redrive"%')
+               AND NOT (status = 'fail' AND EXISTS (SELECT 1 FROM ${s}.commands c WHERE c.flow_id = f.id AND c.body::text LIKE '%"kind":"redrive"%'))
              LIMIT 1000 FOR UPDATE SKIP LOCKED)
            RETURNING id),
          st AS (DELETE FROM ${s}.streams WHERE flow_id IN (SELECT id FROM gone)),

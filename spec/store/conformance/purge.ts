@@ -9,7 +9,7 @@ export function purge(factory: StoreFactory): void {
     async function ended(id: string, status: 'success' | 'fail' | 'cancelled', updatedAt: number, hookDone = true): Promise<void> {
       const { store } = fx();
       await store.write([created(id)]);
-      await store.addCommand(id, { kind: 'redrive' }, 5);
+      await store.addCommand(id, { kind: 'cancel', reason: 'too late' }, 5);
       await store.write([
         {
           flowId: id,
@@ -56,6 +56,19 @@ export function purge(factory: StoreFactory): void {
       for (const id of ['r', 'w', 'h']) expect(await store.getFlow(id), id).to.not.equal(undefined);
       expect(await store.listWaiting()).to.deep.equal(['w']);
       expect((await store.listUnfinished()).sort()).to.deep.equal(['h', 'r', 'w']);
+    });
+
+    it('keeps a failed flow whose redrive is recorded (an engine with its classes is to run it again); a success with a stale one goes', async () => {
+      const { store } = fx();
+      if (store.purge === undefined) return;
+      await ended('f', 'fail', 100);
+      await store.addCommand('f', { kind: 'redrive' }, 6);
+      await ended('s', 'success', 100);
+      await store.addCommand('s', { kind: 'redrive' }, 6);
+      expect(await store.purge({ before: 1000 })).to.equal(1);
+      expect(await store.getFlow('f')).to.not.equal(undefined);
+      expect(await store.getFlow('s')).to.equal(undefined);
+      expect((await store.listCommands({ flowId: 'f', kinds: ['redrive'] })).map((c) => c.body)).to.deep.equal([{ kind: 'redrive' }]);
     });
 
     it('deletes only the flows of the status asked for', async () => {
