@@ -90,16 +90,7 @@ export class RemoteOutcomes {
     // a flow purged right after it ended is never among the ended ones: looked for now and then
     if (++this.#sinceLook < GONE_EVERY || this.#awaited.size === 0) return;
     this.#sinceLook = 0;
-    const left = [...this.#awaited.keys()];
-    const from = this.#nextLook % left.length;
-    const n = Math.min(GONE_PER_LOOK, left.length);
-    this.#nextLook = from + n;
-    for (let k = 0; k < n; k++) {
-      const id = left[(from + k) % left.length]!;
-      const stored = await this.#store.getFlow(id);
-      if (stored === undefined) this.#gone(id);
-      else if (!isUnfinished(stored.header)) this.#resolve(stored);
-    }
+    this.#nextLook = await this.#readInTurn(this.#nextLook, GONE_PER_LOOK);
   }
 
   /** The flow is no longer in the store (purged): its outcome cannot be read. */
@@ -115,16 +106,25 @@ export class RemoteOutcomes {
   // a bounded number a poll, in turn: the next poll goes on where this one stopped, so that a flow
   // awaited behind many that still run is read too
   async #pollEach(): Promise<void> {
+    this.#next = await this.#readInTurn(this.#next, PER_POLL);
+  }
+
+  /**
+   * Reads up to `max` awaited flows one by one, from `at` on (in turn, round the list): resolves the
+   * ended ones, rejects the ones no longer there; returns where the next read goes on.
+   */
+  async #readInTurn(at: number, max: number): Promise<number> {
     const ids = [...this.#awaited.keys()];
-    const from = this.#next % ids.length;
-    const n = Math.min(PER_POLL, ids.length);
-    this.#next = from + n;
+    if (ids.length === 0) return 0;
+    const from = at % ids.length;
+    const n = Math.min(max, ids.length);
     for (let k = 0; k < n; k++) {
       const id = ids[(from + k) % ids.length]!;
       const stored = await this.#store.getFlow(id);
       if (stored === undefined) this.#gone(id);
       else if (!isUnfinished(stored.header)) this.#resolve(stored);
     }
+    return from + n;
   }
 
   #resolve(stored: StoredFlow): void {
