@@ -28,7 +28,7 @@ import type { EngineParts } from './engine-parts.js';
 import { loadFlow, recoverUnfinished } from './recovery.js';
 import { Worker, defaultWorkerId } from './worker.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
-import type { Claim, WorkerInfo, WriteResult } from '../store/records.js';
+import type { Claim, StoredFlow, WorkerInfo, WriteResult } from '../store/records.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../admin/admin-server.js';
 import { EngineSource, type EnginePort } from '../admin/engine-source.js';
@@ -83,6 +83,8 @@ export class Engine {
   readonly #worker: Worker;
   /** Outcomes awaited here of flows another engine runs. */
   readonly #remote: RemoteOutcomes;
+  /** Flows a claim read with an empty inbox (see Claim.inboxEmpty): loaded without reading it. */
+  readonly #emptyInbox = new WeakSet<StoredFlow>();
   /** Its admin servers (serve()), closed with it. */
   readonly #admins = new Set<AdminServer>();
   /** The background purge of `retention`. */
@@ -394,6 +396,7 @@ export class Engine {
   #take(claims: Claim[]): void {
     for (const c of claims) {
       if (this.#holds(c.flowId)) continue;
+      if (c.inboxEmpty === true && c.flow !== undefined) this.#emptyInbox.add(c.flow);
       this.#admission.enqueue(c.flowId, c.flow);
     }
     this.#admission.drain();
@@ -434,7 +437,7 @@ export class Engine {
    */
   async #ready(id: string, held: Held | undefined): Promise<PreparedFlow | undefined> {
     if (held !== undefined && isPrepared(held)) return held;
-    return loadFlow(this.#store, this.#registry, this.#plans, this.#logger, id, held);
+    return loadFlow(this.#store, this.#registry, this.#plans, this.#logger, id, held, held !== undefined && this.#emptyInbox.has(held));
   }
 
   /**

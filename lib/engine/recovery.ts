@@ -21,6 +21,8 @@ export async function loadFlow(
   logger: Logger,
   id: string,
   read?: StoredFlow,
+  /** The claim that read `read` saw no command in the flow's inbox. */
+  inboxEmpty = false,
 ): Promise<PreparedFlow | undefined> {
   try {
     const stored = read ?? (await store.getFlow(id));
@@ -30,7 +32,7 @@ export async function loadFlow(
     // a flow that ran before (recovered, or taken over from an engine that died) may have a cancel
     // left for the engine that ran it, and on a shared store one that waited may have one left by an
     // engine without room or classes (a client engine, the CLI): carried out before any river runs
-    if (dams || stored.header.status === 'running' || store.supports.shared === true) {
+    if (!inboxEmpty && (dams || stored.header.status === 'running' || store.supports.shared === true)) {
       const inbox = await store.listCommands({ flowId: id });
       // messages sent before the flow reached its Dams, or while no engine ran it
       if (dams) flow.messages = inbox.filter((c) => c.body.kind === 'message');

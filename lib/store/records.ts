@@ -206,6 +206,8 @@ export interface Claim {
    * store can: the engine runs it without reading it again. Absent: the engine reads it.
    */
   flow?: StoredFlow;
+  /** Set when the claim read the flow (`flow`) and saw no command in its inbox: the engine need not read it. */
+  inboxEmpty?: true;
 }
 
 /** Which flows an engine claims, and for how long. */

@@ -32,7 +32,9 @@ function take(s: string, where: string, order: string, load: boolean): string {
    WHERE f.id = pick.id
    RETURNING f.id, f.epoch, COALESCE(f.due_at, ${NO_DUE}) AS due, f.seq${load ? ', f.header, f.blueprint' : ''}`;
   // the claimed flows read in the same statement: the engine runs them without another read
-  return load ? `WITH t AS (${update}) SELECT t.id, t.epoch, t.due, t.seq, ${flowColumns(s, 't')} FROM t` : update;
+  // with whether its inbox holds a command: most hold none, and the engine then reads none
+  const inbox = `EXISTS (SELECT 1 FROM ${s}.commands m WHERE m.flow_id = t.id) AS has_commands`;
+  return load ? `WITH t AS (${update}) SELECT t.id, t.epoch, t.due, t.seq, ${flowColumns(s, 't')}, ${inbox} FROM t` : update;
 }
 
 type Taken = { id: string; epoch: string; due: string; seq: string } & Record<string, unknown>;
@@ -50,7 +52,10 @@ export async function claim(db: pg.Pool, s: string, query: ClaimQuery, sweep: bo
   const out = (rows: Taken[]): Claim[] =>
     rows.map((r) => {
       dueOf.set(r.id, r.due);
-      return load ? { flowId: r.id, epoch: Number(r.epoch), flow: storedFlow(r) } : { flowId: r.id, epoch: Number(r.epoch) };
+      if (!load) return { flowId: r.id, epoch: Number(r.epoch) };
+      const claimed: Claim = { flowId: r.id, epoch: Number(r.epoch), flow: storedFlow(r) };
+      if (r['has_commands'] === false) claimed.inboxEmpty = true;
+      return claimed;
     });
   if (query.limit <= 0) return [];
   if (query.ids !== undefined) {
