@@ -575,6 +575,7 @@ export class Engine {
     try {
       return await command(idOrRequestId);
     } catch (err) {
+      this.#writeFailed(err);
       if (!isVastflowError(err, 'E_INVALID_ARGUMENT') || typeof idOrRequestId !== 'string' || idOrRequestId === '') throw err;
       const id = await this.#store.findFlowId(idOrRequestId).catch(() => undefined);
       if (id === undefined || id === idOrRequestId) throw err;
@@ -593,7 +594,21 @@ export class Engine {
    */
   async send(idOrRequestId: string, name: string, payload: unknown = null): Promise<void> {
     this.#assertOpen('send');
-    return this.#commands.send(idOrRequestId, name, payload);
+    try {
+      return await this.#commands.send(idOrRequestId, name, payload);
+    } catch (err) {
+      this.#writeFailed(err);
+      throw err;
+    }
+  }
+
+  /**
+   * A command's own write (a message, a recorded cancel or redrive) failed: on a store with one
+   * engine that failure is final (a full disk), and the engine fails as it does for its other
+   * writes; on a shared store it may be the database away for a moment, which the worker rides out.
+   */
+  #writeFailed(err: unknown): void {
+    if (!this.#store.supports.shared && isVastflowError(err, 'E_STORE_UNAVAILABLE')) this.#storeFailed(err);
   }
 
   /**

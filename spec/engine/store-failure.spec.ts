@@ -201,4 +201,22 @@ describe('a store write that fails on a full disk', function () {
     expect(snap?.status).to.equal('running');
     expect(snap?.streams[1]?.state).to.equal('waiting');
   });
+
+  it('takes no more work after a message it could not store (the disk full): send() and then get() reject with E_STORE_UNAVAILABLE', async () => {
+    const db = path.join(fsys!.dir, 'db');
+    const engine = await Engine.open({ store: db, logger: silent, classes: [Pad], closeTimeout: 200 });
+    engines.push(engine);
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters('waits')).drawStream(new Pad(), new Dam('approval')).start();
+    await until(async () => (await engine.get(run.id))?.streams[1]?.state === 'waiting', 3000, 'the Dam holding');
+    fsys!.fill(200 * 1024);
+    expect((await rejects(engine.send(run.id, 'approval', 'p'.repeat(1 << 20)))).code).to.equal('E_STORE_UNAVAILABLE');
+    expect((await rejects(engine.get(run.id))).code).to.equal('E_STORE_UNAVAILABLE');
+    expect((await rejects(engine.list())).code).to.equal('E_STORE_UNAVAILABLE');
+    await within(engine.close(), 3000, 'close()');
+    engines.splice(0);
+    fsys!.makeRoom();
+    const again = await Engine.open({ store: db, logger: silent, classes: [Pad] });
+    engines.push(again);
+    expect((await again.get(run.id))?.streams[1]?.state, 'no message reached its Dam').to.equal('waiting');
+  });
 });
