@@ -6,7 +6,7 @@ import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Json } from '../model/json.js';
 import { isFinal, type FlowStatus, type StoredFlow, type WorkerInfo } from '../store/records.js';
-import { findStored, type Store } from '../store/store.js';
+import { findStored, recordRedrive, type Store } from '../store/store.js';
 import { notFound, type AdminEventListener, type AdminListQuery, type AdminSource } from './admin-source.js';
 import { ChangeFeedEvents } from './change-events.js';
 import { frozenJsonCopy } from '../model/json.js';
@@ -56,9 +56,7 @@ export class StoreSource implements AdminSource {
     // as engine.redrive answers: the engine would drop the command
     if (compensationsRan(streams))
       throw new VastflowError('E_CONFLICT', `redrive: flow ${header.id} was compensated (its compensations ran); start a new flow instead`);
-    // one redrive waiting is enough: a second would run the flow again once the first has ended
-    const waiting = await this.#store.listCommands({ flowId: header.id, kinds: ['redrive'] });
-    if (waiting.length === 0) await this.#add(header.id, { kind: 'redrive' });
+    if (!(await recordRedrive(this.#store, header.id, this.#clock.now()))) throw notFound(header.id); // purged meanwhile
     return { id: header.id, recorded: true };
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../logging/logger.js';
 import { FlowRun, type FlowOutcome } from '../model/flow-run.js';
 import { frozenJsonCopy } from '../model/json.js';
 import { isFinal, type FlowChange, type FlowHeader, type StoredCommand } from '../store/records.js';
-import { findStored } from '../store/store.js';
+import { findStored, recordRedrive } from '../store/store.js';
 import { deferred } from '../util/deferred.js';
 import { isPrepared, type Held } from './admission.js';
 import { compensationsRan } from './compensation.js';
@@ -245,13 +245,8 @@ export class Commands {
    * resolves once the redriven flow has ended again.
    */
   async #redriveElsewhere(failed: FlowHeader): Promise<FlowRun> {
-    // one redrive waiting is enough: a second would run the flow again if the first fails it again
-    const waiting = await this.#host.store.listCommands({ flowId: failed.id, kinds: ['redrive'] });
-    if (waiting.length === 0) {
-      const added = await this.#host.store.addCommand(failed.id, { kind: 'redrive' }, this.#host.clock.now());
-      if (added === undefined)
-        throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${failed.id}: there is no such flow (it was purged)`);
-    }
+    if (!(await recordRedrive(this.#host.store, failed.id, this.#host.clock.now())))
+      throw new VastflowError('E_INVALID_ARGUMENT', `redrive: cannot redrive flow ${failed.id}: there is no such flow (it was purged)`);
     this.#host.remote.await(failed.id, deferred<FlowOutcome>(true), failed);
     return new FlowRun(this.#host.runHost, failed.id, failed.requestId);
   }

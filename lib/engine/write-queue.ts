@@ -126,9 +126,9 @@ class Lane {
     const failure = this.#queue.failure;
     if (failure !== undefined) {
       // as quiet as a batch's promise: a write nobody awaits (a river's start) must not crash the process
-      const refused = Promise.reject(failure);
-      refused.catch(() => {});
-      return refused;
+      const refused = deferred<void>(true);
+      refused.reject(failure);
+      return refused.promise;
     }
     const batch = (this.#next ??= newBatch());
     const held = batch.changes.get(change.flowId);

@@ -161,6 +161,16 @@ export async function findStored(store: Store, idOrRequestId: string): Promise<S
   return id === undefined ? undefined : store.getFlow(id);
 }
 
+/**
+ * Records a redrive in the flow's inbox for an engine that has its classes, unless one waits there
+ * already: one is enough (a second would run the flow again when the first fails it again). False
+ * when there is no such flow (purged meanwhile).
+ */
+export async function recordRedrive(store: Store, flowId: string, at: number): Promise<boolean> {
+  if ((await store.listCommands({ flowId, kinds: ['redrive'] })).length > 0) return true;
+  return (await store.addCommand(flowId, { kind: 'redrive' }, at)) !== undefined;
+}
+
 /** True for an object that implements {@link Store}. */
 export function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;

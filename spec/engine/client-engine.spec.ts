@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { Andes, Atlantic, Headwaters, PostgresStore, River, type Engine, type FlowError, type RiverContext, type Store } from '../../lib/index.js';
 import { describePg, PG_KIND } from '../helpers/postgres.js';
-import { until, useEngines } from '../helpers/stores.js';
+import { until, useEngines, within } from '../helpers/stores.js';
 
 /** Which engine ran what: set to the engine's label before it may run anything. */
 const ran: string[] = [];
@@ -109,9 +109,8 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
             .drawStream(new Quick())
             .start(),
         );
-      const settled = await Promise.race([Promise.allSettled(runs.map((r) => r.result())), settle(4000).then(() => 'not all settled within 4 s')]);
-      expect(settled).to.be.an('array');
-      for (const r of settled as Array<PromiseSettledResult<{ status: string }>>) {
+      const settled = await within(Promise.allSettled(runs.map((r) => r.result())), 4000, 'every result() settling');
+      for (const r of settled) {
         if (r.status === 'fulfilled') expect(r.value.status).to.equal('success');
         else expect(r.reason).to.have.property('code', 'E_INVALID_ARGUMENT');
       }
@@ -150,8 +149,7 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
     await inClaim;
     const t0 = Date.now();
     const second = await new Andes(client).drawHeadwaters(new Headwaters('quick-2')).drawStream(new Quick()).start();
-    const ended = await Promise.race([Promise.all([first.result(), second.result()]), settle(3000).then(() => 'not within 3 s')]);
-    expect(ended).to.be.an('array');
+    await within(Promise.all([first.result(), second.result()]), 3000, 'both flows ending');
     expect(Date.now() - t0).to.be.below(2000);
   });
 });

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { Andes, Dam, Engine, Headwaters, PostgresStore, type EngineOptions, type FlowRun, type Stream } from '../../lib/index.js';
 import { describePg, freshSchema, PG_URL } from '../helpers/postgres.js';
-import { silent, until } from '../helpers/stores.js';
+import { silent, until, within } from '../helpers/stores.js';
 
 describePg('Dam messages on PostgreSQL that commit out of seq order', () => {
   let schema: string;
@@ -58,7 +58,7 @@ describePg('Dam messages on PostgreSQL that commit out of seq order', () => {
     await client.send(early.id, 'go', 'early');
     expect((await early.result()).headwaters).to.deep.equal({ go: 'early' });
     await held.commit();
-    const outcome = await Promise.race([late.result(), new Promise((r) => setTimeout(r, 4000, 'still waiting'))]);
+    const outcome = await within(late.result(), 4000, 'the Dam taking the late message');
     expect(outcome).to.deep.include({ status: 'success', headwaters: { go: 'late' } });
     void runner;
   });
@@ -75,7 +75,7 @@ describePg('Dam messages on PostgreSQL that commit out of seq order', () => {
     await held.commit();
     // A's send has resolved: B, sent after it, is the newer message
     await client.send(run.id, 'go', 'B (sent second)');
-    const outcome = await Promise.race([run.result(), new Promise((r) => setTimeout(r, 4000, 'still waiting'))]);
+    const outcome = await within(run.result(), 4000, 'both Dams taking their messages');
     expect(outcome).to.deep.include({ status: 'success', headwaters: { first: 'A (sent first)', second: 'B (sent second)' } });
   });
 
