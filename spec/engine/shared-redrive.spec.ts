@@ -72,11 +72,17 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
     expect(FailsOnce.calls).to.equal(2);
   });
 
-  it('leaves a recorded redrive in the store for an engine with the classes: engines without them do not take it', async () => {
-    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-left')).drawStream(new FailsOnce()).start();
+  /** A flow that failed on `a`, with `a` and `b` closed after it: no engine with its class is left. */
+  async function failedWithNoEngineLeft(requestId: string) {
+    const run = await new Andes(a).drawHeadwaters(new Headwaters(requestId)).drawStream(new FailsOnce()).start();
     expect((await run.result()).status).to.equal('fail');
     await a.close();
     await b.close();
+    return run;
+  }
+
+  it('leaves a recorded redrive in the store for an engine with the classes: engines without them do not take it', async () => {
+    const run = await failedWithNoEngineLeft('redrive-left');
     // two engines without the class read the store's commands every 100 ms
     const client = await engines.open({ concurrency: 0, worker: { id: 'client', heartbeat: '100ms' } });
     await engines.open({ worker: { id: 'classless', heartbeat: '100ms' } });
@@ -90,10 +96,7 @@ describePg('redrive on a shared store (PostgreSQL)', () => {
   });
 
   it('keeps a failed flow whose redrive a client recorded out of a purge, for the engine that runs it later', async () => {
-    const run = await new Andes(a).drawHeadwaters(new Headwaters('redrive-kept')).drawStream(new FailsOnce()).start();
-    expect((await run.result()).status).to.equal('fail');
-    await a.close();
-    await b.close();
+    const run = await failedWithNoEngineLeft('redrive-kept');
     const client = await engines.open({ concurrency: 0, worker: { id: 'client', heartbeat: '100ms' } });
     const again = await client.redrive(run.id);
     expect(await client.purge({ before: Date.now() + 60_000 }), 'the flow to run again is no purge').to.equal(0);

@@ -182,12 +182,18 @@ describe('a store write that fails on a full disk', function () {
     }
   });
 
-  it('rejects a cancel whose record could not be written (E_STORE_UNAVAILABLE), and the flow is as it was after a reopen', async () => {
+  /** An engine on the tmpfs with one flow held at a Dam, the disk not yet filled. */
+  async function heldAtDam(requestId: string) {
     const db = path.join(fsys!.dir, 'db');
     const engine = await Engine.open({ store: db, logger: silent, classes: [Pad], closeTimeout: 200 });
     engines.push(engine);
-    const run = await new Andes(engine).drawHeadwaters(new Headwaters('held')).drawStream(new Pad(), new Dam('approval')).start();
+    const run = await new Andes(engine).drawHeadwaters(new Headwaters(requestId)).drawStream(new Pad(), new Dam('approval')).start();
     await until(async () => (await engine.get(run.id))?.streams[1]?.state === 'waiting', 3000, 'the Dam holding');
+    return { db, engine, run };
+  }
+
+  it('rejects a cancel whose record could not be written (E_STORE_UNAVAILABLE), and the flow is as it was after a reopen', async () => {
+    const { db, engine, run } = await heldAtDam('held');
     // less room than the cancel's reason takes
     fsys!.fill(200 * 1024);
     const err = await rejects(engine.cancel(run.id, 'r'.repeat(1 << 20)));
@@ -203,11 +209,7 @@ describe('a store write that fails on a full disk', function () {
   });
 
   it('takes no more work after a message it could not store (the disk full): send() and then get() reject with E_STORE_UNAVAILABLE', async () => {
-    const db = path.join(fsys!.dir, 'db');
-    const engine = await Engine.open({ store: db, logger: silent, classes: [Pad], closeTimeout: 200 });
-    engines.push(engine);
-    const run = await new Andes(engine).drawHeadwaters(new Headwaters('waits')).drawStream(new Pad(), new Dam('approval')).start();
-    await until(async () => (await engine.get(run.id))?.streams[1]?.state === 'waiting', 3000, 'the Dam holding');
+    const { db, engine, run } = await heldAtDam('waits');
     fsys!.fill(200 * 1024);
     expect((await rejects(engine.send(run.id, 'approval', 'p'.repeat(1 << 20)))).code).to.equal('E_STORE_UNAVAILABLE');
     expect((await rejects(engine.get(run.id))).code).to.equal('E_STORE_UNAVAILABLE');
