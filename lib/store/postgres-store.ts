@@ -19,6 +19,7 @@ import type {
   WriteResult,
 } from './records.js';
 import * as claims from './postgres/claim.js';
+import { NamedPool, type Db } from './postgres/db.js';
 import { describeTarget, isConnectionError, storeError } from './postgres/errors.js';
 import { Listener } from './postgres/listener.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './postgres/options.js';
@@ -52,6 +53,8 @@ export class PostgresStore implements Store {
   /** When a claim last swept for flows whose owner has no heartbeat row (see claim()). */
   #sweptAt = -Infinity;
   #pool: pg.Pool | undefined;
+  /** What the store queries through: its own pool, or the caller's with connections named first. */
+  #db: Db | undefined;
   /** Backend pids of our pool's connections: the notices they send are our own. */
   readonly #pids = new Set<number>();
   readonly #listeners = new Set<Listener>();
@@ -62,8 +65,6 @@ export class PostgresStore implements Store {
     client.on('error', () => undefined);
     const pid = (client as unknown as { processID?: number }).processID;
     if (pid !== undefined) this.#pids.add(pid);
-    // a pool the caller owns: its connections are named too, so that the change feed knows its writers
-    if (this.#options.pool !== undefined) client.query(`SET application_name = '${APP_NAME}'`).catch(() => undefined);
   };
 
   /** @throws VastflowError E_INVALID_ARGUMENT for bad options (e.g. a schema that is no plain identifier). */
@@ -106,7 +107,10 @@ export class PostgresStore implements Store {
       pool.on('error', this.#onPoolError);
       pool.on('connect', this.#onPoolConnect);
       this.#pool = pool;
-      const connecting = pool.connect();
+      // a pool the caller owns: its connections are named too, so that the change feed knows its writers
+      const db = this.#options.pool === undefined ? pool : new NamedPool(pool, APP_NAME);
+      this.#db = db;
+      const connecting = db.connect();
       const timeout = new SystemClock().sleep(timeoutMs, gaveUp.signal).then(() => {
         throw new VastflowError('E_STORE_UNAVAILABLE', `store ${this.#where} cannot be opened: no connection within ${timeoutMs} ms`);
       });
@@ -148,6 +152,7 @@ export class PostgresStore implements Store {
   async #dropPool(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
+    this.#db = undefined;
     if (pool === undefined) return;
     pool.off('connect', this.#onPoolConnect);
     if (this.#options.pool !== undefined) {
@@ -393,9 +398,10 @@ export class PostgresStore implements Store {
    * tells `onNotice` of the notices other stores send; resolves once it listens.
    */
   async watch(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
-    const pool = this.#open('watch');
+    this.#open('watch');
+    const options = (this.#pool as unknown as { options: pg.ClientConfig }).options;
     const listener = new Listener(
-      () => new pg.Client({ ...(pool as unknown as { options: pg.ClientConfig }).options }),
+      () => new pg.Client({ ...options }),
       this.#channel,
       (notice, pid) => {
         if (!this.#pids.has(pid)) onNotice(notice);
@@ -422,7 +428,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #run<T>(op: string, body: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  async #run<T>(op: string, body: (db: Db) => Promise<T>): Promise<T> {
     const pool = this.#open(op);
     try {
       return await body(pool);
@@ -431,11 +437,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  #open(op: string): pg.Pool {
-    if (this.#status !== 'open' || this.#pool === undefined) {
+  #open(op: string): Db {
+    if (this.#status !== 'open' || this.#db === undefined) {
       throw new VastflowError('E_CLOSED', `store ${this.#where}: ${op} after the store was closed`);
     }
-    return this.#pool;
+    return this.#db;
   }
 }
 

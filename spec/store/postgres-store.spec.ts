@@ -191,6 +191,32 @@ describePg('PostgresStore on PostgreSQL', () => {
     }
   });
 
+  it("names a caller's pool connections before it uses them, with no query queued behind another", async () => {
+    // pg deprecates (and pg 9 refuses) a query sent while the client runs another: naming a
+    // connection from the pool's connect event raced the first query of whoever took it
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const pool = new pg.Pool({ connectionString: URL, max: 4 });
+    try {
+      const store = new PostgresStore({ pool, schema });
+      await store.open();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => store.write([created(`f${i}`)])));
+      const names = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          store.getFlow('f0').then(() => pool.query<{ name: string }>('SELECT current_setting($1) AS name', ['application_name'])),
+        ),
+      );
+      await store.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('already executing a query'))).to.deep.equal([]);
+      expect(names.map((r) => r.rows[0]!.name)).to.deep.equal(['vastflow', 'vastflow', 'vastflow', 'vastflow']);
+    } finally {
+      process.off('warning', onWarning);
+      await pool.end();
+    }
+  });
+
   it('never gives two concurrent claimers the same flow', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const ids = Array.from({ length: 200 }, (_, i) => `f${String(i).padStart(3, '0')}`);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Claim, ClaimQuery } from '../records.js';
 import { isConnectionError } from './errors.js';
+import type { Db } from './db.js';
 import { flowColumns, storedFlow } from './read.js';
 import { NO_DUE } from './schema.js';
 
@@ -16,7 +17,7 @@ const dueOrder = `COALESCE(c.due_at, ${NO_DUE}), c.id`;
 const heldByDead = (s: string, now: string): string => `c.owner IN (SELECT w.id FROM ${s}.workers w WHERE w.expires_at < ${now})`;
 
 /** Ids of unfinished flows due by `now` and held by no live engine, earliest due first. */
-export async function listDue(db: pg.Pool, s: string, now: number, limit: number): Promise<string[]> {
+export async function listDue(db: Db, s: string, now: number, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(`SELECT c.id FROM ${s}.flows c WHERE ${due('$1')} AND ${orphaned(s, '$1')} ORDER BY ${dueOrder} LIMIT $2`, [
     now,
     limit,
@@ -45,7 +46,7 @@ type Taken = { id: string; epoch: string; due: string; seq: string } & Record<st
  * the heartbeat rows whose lease ran out; `sweep` also finds those whose owner has no row at all
  * (a row an operator deleted), at the cost of looking at every held flow.
  */
-export async function claim(db: pg.Pool, s: string, query: ClaimQuery, sweep: boolean): Promise<Claim[]> {
+export async function claim(db: Db, s: string, query: ClaimQuery, sweep: boolean): Promise<Claim[]> {
   const classes = query.classes === undefined ? null : [...query.classes];
   const load = query.load === true;
   const dueOf = new Map<string, string>();

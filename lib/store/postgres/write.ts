@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { headerJson, streamJson } from '../record-json.js';
 import { isUnfinished, type Fence, type FlowChange, type FlowHeader, type WriteResult } from '../records.js';
+import type { Db } from './db.js';
 
 /** One flow's changes of a group, merged (a group may change a flow more than once). */
 interface Merged {
@@ -184,7 +185,7 @@ function rowColumns(flows: readonly Merged[]): unknown[][] {
  * optimising compiler took 0.4-0.5 s of CPU to compile that expression, twice per process, which
  * with two engines on two cores was a tenth of what the machine had in a W6 phase.
  */
-export async function applyChanges(db: pg.Pool, s: string, flows: Merged[], channel: string, notice: string): Promise<WriteResult> {
+export async function applyChanges(db: Db, s: string, flows: Merged[], channel: string, notice: string): Promise<WriteResult> {
   let statement = statements.get(s);
   if (statement === undefined) {
     statement = { name: `vastflow_write_${statements.size}`, text: writeStatement(s) };
