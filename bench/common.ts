@@ -48,8 +48,9 @@ export type BatchOps = Parameters<LevelDatabase['batch']>[0];
 
 /**
  * A LevelDB-backed store that shows `onBatch` every batch before writing it. It declares the
- * database's `supports`, as the database itself does, so that the store writes through chained
- * batches as it does on a bare LevelDB; the ops of a chained batch are shown at its write.
+ * database's `supports` and passes every call through (`getSync` too), so that the store takes the
+ * paths it takes on a bare LevelDB (chained batches, lookups on the calling thread); the ops of a
+ * chained batch are shown at its write.
  */
 export function observedLevelStore(dir: string, onBatch: (ops: BatchOps) => void, sync = false): Store {
   const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -72,6 +73,8 @@ export function observedLevelStore(dir: string, onBatch: (ops: BatchOps) => void
     close: () => db.close(),
     get: (k: string) => db.get(k),
     getMany: (keys: string[]) => db.getMany(keys),
+    // read on the calling thread, as LevelStore does on a bare LevelDB (supports.getSync)
+    getSync: (k: string) => db.getSync(k),
     iterator: (o: Parameters<LevelDatabase['iterator']>[0]) => db.iterator(o),
     batch: (ops?: BatchOps, o?: { sync?: boolean }) => {
       if (ops === undefined) return chained();
