@@ -17,6 +17,7 @@ import {
   type RiverAttr,
   type RiverContext,
 } from '../../lib/index.js';
+import { pino } from 'pino';
 
 interface Order {
   id: string;
@@ -126,4 +127,24 @@ export async function theBuilderChainsAndStarts(): Promise<void> {
   const phase: 'flow' | 'cycle' | 'compensate' | undefined = history?.phase;
   void phase;
   Andes.fromJSON(andes.toJSON(), engine);
+}
+
+export function riversLogAsWithPino(ctx: RiverContext): void {
+  ctx.log.info('created %s in %d ms', 'vm-1', 12);
+  ctx.log.warn({ vm: 'vm-1' }, 'slow: %d ms', 900);
+  ctx.log.error(new Error('boom'), 'attach failed');
+  ctx.log.child({ step: 'attach' }).debug({ n: 1 });
+  // @ts-expect-error a log call needs fields or a message
+  ctx.log.info();
+  // @ts-expect-error the message after the fields is text
+  ctx.log.info({ vm: 'vm-1' }, 42);
+}
+
+export async function enginesTakeAPinoLoggerOrOneOfTheirOwn(): Promise<void> {
+  await Engine.open({ logger: pino({ level: 'silent' }) });
+  const write = (_fieldsOrMessage: object | string, _message?: string): void => undefined;
+  const own = { trace: write, debug: write, info: write, warn: write, error: write, fatal: write, child: () => own };
+  await Engine.open({ logger: own });
+  // @ts-expect-error a logger needs every level method
+  await Engine.open({ logger: { info: write, child: () => own } });
 }
