@@ -297,9 +297,11 @@ export class PostgresStore implements Store {
     const json = JSON.stringify(body);
     const rows = await this.#query<{ seq: string }>(
       'addCommand',
+      // the flow's row is share-locked as a foreign key's would be: a purge deleting the flow meanwhile
+      // (FOR UPDATE) is waited for, and then there is no flow; a purge that comes after skips it
       `WITH c AS (
          INSERT INTO ${this.#s}.commands (flow_id, at, body)
-         SELECT $1, $2, $3::json WHERE EXISTS (SELECT 1 FROM ${this.#s}.flows WHERE id = $1)
+         SELECT f.id, $2, $3::json FROM ${this.#s}.flows f WHERE f.id = $1 FOR KEY SHARE
          RETURNING seq)
        SELECT c.seq, pg_notify($4, $5) FROM c`,
       [flowId, at, json, this.#channel, JSON.stringify({ kind: 'command', flowId } satisfies StoreNotice)],

@@ -382,6 +382,36 @@ describePg('PostgresStore on PostgreSQL', () => {
     expect(await store.listCommands()).to.deep.equal([c2]);
   });
 
+  it('adds no command for a flow a purge is deleting: it waits for the purge and finds no flow, leaving no orphan', async () => {
+    const store = await open();
+    await store.write([created('f1')]);
+    const purger = new pg.Client({ connectionString: URL });
+    await purger.connect();
+    try {
+      // what a purge's statement does to one flow, held open before its commit
+      await purger.query('BEGIN');
+      await purger.query(`DELETE FROM "${schema}".flows WHERE id = 'f1'`);
+      await purger.query(`DELETE FROM "${schema}".commands WHERE flow_id = 'f1'`);
+      let settled = false;
+      const added = store.addCommand('f1', { kind: 'cancel' }, 5).finally(() => (settled = true));
+      // until the add settles (it did not wait) or waits for the purge's transaction
+      const { rows: me } = await purger.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      for (let tries = 0; !settled && tries < 400; tries++) {
+        const { rows } = await purger.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [
+          me[0]!.pid,
+        ]);
+        if (rows[0]!.n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await purger.query('COMMIT');
+      expect(await added, 'no flow once the purge committed').to.equal(undefined);
+      const { rows } = await purger.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".commands`);
+      expect(rows[0]!.n, 'commands left of the purged flow').to.equal(0);
+    } finally {
+      await purger.end();
+    }
+  });
+
   it('tells a watcher of a command another store added, and of a flow another store released', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     await a.write([created('f1')]);
