@@ -354,7 +354,10 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'E_INVALID_ARGUMENT', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    // the rest of the body is never read: the connection closes after the answer, and says so, or a
+    // keep-alive client would send its next request on a connection the server is about to reset
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, 'E_INVALID_ARGUMENT', `the request body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');

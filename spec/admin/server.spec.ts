@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -209,6 +210,26 @@ forEachStore((kind) => {
       const big = await call(admin, 'POST', '/api/flows/x/messages/m', { raw: JSON.stringify('x'.repeat(1_100_000)) });
       expect(big.status).to.equal(413);
       expect(big.json.error.code).to.equal('E_INVALID_ARGUMENT');
+    });
+
+    it('closes the connection after a 413, saying so, so that a keep-alive client sends its next request on a new one', async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (method: string, p: string, body?: string) =>
+        new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+          const req = http.request(admin.url + p, { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      try {
+        const big = await send('POST', '/api/flows/x/messages/m', JSON.stringify('x'.repeat(2_000_000)));
+        expect(big).to.deep.equal({ status: 413, connection: 'close' });
+        expect((await send('GET', '/api/workers')).status, 'the next request, on the same agent').to.equal(200);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('answers 405 with an Allow header for a wrong method on a route, naming the method to use', async () => {
