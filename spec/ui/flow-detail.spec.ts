@@ -72,6 +72,34 @@ describe('web UI: flow detail', function () {
     expect(await page.locator('#headwaters').textContent()).to.contain('"slow": true');
   });
 
+  it("labels the timeline's axis of a flow that took a millisecond with distinct times, the last inside the drawing", async () => {
+    const { engine, url } = await ui.serve({ classes: UI_CLASSES });
+    const id = await run(engine, new Step({ label: 'quick' }));
+    await until(async () => (await engine.get(id))?.status === 'success', 5000, 'the flow ends');
+    const { page } = await ui.visit(`${url}/#/flows/${id}`);
+    await page.locator('svg.timeline text.axis').first().waitFor();
+    const labels = await page.locator('svg.timeline text.axis').allTextContents();
+    expect(labels).to.have.length(5);
+    expect(new Set(labels).size, labels.join(' ')).to.equal(5);
+    const [right, width] = await page.locator('svg.timeline').evaluate((root) => {
+      const texts = [...root.querySelectorAll('text.axis')] as unknown as Array<{ getBBox(): { x: number; width: number } }>;
+      const last = texts.at(-1)!.getBBox();
+      return [last.x + last.width, (root as unknown as { viewBox: { baseVal: { width: number } } }).viewBox.baseVal.width];
+    });
+    expect(right, 'the last label ends inside the drawing').to.be.at.most(width);
+    // and a flow of exactly one millisecond, drawn by the page's own module
+    const quick = await page.evaluate(async (origin) => {
+      const { drawTimeline } = (await import(`${origin}/timeline.js`)) as {
+        drawTimeline(flow: unknown, now?: number): { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+      };
+      const at = 1_700_000_000_000;
+      const history = [{ attempt: 1, phase: 'flow', startedAt: at, endedAt: at + 1 }];
+      const svg = drawTimeline({ id: 'f', createdAt: at, updatedAt: at + 1, streams: [{ id: '0', name: 'Quick', history }] }, at + 1);
+      return Array.from(svg.querySelectorAll('text.axis'), (t) => t.textContent);
+    }, url);
+    expect(new Set(quick).size, quick.join(' ')).to.equal(5);
+  });
+
   it('redrives a failed flow through the Redrive button after confirmation; the attempts and errors show', async () => {
     const { engine, url } = await ui.serve({ classes: UI_CLASSES });
     failing.add('flaky');

@@ -17,7 +17,8 @@ export function drawTimeline(flow: FlowSnapshot, now = Date.now()): SVGElement |
   const t0 = Math.min(flow.createdAt, ...rows.map((s) => s.history[0]!.startedAt));
   const running = rows.some((s) => s.history.some((e) => e.endedAt === undefined));
   const ends = rows.flatMap((s) => s.history.map((e) => e.endedAt ?? now));
-  const t1 = Math.max(t0 + 1, running ? now : flow.updatedAt, ...ends);
+  const step = axisStep((Math.max(running ? now : flow.updatedAt, ...ends) - t0) / 4);
+  const t1 = t0 + 4 * step;
   const scale = (WIDTH - LEFT - 10) / (t1 - t0);
   const x = (t: number): number => LEFT + (t - t0) * scale;
   const height = TOP + rows.length * ROW + 6;
@@ -30,10 +31,10 @@ export function drawTimeline(flow: FlowSnapshot, now = Date.now()): SVGElement |
     'aria-label': `Timeline of the attempts of flow ${flow.id}`,
   });
   for (let i = 0; i <= 4; i++) {
-    const t = t0 + ((t1 - t0) * i) / 4;
+    const t = t0 + step * i;
     root.append(
       svg('line', { class: 'tick', x1: x(t), x2: x(t), y1: TOP - 6, y2: height }),
-      svg('text', { class: 'axis', x: x(t), y: 12, 'text-anchor': i === 4 ? 'end' : 'middle' }, `+${duration(t - t0)}`),
+      svg('text', { class: 'axis', x: x(t), y: 12, 'text-anchor': i === 4 ? 'end' : 'middle' }, `+${duration(step * i)}`),
     );
   }
   rows.forEach((s, r) => {
@@ -53,4 +54,16 @@ export function drawTimeline(flow: FlowSnapshot, now = Date.now()): SVGElement |
     }
   });
   return root;
+}
+
+/**
+ * The axis's step: at least `ms`, a whole number of ms, and 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8
+ * times a power of ten, so that the five labels are round and differ (a flow of 1 ms had four
+ * ticks of "+0 ms" and "+1 ms") and the bars still fill three quarters of the width or more.
+ */
+function axisStep(ms: number): number {
+  if (ms <= 10) return Math.max(1, Math.ceil(ms));
+  const power = 10 ** Math.floor(Math.log10(ms));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8]) if (m * power >= ms) return m * power;
+  return 10 * power;
 }
