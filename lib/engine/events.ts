@@ -1,5 +1,5 @@
 import type { FlowError } from '../errors/flow-error.js';
-import type { FlowStatus, StreamState } from '../store/records.js';
+import type { FlowOutcome } from '../model/flow-run.js';
 
 interface FlowEvent {
   flowId: string;
@@ -15,11 +15,13 @@ interface RiverEvent extends FlowEvent {
 /** The payload of each engine event. */
 export interface EngineEvents {
   'flow:start': FlowEvent;
-  'flow:end': FlowEvent & { status: FlowStatus; error?: FlowError };
+  /** The flow ended: the status it ended in, and its error unless it succeeded. */
+  'flow:end': FlowEvent & { status: FlowOutcome['status']; error?: FlowError };
   'river:start': RiverEvent & { attempt: number };
   'river:retry': RiverEvent & { attempt: number; delayMs: number; error: FlowError };
   'river:cycle': RiverEvent & { cycle: number; done: boolean };
-  'river:end': RiverEvent & { state: StreamState; attempts: number; cycles: number; error?: FlowError };
+  /** A river ended: `success`, or `fail` with its error (also when the flow stopped it). */
+  'river:end': RiverEvent & { state: 'success' | 'fail'; attempts: number; cycles: number; error?: FlowError };
   /** A Dam consumed a message of this name. */
   'flow:message': FlowEvent & { name: string };
   /**

@@ -746,7 +746,9 @@ export class FlowRunner implements SignalSource, StepPort {
     if (this.header.atlantic !== undefined && !this.header.atlantic.done) await this.#runAtlantic();
     const h = this.header;
     if (this.listens('flow:end')) {
-      this.emit('flow:end', { flowId: h.id, requestId: h.requestId, status: h.status, ...(h.error !== undefined ? { error: h.error } : {}) });
+      // the flow has ended here: its status is one a flow ends in
+      const status = h.status as FlowOutcome['status'];
+      this.emit('flow:end', { flowId: h.id, requestId: h.requestId, status, ...(h.error !== undefined ? { error: h.error } : {}) });
     }
     return this.outcome();
   }
@@ -890,7 +892,7 @@ export class FlowRunner implements SignalSource, StepPort {
       for (const n of rivers) {
         const ended = streams[n.id]!;
         const payload = { flowId: this.id, requestId: this.requestId, river: n.name, streamId: n.id };
-        this.emit('river:end', { ...payload, state: ended.state, attempts: ended.attempts, cycles: ended.cycles, error: ended.error! });
+        this.emit('river:end', { ...payload, state: 'fail', attempts: ended.attempts, cycles: ended.cycles, error: ended.error! });
       }
     }
     return stopped;

@@ -197,8 +197,8 @@ class RiverStep {
     if (error !== undefined) run.fail(error, change);
     void run.write(change);
     if (run.listens('river:end')) {
-      const payload = { ...this.#event(), state: rec.state, attempts: rec.attempts, cycles: rec.cycles };
-      run.emit('river:end', error === undefined ? payload : { ...payload, error });
+      const payload = { ...this.#event(), attempts: rec.attempts, cycles: rec.cycles };
+      run.emit('river:end', error === undefined ? { ...payload, state: 'success' } : { ...payload, state: 'fail', error });
     }
     return error === undefined;
   }

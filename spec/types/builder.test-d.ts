@@ -148,3 +148,18 @@ export async function enginesTakeAPinoLoggerOrOneOfTheirOwn(): Promise<void> {
   // @ts-expect-error a logger needs every level method
   await Engine.open({ logger: { info: write, child: () => own } });
 }
+
+export function eventsSayTheStatesTheyCanHold(): void {
+  engine.on('flow:end', (e) => {
+    const status: 'success' | 'fail' | 'cancelled' = e.status;
+    void status;
+    // @ts-expect-error a flow that ended is not running
+    void (e.status === 'running');
+  });
+  engine.on('river:end', (e) => {
+    const state: 'success' | 'fail' = e.state;
+    void state;
+    // @ts-expect-error a river that ended is not cycling
+    void (e.state === 'cycling');
+  });
+}
