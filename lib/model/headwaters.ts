@@ -9,8 +9,6 @@ export interface HeadwatersDelta {
   del: string[];
 }
 
-const NEVER_ABORTED = new AbortController().signal;
-
 /** The values of every Headwaters that has none yet: shared and never written, replaced on the first put. */
 const NO_VALUES: Map<string, Json> = new Map();
 
@@ -180,9 +178,14 @@ export class Headwaters<T extends object = Record<string, Json>> {
     this.#reqInfo = value === undefined ? undefined : frozenJsonCopy(value, 'reqInfo');
   }
 
-  /** Aborted when the flow is cancelled or has failed: pass it to long calls. */
+  /**
+   * Aborted when the flow is cancelled or has failed: pass it to long calls. One signal for the
+   * Headwaters' life: one read before `start()` is the one the flow aborts.
+   */
   get signal(): AbortSignal {
-    return this.#signalSource?.signal ?? NEVER_ABORTED;
+    // read before the flow took this Headwaters: a controller of its own, which the flow's signal
+    // aborts once the flow takes it (setSignal)
+    return (this.#signalSource ??= new AbortController()).signal;
   }
 
   /** The values' map, made this Headwaters' own before a write. */
@@ -221,7 +224,15 @@ export class Headwaters<T extends object = Record<string, Json>> {
     // one shared object of functions, not an object of closures per access: these run per river
     Object.assign(internals, {
       setSignal(hw, source) {
-        hw.#signalSource = source;
+        const early = hw.#signalSource;
+        if (!(early instanceof AbortController)) {
+          hw.#signalSource = source;
+          return;
+        }
+        // the caller read the signal before start(): it stays the signal, aborted as the flow's is
+        const flow = source.signal;
+        if (flow.aborted) early.abort(flow.reason);
+        else flow.addEventListener('abort', () => early.abort(flow.reason), { once: true });
       },
       drainDirty(hw) {
         if (hw.#dirty === undefined || hw.#dirty.size === 0) return undefined;

@@ -188,5 +188,39 @@ describe('river context', () => {
       expect(hwSignal).to.be.instanceOf(AbortSignal);
       expect(hwSignal?.aborted).to.equal(true);
     });
+
+    it('aborts the hw.signal the caller took before start(): the same signal the rivers see', async () => {
+      const hw = new Headwaters('signal-before-start');
+      const early = hw.signal;
+      const reasons: unknown[] = [];
+      early.addEventListener('abort', () => reasons.push(early.reason));
+      let inFlow: AbortSignal | undefined;
+      const run = await startFlow(
+        engine,
+        [new ScriptedRiver({ flow: (h) => void (inFlow = h.signal) }), new ScriptedRiver({ flow: () => Promise.reject(new Error('boom')) })],
+        hw,
+      );
+      expect((await run.result()).status).to.equal('fail');
+      expect(inFlow, 'the signal a river reads').to.equal(early);
+      expect(early.aborted).to.equal(true);
+      expect(reasons, 'its listener ran once').to.have.length(1);
+      expect(hw.signal).to.equal(early);
+    });
+
+    it('aborts the hw.signal the caller took before start() when the flow is cancelled', async () => {
+      const hw = new Headwaters('signal-cancelled');
+      const early = hw.signal;
+      let entered: () => void = () => undefined;
+      const inFlow = new Promise<void>((resolve) => (entered = resolve));
+      const run = await startFlow(
+        engine,
+        [new ScriptedRiver({ flow: (_h, ctx) => (entered(), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))) })],
+        hw,
+      );
+      await inFlow;
+      await engine.cancel(run.id, 'enough');
+      expect((await run.result()).status).to.equal('cancelled');
+      expect(early.aborted).to.equal(true);
+    });
   });
 });
