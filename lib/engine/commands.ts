@@ -54,7 +54,9 @@ export class Commands {
   readonly #redriving = new Map<string, Promise<FlowRun>>();
   /** Redrives under way here whose write the store refused: another engine redrove the flow first. */
   readonly #refused = new Set<string>();
+  /** A read of the stored commands is under way; {@link #again}: one more was asked for meanwhile. */
   #busy = false;
+  #again = false;
   /** Settles when the purge under way does (see {@link exclusive}). */
   #purging: Promise<void> | undefined;
 
@@ -213,7 +215,12 @@ export class Commands {
       // an engine without the flow's classes (a client engine, or on LevelDB this one before a
       // restart that registers them) leaves it to one that has them
       if (!isVastflowError(err, 'E_UNKNOWN_CLASS') || !orRecord) throw err;
-      return this.#redriveElsewhere(stored.header);
+      const run = await this.#redriveElsewhere(stored.header);
+      const elsewhere = this.#host.store.supports.shared
+        ? 'an engine that has its classes carries it out'
+        : 'it is carried out once this engine registers the class (engine.register), or by the next engine on this store that does';
+      this.#host.logger.warn({ err, flowId: id }, `redrive of flow ${id} recorded, not run: ${elsewhere}`);
+      return run;
     }
     const streams = resetForRedrive(flow);
     // on a shared store the redriven flow waits in the store for the first engine with room
@@ -298,7 +305,12 @@ export class Commands {
    * once when its flow has ended (cancel) or is no longer failed (redrive). Messages are for Dams.
    */
   async stored(): Promise<void> {
-    if (this.#busy || !this.#host.takesWork()) return;
+    if (!this.#host.takesWork()) return;
+    if (this.#busy) {
+      // asked while a read is under way, perhaps after it read a command it could not carry out then
+      this.#again = true;
+      return;
+    }
     this.#busy = true;
     try {
       // messages wait in the inbox for their Dams: not read again at every heartbeat
@@ -344,6 +356,10 @@ export class Commands {
       if (this.#host.takesWork()) this.#host.logger.warn({ err }, 'could not read the commands in the store; trying again at the next tick');
     } finally {
       this.#busy = false;
+    }
+    if (this.#again) {
+      this.#again = false;
+      await this.stored();
     }
   }
 }

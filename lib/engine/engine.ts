@@ -300,6 +300,8 @@ export class Engine {
    */
   register(...classes: RegistrableClass[]): this {
     for (const cls of classes) this.#registry.add(cls);
+    // a redrive recorded for want of a class (engine.redrive here, the CLI) may now be carried out
+    if (classes.length > 0) void this.#commands.stored();
     return this;
   }
 
@@ -555,8 +557,9 @@ export class Engine {
    * Resumes a failed flow from the streams that failed; rivers that succeeded are not run again.
    * Takes the flow's id or its requestId.
    * An engine that lacks the flow's classes (a client engine, or an engine that no longer
-   * registers one) records the redrive for one that has them: on PostgreSQL any engine with room
-   * that has them, on LevelDB this store's next engine that registers them.
+   * registers one) records the redrive for one that has them, and logs a warning naming the class:
+   * on PostgreSQL any engine with room that has them; on LevelDB this engine once
+   * {@link register} gives it them, or this store's next engine that registers them.
    * @throws VastflowError E_INVALID_ARGUMENT when there is no such flow; E_CONFLICT when it has not
    * failed (it runs, waits, succeeded or was cancelled), its compensations ran, or it is being
    * redriven already (by another call here, or by another engine at the same moment).

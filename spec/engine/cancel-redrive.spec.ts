@@ -2,6 +2,8 @@
 // both stores. Redrive rebuilds the flow's streams from the registry, so the rivers here keep their
 // state in module variables keyed by their config, not in instance fields.
 import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { Andes, Atlantic, Basin, Headwaters, ParallelRiver, River, type Engine, type FlowError, type RiverContext, type Stream } from '../../lib/index.js';
 import { forEachStore, latch, rejects, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
@@ -244,6 +246,33 @@ forEachStore((kind) => {
         expect(snap!.error).to.equal(undefined);
         expect(snap!.streams.map((s) => s.state)).to.deep.equal(['success', 'success', 'success']);
       });
+
+      if (kind.persistent) {
+        it('records the redrive of a flow whose classes the engine lacks, warns naming the class, and carries it out once the class is registered', async () => {
+          failing.add('b');
+          const run = await start([unit('a'), unit('b')]);
+          expect((await run.result()).status).to.equal('fail');
+          await engine.close();
+          failing.delete('b');
+          const logged: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
+          const sink = new Writable({
+            write(chunk: Buffer, _encoding, done) {
+              for (const line of chunk.toString().split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+              done();
+            },
+          });
+          const bare = await engines.open({ logger: pino({ level: 'warn' }, sink) });
+          const again = await bare.redrive(run.id);
+          const warning = logged.find((l) => l.level === 40 && l.msg.includes('redrive'));
+          expect(warning, JSON.stringify(logged)).to.not.equal(undefined);
+          expect(warning!.err?.message).to.include('"Unit"');
+          expect((await bare.get(run.id))?.status, 'the flow as it was').to.equal('fail');
+          bare.register(Unit, Hooks);
+          const outcome = await within(again.result(), 3000, 'the redriven flow ends');
+          expect(outcome.status).to.equal('success');
+          expect(calls).to.deep.equal({ a: 1, b: 2 });
+        });
+      }
 
       it('redrives by requestId too', async () => {
         failing.add('b');
