@@ -5,6 +5,7 @@
 // module too (as an engine of its own, or to draw flows); env sets each child's engine id and which
 // rivers hold in it.
 import fs from 'node:fs';
+import net from 'node:net';
 import { Atlantic, Basin, Dam, FatalError, Headwaters, ParallelRiver, River, type Andes, type RiverAttr, type RiverContext } from '../../lib/index.js';
 
 export const settings = {
@@ -88,12 +89,25 @@ export class Step extends River<{ name: string; ms?: number }> {
   }
 }
 
-/** Stops this process right after the river `name` returns, when told to (settings.stopAfter), once. */
+/**
+ * Stops this process right after the river `name` returns, when told to (settings.stopAfter),
+ * once: as soon as the engine has sent its next write to the database (the river's end), before
+ * its answer can be read. A timer raced the answer: on a loaded machine the write landed first and
+ * the engine went on to the next river or the hook before it stopped.
+ */
 function stopIfAfter(name: string): void {
   if (settings.stopAfter !== name) return;
   settings.stopAfter = '';
-  // a timer: the engine has sent the river's write by then (a microtask or setImmediate comes before it)
-  setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 0);
+  const write = net.Socket.prototype.write;
+  net.Socket.prototype.write = function (this: net.Socket, ...args: Parameters<typeof write>) {
+    const sent = write.apply(this, args);
+    // a TCP socket (the database's); the rest of the query's messages are written in this same turn
+    if (this.remotePort !== undefined) {
+      net.Socket.prototype.write = write;
+      process.nextTick(() => process.kill(process.pid, 'SIGSTOP'));
+    }
+    return sent;
+  } as typeof write;
 }
 
 /** A step undone by compensate(), which journals its call. */
