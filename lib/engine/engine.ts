@@ -132,10 +132,8 @@ export class Engine {
           void this.#remote.poll();
           void this.#commands.stored();
         },
-        unavailable: (err) => {
-          this.#storeFailed(err);
-          void this.close();
-        },
+        // closes the engine: the store is shared
+        unavailable: (err) => this.#storeFailed(err),
       },
       {
         id: options.worker.id ?? defaultWorkerId(),
@@ -459,15 +457,21 @@ export class Engine {
   #storeFailed(err: VastflowError): void {
     if (this.#state !== 'open' || this.#failure !== undefined) return;
     this.#failure = err.code === 'E_STORE_UNAVAILABLE' ? err : new VastflowError('E_STORE_UNAVAILABLE', err.message, { cause: err });
+    const shared = this.#store.supports.shared;
     this.#logger.error(
       { err: this.#failure },
-      'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow',
+      shared
+        ? 'the store failed a write (for worker.reconnectFor, if the database went away): the engine closes, and the engines left take its flows over'
+        : 'the store failed a write: the engine takes no more work; close it, fix the cause (e.g. free disk space) and open the store again to resume every flow',
     );
     for (const r of this.#runners.values()) r.interrupt();
     this.#poller.clear();
     for (const d of this.#outcomes.values()) d.reject(this.#failure);
     this.#outcomes.clear();
     this.#admission.clear();
+    // on a shared store an engine that stays open holds its flows by its heartbeats and runs none:
+    // closed, it leaves them (or its lease runs out) for the others
+    if (shared) void this.close().catch(() => undefined);
   }
 
   /**

@@ -102,9 +102,11 @@ async function writeWithRetry(store: Store, changes: FlowChange[], claims: Write
     try {
       return await store.write(changes);
     } catch (err) {
-      if (claims === undefined || !isVastflowError(err, 'E_STORE_UNAVAILABLE') || Date.now() + wait > deadline) throw err;
+      // the last try is at the deadline: a database back just before it is not given up on
+      const left = deadline - Date.now();
+      if (claims === undefined || !isVastflowError(err, 'E_STORE_UNAVAILABLE') || left <= 0) throw err;
       claims.retrying(err, attempt);
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, Math.min(wait, left)));
     }
   }
 }

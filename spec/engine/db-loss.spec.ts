@@ -111,6 +111,77 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
     expect(Slow.calls.size).to.equal(90);
   });
 
+  it('goes on when the database is back just before reconnectFor: a write tries once more at the deadline', async () => {
+    // the waits double (50 ms, 100 ms, … 1.6 s): the write that failed first gave up at 1.55 s when the
+    // next wait would have passed reconnectFor, here 3 s, though the database was back at 2.3 s
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      concurrency: 50,
+      worker: { id: 'late', heartbeat: '100ms', leaseTime: '10s', reconnectFor: '3s' },
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        new Andes(engine!)
+          .drawHeadwaters(new Headwaters(`late-${i}`))
+          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
+          .start(),
+      ),
+    );
+    await until(() => Slow.calls.size > 0, 5000, 'the flows under way');
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 2300));
+    proxy.restore();
+    const outcomes = await Promise.all(runs.map((r) => r.result()));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(outcomes.map(() => 'success'));
+    expect(
+      [...Slow.calls.values()].every((n) => n === 1),
+      'every river ran once',
+    ).to.equal(true);
+  });
+
+  it('closes, its flows free for another engine, when its writes failed for reconnectFor though its heartbeats went on', async () => {
+    // heartbeats far apart: the outage falls between two, and only the writes see it
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      concurrency: 50,
+      worker: { id: 'writes-failed', heartbeat: '3s', leaseTime: '30s', reconnectFor: '300ms' },
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        new Andes(engine!)
+          .drawHeadwaters(new Headwaters(`stuck-${i}`))
+          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
+          .start(),
+      ),
+    );
+    await until(() => Slow.calls.size > 0, 5000, 'the flows under way');
+    proxy.cut();
+    expect((await rejects(runs[0]!.result())).code).to.equal('E_STORE_UNAVAILABLE');
+    proxy.restore();
+    const a = engine;
+    await until(
+      async () =>
+        (await a.get('stuck-0').then(
+          () => 'open',
+          (e: { code?: string }) => e.code,
+        )) === 'E_CLOSED',
+      5000,
+      'the engine closing',
+    );
+    // far within its 30 s lease: the closing engine left its flows for the others
+    const b = (engine = await Engine.open({
+      store: new PostgresStore({ connectionString: PG_URL, schema }),
+      classes: [Slow],
+      logger: silent,
+      worker: { id: 'taker' },
+    }));
+    for (let i = 0; i < 10; i++) await until(async () => (await b.get(`stuck-${i}`))?.status === 'success', 10_000, `stuck-${i} ended by the taker`);
+  });
+
   it('tries again with backoff while the database is away: one warning, then tries sooner than the heartbeat', async () => {
     const lines: Array<{ level: number; msg: string }> = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }));
