@@ -242,9 +242,19 @@ export class Commands {
     }
     return new FlowRun(this.#host.runHost, id, h.requestId);
   }
-  /** Flows a write of this engine's was refused for (fenced): the redrives among them failed. */
-  refused(ids: readonly string[]): void {
-    for (const id of ids) if (this.#redriving.has(id)) this.#refused.add(id);
+  /**
+   * Flows a write of this engine's was refused for (fenced): the redrives among them failed. Gives
+   * back the others: the flows whose claim the refusal says this engine lost. A refused redrive
+   * says nothing of a claim: another redrive came first, and this engine may be running the flow
+   * from that one under a claim of its own.
+   */
+  refused(ids: readonly string[]): string[] {
+    const lost: string[] = [];
+    for (const id of ids) {
+      if (this.#redriving.has(id)) this.#refused.add(id);
+      else lost.push(id);
+    }
+    return lost;
   }
   /**
    * Records a redrive for the engine that has the flow's classes, which carries it out within a

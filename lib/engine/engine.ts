@@ -424,9 +424,9 @@ export class Engine {
   #dropped(result: WriteResult): void {
     this.#starts.duplicates(result.duplicates);
     if (result.fenced.length > 0) {
-      for (const id of result.fenced) this.#worker.disown(id);
-      this.#commands.refused(result.fenced);
-      this.#lost(result.fenced);
+      const lost = this.#commands.refused(result.fenced);
+      for (const id of lost) this.#worker.disown(id);
+      this.#lost(lost);
     }
   }
 
