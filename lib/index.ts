@@ -66,7 +66,7 @@ export {
   type WorkerInfo,
   type WriteResult,
 } from './store/records.js';
-export type { Store, StoreNotice, StoreStatus, StoreSupports } from './store/store.js';
+export type { Store, StoreNotice, StoreOpenOptions, StoreStatus, StoreSupports } from './store/store.js';
 
 export { ErrorCode } from './errors/codes.js';
 export { FatalError } from './errors/fatal-error.js';

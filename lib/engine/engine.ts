@@ -249,7 +249,7 @@ export class Engine {
       logger.warn('sync: true has no effect on the memory store');
     }
     try {
-      await store.open();
+      await store.open({ connectTimeoutMs: resolved.worker.connectTimeout });
     } catch (err) {
       HELD.delete(store);
       throw err;

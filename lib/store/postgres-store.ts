@@ -26,7 +26,7 @@ import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPo
 import { flowColumns, storedFlow, unfinishedIds } from './postgres/read.js';
 import { migrate } from './postgres/schema.js';
 import { applyChanges, mergeChanges } from './postgres/write.js';
-import type { Store, StoreNotice, StoreStatus, StoreSupports } from './store.js';
+import type { Store, StoreNotice, StoreOpenOptions, StoreStatus, StoreSupports } from './store.js';
 
 export type { PostgresStoreOptions } from './postgres/options.js';
 
@@ -45,6 +45,8 @@ const APP_NAME = 'vastflow';
 export class PostgresStore implements Store {
   readonly supports: StoreSupports = { sync: true, persistent: true, concurrentWrites: true, shared: true, changes: true };
   readonly #options: ResolvedPostgresStoreOptions;
+  /** Whether `connectTimeoutMs` was given: then it wins over the engine's `worker.connectTimeout`. */
+  readonly #ownTimeout: boolean;
   /** The schema, quoted. */
   readonly #s: string;
   readonly #where: string;
@@ -70,6 +72,7 @@ export class PostgresStore implements Store {
   /** @throws VastflowError E_INVALID_ARGUMENT for bad options (e.g. a schema that is no plain identifier). */
   constructor(options: PostgresStoreOptions = {}) {
     this.#options = resolvePostgresStoreOptions(options);
+    this.#ownTimeout = options.connectTimeoutMs !== undefined;
     const schema = this.#options.schema;
     this.#s = `"${schema}"`;
     const target = this.#options.pool === undefined ? this.#options.connectionString : poolTarget(this.#options.pool);
@@ -84,15 +87,17 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Connects, and creates (unless `create: false`) or migrates the schema.
-   * @throws VastflowError E_STORE_UNAVAILABLE when the server cannot be reached within `connectTimeoutMs`;
+   * Connects, and creates (unless `create: false`) or migrates the schema. Waits for the server
+   * `connectTimeoutMs` when given to the store, else what `options` say (Engine.open passes its
+   * `worker.connectTimeout`), else 10 s.
+   * @throws VastflowError E_STORE_UNAVAILABLE when the server cannot be reached in that time;
    * E_STORE_CORRUPT when the schema holds a newer store format than this vastflow reads;
    * E_NOT_FOUND when `create` is false and the schema holds no store.
    */
-  async open(): Promise<void> {
+  async open(options?: StoreOpenOptions): Promise<void> {
     if (this.#status === 'open') return;
     this.#status = 'opening';
-    const timeoutMs = this.#options.connectTimeoutMs;
+    const timeoutMs = this.#ownTimeout ? this.#options.connectTimeoutMs : (options?.connectTimeoutMs ?? this.#options.connectTimeoutMs);
     const gaveUp = new AbortController();
     try {
       // inside the try: pg throws at once on a connection string it cannot read

@@ -40,6 +40,12 @@ export interface StoreSupports {
   readonly changes?: boolean;
 }
 
+/** What the engine tells a store as it opens it. */
+export interface StoreOpenOptions {
+  /** How long to wait for the store's server (ms), unless the store was given a timeout of its own. */
+  connectTimeoutMs?: number;
+}
+
 /**
  * Where the engine keeps flows. It speaks in workflow operations, not keys, so that a LevelDB,
  * an in-memory or a SQL store can each implement it. Calls on a closed store reject with E_CLOSED.
@@ -49,8 +55,12 @@ export interface Store {
   readonly status: StoreStatus;
   /** Optional features, for the engine and the conformance suite. */
   readonly supports: StoreSupports;
-  /** @throws VastflowError E_STORE_LOCKED when another engine holds the store. */
-  open(): Promise<void>;
+  /**
+   * `options.connectTimeoutMs`: how long a store with a server waits for it, as the engine's
+   * `worker.connectTimeout` says (a store told a timeout of its own keeps that one).
+   * @throws VastflowError E_STORE_LOCKED when another engine holds the store.
+   */
+  open(options?: StoreOpenOptions): Promise<void>;
   close(): Promise<void>;
   /**
    * Applies the changes of one or many flows as one atomic write: all of them or none. When the

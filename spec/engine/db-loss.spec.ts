@@ -235,4 +235,32 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
     expect(err.code).to.equal('E_STORE_UNAVAILABLE');
     expect(Date.now() - t0).to.be.below(3000);
   });
+
+  it("waits worker.connectTimeout on a server that never answers, for a PostgresStore given without a timeout of its own; the store's own wins", async () => {
+    // a black hole: connections are taken and nothing ever comes back
+    const held = new Set<net.Socket>();
+    const hole = net.createServer((s) => {
+      held.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const url = `postgres://postgres@127.0.0.1:${(hole.address() as net.AddressInfo).port}/postgres`;
+    try {
+      let t0 = Date.now();
+      const engineWide = await rejects(
+        Engine.open({ store: new PostgresStore({ connectionString: url, schema }), logger: silent, worker: { connectTimeout: '300ms' } }),
+      );
+      expect(engineWide.code).to.equal('E_STORE_UNAVAILABLE');
+      expect(Date.now() - t0, 'worker.connectTimeout: 300 ms').to.be.below(2000);
+      t0 = Date.now();
+      const own = await rejects(
+        Engine.open({ store: new PostgresStore({ connectionString: url, schema, connectTimeoutMs: 600 }), logger: silent, worker: { connectTimeout: '20s' } }),
+      );
+      expect(own.code).to.equal('E_STORE_UNAVAILABLE');
+      expect(Date.now() - t0, "the store's connectTimeoutMs: 600 ms").to.be.within(500, 3000);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => hole.close(r));
+    }
+  });
 });

@@ -28,7 +28,10 @@ export interface PostgresStoreOptions {
   pool?: pg.Pool;
   /** The PostgreSQL schema that holds the store's tables, created on first open (unless `create: false`). @default 'vastflow' */
   schema?: string;
-  /** How long `open()` waits for the server before it rejects with E_STORE_UNAVAILABLE. @default 10000 */
+  /**
+   * How long `open()` waits for the server before it rejects with E_STORE_UNAVAILABLE; given, it
+   * wins over the engine's `worker.connectTimeout`. @default the engine's `worker.connectTimeout` (10 s)
+   */
   connectTimeoutMs?: number;
   /**
    * Whether `open()` creates the schema and its tables when they are not there. With `false`, it
