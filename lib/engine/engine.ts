@@ -249,7 +249,11 @@ export class Engine {
       logger.warn('sync: true has no effect on the memory store');
     }
     try {
-      await store.open({ connectTimeoutMs: resolved.worker.connectTimeout });
+      // a statement unanswered for a lease is one the engine cannot wait for: its claims are gone by then
+      await store.open({
+        connectTimeoutMs: resolved.worker.connectTimeout,
+        queryTimeoutMs: Math.max(resolved.worker.connectTimeout, resolved.worker.leaseTime),
+      });
     } catch (err) {
       HELD.delete(store);
       throw err;

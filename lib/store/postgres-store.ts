@@ -106,6 +106,8 @@ export class PostgresStore implements Store {
         new pg.Pool({
           connectionString: this.#options.connectionString,
           connectionTimeoutMillis: timeoutMs,
+          // a statement not answered in time fails as a lost connection would (a partition)
+          ...(options?.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
           allowExitOnIdle: true,
           application_name: APP_NAME,
         });

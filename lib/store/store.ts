@@ -44,6 +44,12 @@ export interface StoreSupports {
 export interface StoreOpenOptions {
   /** How long to wait for the store's server (ms), unless the store was given a timeout of its own. */
   connectTimeoutMs?: number;
+  /**
+   * How long a store with a server waits for the answer to one statement (ms) before it calls the
+   * server unreachable (E_STORE_UNAVAILABLE): a connection that is up but carries nothing any more
+   * (a network partition) fails the engine's heartbeats and writes, instead of holding them for ever.
+   */
+  queryTimeoutMs?: number;
 }
 
 /**

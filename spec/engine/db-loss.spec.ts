@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Andes, Engine, Headwaters, PostgresStore, River, type RiverAttr } from '../../lib/index.js';
 import { describePg, PG_URL, freshSchema } from '../helpers/postgres.js';
-import { rejects, silent, until } from '../helpers/stores.js';
+import { rejects, silent, until, within } from '../helpers/stores.js';
 
 /** A TCP proxy to the PostgreSQL server that can be cut (every connection dropped, new ones refused) and restored. */
 class Proxy {
@@ -21,19 +21,35 @@ class Proxy {
     await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
     this.port = (this.#server.address() as net.AddressInfo).port;
   }
+  #hole = false;
+  readonly #pairs = new Set<[net.Socket, net.Socket]>();
   #pipe(client: net.Socket): void {
     if (this.#cut) return void client.destroy();
+    client.on('error', () => undefined);
+    this.#sockets.add(client);
+    client.on('close', () => this.#sockets.delete(client));
+    // a partition: connections are taken, and nothing goes through
+    if (this.#hole) return;
     const upstream = net.connect(this.target.port, this.target.host);
-    for (const s of [client, upstream]) {
-      this.#sockets.add(s);
-      s.on('close', () => this.#sockets.delete(s));
-      s.on('error', () => undefined);
-    }
+    this.#sockets.add(upstream);
+    upstream.on('close', () => this.#sockets.delete(upstream));
+    upstream.on('error', () => undefined);
     client.pipe(upstream).pipe(client);
+    this.#pairs.add([client, upstream]);
   }
   cut(): void {
     this.#cut = true;
     for (const s of this.#sockets) s.destroy();
+  }
+  /** A network partition: every connection stays up and carries nothing, new ones too. */
+  hole(): void {
+    this.#hole = true;
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
   restore(): void {
     this.#cut = false;
@@ -226,6 +242,35 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
       5000,
       'the engine closing',
     );
+  });
+
+  it('closes with E_STORE_UNAVAILABLE once a partition (connections up, nothing through) has lasted past the lease and reconnectFor', async () => {
+    engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      worker: { id: 'partitioned', heartbeat: '100ms', leaseTime: '500ms', reconnectFor: '500ms', connectTimeout: '300ms' },
+    });
+    const run = await new Andes(engine)
+      .drawHeadwaters(new Headwaters('partitioned'))
+      .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
+      .start();
+    await until(() => Slow.calls.size > 0, 5000, 'the flow under way');
+    proxy.hole();
+    const t0 = Date.now();
+    const err = await within(rejects(run.result()), 8000, 'result() of a flow on the partitioned engine');
+    expect(err.code).to.equal('E_STORE_UNAVAILABLE');
+    const e = engine;
+    await until(
+      async () =>
+        (await e.get('partitioned').then(
+          () => 'open',
+          (x: { code?: string }) => x.code,
+        )) === 'E_CLOSED',
+      8000,
+      'the engine closing',
+    );
+    expect(Date.now() - t0, 'closed within a few leases').to.be.below(8000);
   });
 
   it('rejects Engine.open with E_STORE_UNAVAILABLE within connectTimeout when the database cannot be reached', async () => {

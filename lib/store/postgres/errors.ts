@@ -12,7 +12,8 @@ export function isConnectionError(err: unknown): boolean {
   // an AggregateError of every address tried (localhost as ::1 and 127.0.0.1)
   if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|connect ECONNREFUSED/i.test(
+  // 'Query read timeout': no answer within the pool's query_timeout, which a partition looks like
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|connect ECONNREFUSED|Query read timeout/i.test(
     message,
   );
 }
