@@ -35,6 +35,9 @@ type Row = Record<string, unknown>;
 /** The application_name of the store's connections: the change feed waits only for their transactions. */
 const APP_NAME = 'vastflow';
 
+/** The longest a Node.js timer waits. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The store on PostgreSQL, for any number of engines on one database: flows are claimed with
  * leases, writes are fenced, and engines hear of each other's writes through LISTEN/NOTIFY. Its
@@ -107,7 +110,8 @@ export class PostgresStore implements Store {
           connectionString: this.#options.connectionString,
           connectionTimeoutMillis: timeoutMs,
           // a statement not answered in time fails as a lost connection would (a partition)
-          ...(options?.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
+          // (pg waits with a timer: past the longest a timer can wait it would fire at once)
+          ...(options?.queryTimeoutMs === undefined ? {} : { query_timeout: Math.min(options.queryTimeoutMs, MAX_TIMER_MS) }),
           allowExitOnIdle: true,
           application_name: APP_NAME,
         });
