@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Andes, Engine, Headwaters, PostgresStore, River, type RiverAttr } from '../../lib/index.js';
+import { Andes, Engine, Headwaters, PostgresStore, River, type FlowRun, type RiverAttr, type WorkerOptions } from '../../lib/index.js';
 import { describePg, PG_URL, freshSchema } from '../helpers/postgres.js';
 import { rejects, silent, until, within } from '../helpers/stores.js';
 
@@ -96,23 +96,28 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
   });
 
   const viaProxy = () => Object.assign(new URL(PG_URL), { port: String(proxy.port) }).toString();
-
-  it('fails no flow when the database is away for less than reconnectFor, and every river runs once', async () => {
-    engine = await Engine.open({
+  /** An engine on the schema through the proxy, running up to 50 flows. */
+  const openViaProxy = async (worker: WorkerOptions): Promise<Engine> =>
+    (engine = await Engine.open({
       store: new PostgresStore({ connectionString: viaProxy(), schema }),
       classes: [Slow],
       logger: silent,
       concurrency: 50,
-      worker: { id: 'steady', heartbeat: '100ms', leaseTime: '5s', reconnectFor: '10s' },
-    });
-    const runs = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        new Andes(engine!)
-          .drawHeadwaters(new Headwaters(`loss-${i}`))
-          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }), new Slow({ n: 3 }))
+      worker,
+    }));
+  /** `count` flows `<prefix>-<i>` of `steps` Slow rivers each. */
+  const startSlow = (e: Engine, prefix: string, count: number, steps: number): Promise<FlowRun[]> =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        new Andes(e)
+          .drawHeadwaters(new Headwaters(`${prefix}-${i}`))
+          .drawStream(...Array.from({ length: steps }, (_, n) => new Slow({ n: n + 1 })))
           .start(),
       ),
     );
+
+  it('fails no flow when the database is away for less than reconnectFor, and every river runs once', async () => {
+    const runs = await startSlow(await openViaProxy({ id: 'steady', heartbeat: '100ms', leaseTime: '5s', reconnectFor: '10s' }), 'loss', 30, 3);
     await until(() => [...Slow.calls.keys()].some((k) => k.endsWith('/2')), 5000, 'the flows under way');
     proxy.cut();
     await new Promise((r) => setTimeout(r, 800));
@@ -130,21 +135,7 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
   it('goes on when the database is back just before reconnectFor: a write tries once more at the deadline', async () => {
     // the waits double (50 ms, 100 ms, … 1.6 s): the write that failed first gave up at 1.55 s when the
     // next wait would have passed reconnectFor, here 3 s, though the database was back at 2.3 s
-    engine = await Engine.open({
-      store: new PostgresStore({ connectionString: viaProxy(), schema }),
-      classes: [Slow],
-      logger: silent,
-      concurrency: 50,
-      worker: { id: 'late', heartbeat: '100ms', leaseTime: '10s', reconnectFor: '3s' },
-    });
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        new Andes(engine!)
-          .drawHeadwaters(new Headwaters(`late-${i}`))
-          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
-          .start(),
-      ),
-    );
+    const runs = await startSlow(await openViaProxy({ id: 'late', heartbeat: '100ms', leaseTime: '10s', reconnectFor: '3s' }), 'late', 20, 2);
     await until(() => Slow.calls.size > 0, 5000, 'the flows under way');
     proxy.cut();
     await new Promise((r) => setTimeout(r, 2300));
@@ -159,26 +150,12 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
 
   it('closes, its flows free for another engine, when its writes failed for reconnectFor though its heartbeats went on', async () => {
     // heartbeats far apart: the outage falls between two, and only the writes see it
-    engine = await Engine.open({
-      store: new PostgresStore({ connectionString: viaProxy(), schema }),
-      classes: [Slow],
-      logger: silent,
-      concurrency: 50,
-      worker: { id: 'writes-failed', heartbeat: '3s', leaseTime: '30s', reconnectFor: '300ms' },
-    });
-    const runs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        new Andes(engine!)
-          .drawHeadwaters(new Headwaters(`stuck-${i}`))
-          .drawStream(new Slow({ n: 1 }), new Slow({ n: 2 }))
-          .start(),
-      ),
-    );
+    const a = await openViaProxy({ id: 'writes-failed', heartbeat: '3s', leaseTime: '30s', reconnectFor: '300ms' });
+    const runs = await startSlow(a, 'stuck', 10, 2);
     await until(() => Slow.calls.size > 0, 5000, 'the flows under way');
     proxy.cut();
     expect((await rejects(runs[0]!.result())).code).to.equal('E_STORE_UNAVAILABLE');
     proxy.restore();
-    const a = engine;
     await until(
       async () =>
         (await a.get('stuck-0').then(
