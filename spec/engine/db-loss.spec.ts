@@ -105,6 +105,17 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
       concurrency: 50,
       worker,
     }));
+  /** Resolves once `e` answers E_CLOSED (it closed itself). */
+  const closes = (e: Engine, ms: number): Promise<void> =>
+    until(
+      async () =>
+        (await e.list({ limit: 1 }).then(
+          () => 'open',
+          (x: { code?: string }) => x.code,
+        )) === 'E_CLOSED',
+      ms,
+      'the engine closing',
+    );
   /** `count` flows `<prefix>-<i>` of `steps` Slow rivers each. */
   const startSlow = (e: Engine, prefix: string, count: number, steps: number): Promise<FlowRun[]> =>
     Promise.all(
@@ -156,15 +167,7 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
     proxy.cut();
     expect((await rejects(runs[0]!.result())).code).to.equal('E_STORE_UNAVAILABLE');
     proxy.restore();
-    await until(
-      async () =>
-        (await a.get('stuck-0').then(
-          () => 'open',
-          (e: { code?: string }) => e.code,
-        )) === 'E_CLOSED',
-      5000,
-      'the engine closing',
-    );
+    await closes(a, 5000);
     // far within its 30 s lease: the closing engine left its flows for the others
     const b = (engine = await Engine.open({
       store: new PostgresStore({ connectionString: PG_URL, schema }),
@@ -237,16 +240,7 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
     const t0 = Date.now();
     const err = await within(rejects(run.result()), 8000, 'result() of a flow on the partitioned engine');
     expect(err.code).to.equal('E_STORE_UNAVAILABLE');
-    const e = engine;
-    await until(
-      async () =>
-        (await e.get('partitioned').then(
-          () => 'open',
-          (x: { code?: string }) => x.code,
-        )) === 'E_CLOSED',
-      8000,
-      'the engine closing',
-    );
+    await closes(engine, 8000);
     expect(Date.now() - t0, 'closed within a few leases').to.be.below(8000);
   });
 
