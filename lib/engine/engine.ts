@@ -301,9 +301,11 @@ export class Engine {
    *   something that is not a River, Fork or Atlantic subclass, or an anonymous class with no `static riverName`.
    */
   register(...classes: RegistrableClass[]): this {
-    for (const cls of classes) this.#registry.add(cls);
-    // a redrive recorded for want of a class (engine.redrive here, the CLI) may now be carried out
-    if (classes.length > 0) void this.#commands.stored();
+    let added = false;
+    for (const cls of classes) added = this.#registry.add(cls) || added;
+    // a redrive recorded for want of a class (engine.redrive here, the CLI) may now be carried out;
+    // a class registered again (per request, say) reads nothing
+    if (added) void this.#commands.stored();
     return this;
   }
 

@@ -29,11 +29,12 @@ export class Registry implements ClassResolver {
   #nameSet: Set<string> | undefined;
 
   /**
-   * Registers a class under `static riverName`, else its class name. Registering it again is a no-op.
+   * Registers a class under `static riverName`, else its class name; true when it was not yet
+   * registered. Registering it again is a no-op.
    * @throws VastflowError E_DUPLICATE_NAME when another class holds the name; E_INVALID_ARGUMENT when
    *   `cls` is not a River, Fork or Atlantic subclass, or is an anonymous class with no `static riverName`.
    */
-  add(cls: RegistrableClass): void {
+  add(cls: RegistrableClass): boolean {
     const kind = typeof cls === 'function' ? kindOf(cls) : undefined;
     if (kind === undefined) {
       const instance = isRegistrable((cls as unknown as object | null)?.constructor) ? '; register the class, not an instance' : '';
@@ -46,9 +47,12 @@ export class Registry implements ClassResolver {
     if (held === undefined) {
       this.#classes.set(name, { cls, kind });
       this.#nameSet = undefined;
-    } else if (held.cls !== cls) {
+      return true;
+    }
+    if (held.cls !== cls) {
       throw new VastflowError('E_DUPLICATE_NAME', `register: the name "${name}" is held by another class; give one of them a distinct static riverName`);
     }
+    return false;
   }
 
   /** True when `name` is registered. */

@@ -4,7 +4,19 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Andes, Atlantic, Basin, Headwaters, ParallelRiver, River, type Engine, type FlowError, type RiverContext, type Stream } from '../../lib/index.js';
+import {
+  Andes,
+  Atlantic,
+  Basin,
+  Headwaters,
+  LevelStore,
+  ParallelRiver,
+  River,
+  type Engine,
+  type FlowError,
+  type RiverContext,
+  type Stream,
+} from '../../lib/index.js';
 import { forEachStore, latch, rejects, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
 /** Calls of flow() by label. */
@@ -273,6 +285,26 @@ forEachStore((kind) => {
           expect(calls).to.deep.equal({ a: 1, b: 2 });
         });
       }
+
+      it('reads the stored commands again on register() of a new class only, not of one it has', async () => {
+        const reads: string[] = [];
+        const real = LevelStore.memory();
+        const store = new Proxy(real, {
+          get: (target, key) => {
+            const value = Reflect.get(target, key, target) as unknown;
+            if (key === 'listCommands') reads.push('listCommands');
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const e = await engines.open({ store, classes: [Unit] });
+        await until(() => reads.length > 0, 2000, 'the read at open');
+        const atOpen = reads.length;
+        for (let i = 0; i < 20; i++) e.register(Unit);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(reads.length, 'a class it has').to.equal(atOpen);
+        e.register(Gated);
+        await until(() => reads.length > atOpen, 2000, 'the read after a new class');
+      });
 
       it('redrives by requestId too', async () => {
         failing.add('b');
