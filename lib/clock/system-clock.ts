@@ -3,7 +3,7 @@ import { abortReason, type Clock } from './clock.js';
 /**
  * The longest delay `setTimeout` takes: Node runs a longer one after 1 ms (a TimeoutOverflowWarning).
  */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The real clock: `Date.now()` and `setTimeout`. The default of every engine. A sleep longer than

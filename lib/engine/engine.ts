@@ -44,7 +44,8 @@ async function storeOf(o: ResolvedEngineOptions): Promise<Store> {
   if (typeof o.store !== 'string') return o.store;
   if (o.store === 'memory') return LevelStore.memory();
   if (isPostgresUrl(o.store)) {
-    return new PostgresStore({ connectionString: o.store, connectTimeoutMs: o.worker.connectTimeout });
+    // its timeouts are the engine's: open() is told them
+    return new PostgresStore({ connectionString: o.store });
   }
   return LevelStore.at(o.store, { sync: o.sync });
 }

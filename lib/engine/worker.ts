@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { nanoid } from 'nanoid';
+import { MAX_TIMER_MS } from '../clock/system-clock.js';
 import { VastflowError, isVastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Claim, Fence, StoredCommand, WorkerInfo } from '../store/records.js';
@@ -40,12 +41,10 @@ export interface WorkerSettings {
   listen: boolean;
 }
 
-/** The default worker id: the host, the process and a few random characters. */
 /** The first try again after a failed heartbeat or claim; each next one waits twice as long, up to the heartbeat. */
 const RETRY_FIRST_MS = 50;
-/** The longest delay setTimeout takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The default worker id: the host, the process and a few random characters. */
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${nanoid(6)}`;
 }

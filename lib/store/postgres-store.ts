@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { SystemClock } from '../clock/system-clock.js';
+import { MAX_TIMER_MS, SystemClock } from '../clock/system-clock.js';
 import { VastflowError } from '../errors/vastflow-error.js';
 import type {
   ChangePage,
@@ -34,9 +34,6 @@ type Row = Record<string, unknown>;
 
 /** The application_name of the store's connections: the change feed waits only for their transactions. */
 const APP_NAME = 'vastflow';
-
-/** The longest a Node.js timer waits. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The store on PostgreSQL, for any number of engines on one database: flows are claimed with
