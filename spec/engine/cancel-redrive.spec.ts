@@ -17,7 +17,7 @@ import {
   type RiverContext,
   type Stream,
 } from '../../lib/index.js';
-import { forEachStore, latch, rejects, until, useEngines, within, type Latch } from '../helpers/stores.js';
+import { forEachStore, latch, overriding, rejects, until, useEngines, within, type Latch } from '../helpers/stores.js';
 
 /** Calls of flow() by label. */
 let calls: Record<string, number> = {};
@@ -289,13 +289,7 @@ forEachStore((kind) => {
       it('reads the stored commands again on register() of a new class only, not of one it has', async () => {
         const reads: string[] = [];
         const real = LevelStore.memory();
-        const store = new Proxy(real, {
-          get: (target, key) => {
-            const value = Reflect.get(target, key, target) as unknown;
-            if (key === 'listCommands') reads.push('listCommands');
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        });
+        const store = overriding(real, { listCommands: (query) => (reads.push('listCommands'), real.listCommands(query)) });
         const e = await engines.open({ store, classes: [Unit] });
         await until(() => reads.length > 0, 2000, 'the read at open');
         const atOpen = reads.length;

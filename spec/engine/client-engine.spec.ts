@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { Andes, Atlantic, Headwaters, PostgresStore, River, type Engine, type FlowError, type RiverContext, type Store } from '../../lib/index.js';
 import { describePg, PG_KIND } from '../helpers/postgres.js';
-import { until, useEngines, within } from '../helpers/stores.js';
+import { overriding, until, useEngines, within } from '../helpers/stores.js';
 
 /** Which engine ran what: set to the engine's label before it may run anything. */
 const ran: string[] = [];
@@ -156,17 +156,12 @@ describePg('a client engine (concurrency: 0) with the flow classes (PostgreSQL)'
 
 /** `store` whose claim() answers `ms` after it has read; `onClaim` hears of each read. */
 function slowClaims(store: PostgresStore, ms: number, onClaim: () => void): Store {
-  return new Proxy(store, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target) as unknown;
-      if (key === 'claim')
-        return async (...args: Parameters<Store['claim']>) => {
-          const claims = await target.claim(...args);
-          onClaim();
-          await settle(ms);
-          return claims;
-        };
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  return overriding(store, {
+    claim: async (...args: Parameters<Store['claim']>) => {
+      const claims = await store.claim(...args);
+      onClaim();
+      await settle(ms);
+      return claims;
     },
   });
 }

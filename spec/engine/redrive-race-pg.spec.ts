@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Andes, Headwaters, River, type Store } from '../../lib/index.js';
 import type { FlowChange } from '../../lib/store/records.js';
 import { describePg, PG_KIND } from '../helpers/postgres.js';
-import { latch, rejects, until, useEngines, within } from '../helpers/stores.js';
+import { latch, overriding, rejects, until, useEngines, within } from '../helpers/stores.js';
 
 /** Fails its first call; its second waits for `gate`. */
 class SecondWaits extends River {
@@ -23,19 +23,12 @@ class SecondWaits extends River {
 function holdingRedrives(store: Store): { store: Store; held: Promise<void>; release: () => void } {
   const held = latch();
   const released = latch();
-  const write = (changes: FlowChange[]) => {
+  const write = (changes: readonly FlowChange[]) => {
     if (!changes.some((c) => c.reopened === true)) return store.write(changes);
     held.release();
     return released.promise.then(() => store.write(changes));
   };
-  const proxy = new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'write') return write;
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { store: proxy, held: held.promise, release: released.release };
+  return { store: overriding(store, { write }), held: held.promise, release: released.release };
 }
 
 describePg('a redrive refused while the engine runs the flow from another redrive (PostgreSQL)', () => {

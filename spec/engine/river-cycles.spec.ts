@@ -1,7 +1,8 @@
 // The cycle: after flow(), cycle() polls until it returns true, at most cycleTimes times.
 import { expect } from 'chai';
-import { Engine, Headwaters, LevelStore, ManualClock, type EngineOptions, type FlowChange, type Store } from '../../lib/index.js';
+import { Engine, Headwaters, LevelStore, ManualClock, type EngineOptions, type FlowChange } from '../../lib/index.js';
 import { openEngine, payloads, recordEvents, runFlow, ScriptedRiver, startFlow, until } from '../helpers/river-helpers.js';
+import { overriding } from '../helpers/stores.js';
 
 describe('river cycles', () => {
   let engine: Engine | undefined;
@@ -224,16 +225,10 @@ describe('river cycles', () => {
       // a store that records every write() call (one call is one atomic write)
       const inner = LevelStore.memory();
       const writes: FlowChange[][] = [];
-      const store: Store = new Proxy(inner, {
-        get(target, prop, receiver) {
-          if (prop === 'write') {
-            return (changes: readonly FlowChange[]) => {
-              writes.push(structuredClone([...changes]));
-              return target.write(changes);
-            };
-          }
-          const v: unknown = Reflect.get(target, prop, receiver);
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      const store = overriding(inner, {
+        write: (changes) => {
+          writes.push(structuredClone([...changes]));
+          return inner.write(changes);
         },
       });
       const e = await open({ store, clock: new ManualClock({ auto: true }) });

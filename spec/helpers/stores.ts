@@ -97,6 +97,21 @@ export function useEngines(kind: StoreKind): EngineHarness {
   };
 }
 
+/**
+ * The real `store` with some of its methods replaced (they call the real ones through `store`), its
+ * other members its own: a proxy rather than a subclass, since a store's private fields need the
+ * real instance as `this`.
+ */
+export function overriding(store: Store, methods: Partial<Store>): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      if (Object.hasOwn(methods, key)) return methods[key as keyof Store];
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** Runs `define` once per store kind, inside a describe named after the kind. */
 export function forEachStore(define: (kind: StoreKind) => void): void {
   for (const kind of STORE_KINDS) describe(`on the ${kind.name}`, () => define(kind));
