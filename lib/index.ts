@@ -77,4 +77,4 @@ export type { Clock } from './clock/clock.js';
 export type { Duration } from './clock/duration.js';
 export { ManualClock } from './clock/manual-clock.js';
 export { SystemClock } from './clock/system-clock.js';
-export type { Logger } from './logging/logger.js';
+export type { LogFn, Logger } from './logging/logger.js';

@@ -1,28 +1,34 @@
 import { pino, type LoggerOptions } from 'pino';
 import { VastflowError } from '../errors/vastflow-error.js';
 
+/** A level method's two forms, as pino's; taken from a method so that it compares as methods do. */
+interface LevelMethod {
+  log(obj: unknown, msg?: string, ...args: unknown[]): void;
+  log(msg: string, ...args: unknown[]): void;
+}
+
 /**
- * The logger vastflow needs: pino's level methods plus `child`, called as pino's are (an object
- * of fields then an optional message, or a message alone, either with printf-style `%s`, `%d`, `%o`
- * placeholders filled from the arguments after it). A pino logger is one, and so is any object with
- * these methods (declared as methods, so one whose methods take narrower arguments still fits).
+ * One of a {@link Logger}'s level methods, called as pino's are: an object of fields then an
+ * optional message, or a message alone, either with printf-style `%s`, `%d`, `%o` placeholders
+ * filled from the arguments after it. A method's type: a logger whose methods take narrower
+ * arguments still fits.
+ */
+export type LogFn = LevelMethod['log'];
+
+/**
+ * The logger vastflow needs: pino's level methods plus `child`. A pino logger is one, and so is
+ * any object with these methods.
  *
  * @example
  * ctx.log.info({ vm: vmName }, 'created in %d ms', elapsed);
  */
 export interface Logger {
-  trace(obj: unknown, msg?: string, ...args: unknown[]): void;
-  trace(msg: string, ...args: unknown[]): void;
-  debug(obj: unknown, msg?: string, ...args: unknown[]): void;
-  debug(msg: string, ...args: unknown[]): void;
-  info(obj: unknown, msg?: string, ...args: unknown[]): void;
-  info(msg: string, ...args: unknown[]): void;
-  warn(obj: unknown, msg?: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  error(obj: unknown, msg?: string, ...args: unknown[]): void;
-  error(msg: string, ...args: unknown[]): void;
-  fatal(obj: unknown, msg?: string, ...args: unknown[]): void;
-  fatal(msg: string, ...args: unknown[]): void;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
   child(bindings: Record<string, unknown>): Logger;
   isLevelEnabled?(level: string): boolean;
 }
