@@ -214,6 +214,7 @@ export class Engine {
         }, ending),
       whenClaimsSure: (go) => this.#worker.whenClaimsSure(go),
       claimsUnsure: () => this.#worker.claimsUnsure,
+      read: (id) => this.#store.getFlow(id),
     };
   }
 

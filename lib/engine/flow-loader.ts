@@ -6,10 +6,7 @@ import { NO_ATLANTIC, type PreparedFlow } from './flow-runner.js';
 import { descendants } from './plan.js';
 import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
-import { nextStream } from './transitions.js';
-
-/** A fresh record for a stream that has not started. */
-export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
+import { initRecord, nextStream } from './transitions.js';
 
 /**
  * Rebuilds a stored flow for running: its drawing through the registry (update() runs again),

@@ -1,19 +1,19 @@
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { toError, type FlowError } from '../errors/flow-error.js';
-import { VastflowError } from '../errors/vastflow-error.js';
+import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
 import { internals, type Headwaters, type SignalSource } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
-import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StreamRecord } from '../store/records.js';
+import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StoredFlow, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
 import { descendants, forkAt, type BasinNode, type DamNode, type ForkNode, type Instances, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { FlowOutcome } from '../model/flow-run.js';
 import { runRiver } from './river-step.js';
-import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
+import { initRecord, nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
 import { compensate, holdsCompensable } from './compensation.js';
@@ -53,6 +53,8 @@ export interface RunnerHost {
   whenClaimsSure(go: () => void): void;
   /** True while this engine's claims are not sure (no heartbeat landed for most of the lease). */
   claimsUnsure(): boolean;
+  /** The flow as the store holds it: a flow parked for long reads its records back from there. */
+  read(id: string): Promise<StoredFlow | undefined>;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -176,6 +178,13 @@ const SLOTLESS = 16;
 /** Taken over by another engine (this one lost its claim): nothing more of the flow is written, run or announced here. */
 const TAKEN = 32;
 
+/**
+ * A flow parked until at least this far ahead (ms on the engine's clock), or held at a Dam with no
+ * timeout, lets its records go and reads them back from the store when it runs again: a read per
+ * wake is nothing beside such a wait, and a parked flow then holds about half the memory.
+ */
+export const EVICT_AFTER_MS = 1_000;
+
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -221,8 +230,11 @@ export class FlowRunner implements SignalSource, StepPort {
   #header: FlowHeader;
   readonly plan: Plan;
   readonly instances: Instances;
-  /** Each stream's record, by its node's `index`. */
-  readonly records: StreamRecord[];
+  /**
+   * Each stream's record, by its node's `index`; undefined while the flow is parked for long
+   * (see {@link EVICT_AFTER_MS}): they are in the store, and read back before it runs again.
+   */
+  #records: StreamRecord[] | undefined;
   readonly hw: Headwaters<any>;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
@@ -249,7 +261,7 @@ export class FlowRunner implements SignalSource, StepPort {
     this.#header = flow.header;
     this.plan = flow.plan;
     this.instances = flow.instances;
-    this.records = flow.records;
+    this.#records = flow.records;
     this.hw = flow.hw;
     if (flow.scopes !== undefined) this.#seldom().scopes = flow.scopes;
     if (flow.atlantic !== NO_ATLANTIC) this.#seldom().atlantic = flow.atlantic;
@@ -357,6 +369,11 @@ export class FlowRunner implements SignalSource, StepPort {
     if (v !== undefined || this.#more !== undefined) this.#seldom().left = v;
   }
 
+  /** Each stream's record as it stands, by its node's `index` (read only while the flow runs). */
+  get records(): StreamRecord[] {
+    return this.#records!;
+  }
+
   /** The flow's header as it stands. */
   get header(): FlowHeader {
     return this.#header;
@@ -369,7 +386,8 @@ export class FlowRunner implements SignalSource, StepPort {
 
   /** Moves a stream's record through the state machine; returns the new record. */
   apply(node: PlanNode, event: StreamEvent): StreamRecord {
-    return (this.records[node.index] = nextStream(this.records[node.index]!, event));
+    const records = this.#records!;
+    return (records[node.index] = nextStream(records[node.index]!, event));
   }
 
   get log(): Logger {
@@ -510,7 +528,7 @@ export class FlowRunner implements SignalSource, StepPort {
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
     this.#fresh = false;
-    this.#steps().then(
+    (this.#records === undefined ? this.#readRecords().then(() => this.#steps()) : this.#steps()).then(
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
         if (!(err instanceof Parked)) return this.#settled(undefined, err);
@@ -521,8 +539,46 @@ export class FlowRunner implements SignalSource, StepPort {
         this.#wait(wait);
         // a message came while the flow was unwinding to park, when no wait of it could be woken
         if (this.#fresh) this.host.poller.wake(wait);
+        else if (err.due - this.host.clock.now() >= EVICT_AFTER_MS) this.#evict(wait);
       },
     );
+  }
+
+  /**
+   * A flow parked for long keeps its records in the store only: they are let go once every write
+   * of the flow has landed, if it is still parked in `wait` then (the flow's newest wait until it
+   * ends; the sleeps that turned into parking are only leaving the list, and touch no record).
+   */
+  #evict(wait: RunnerWait): void {
+    const go = (): void => {
+      if (this.#waits === wait) this.#records = undefined;
+    };
+    this.#written.then(go, () => undefined);
+  }
+
+  /**
+   * Reads the records of a flow that was parked for long back from the store, once its latest
+   * write has landed. A store that does not answer (E_STORE_UNAVAILABLE) is asked again, at longer
+   * pauses up to 5 s, until it does or the engine closes; a flow whose records cannot be read
+   * (E_STORE_CORRUPT) stops here and is left for recovery, as a failed write leaves it.
+   */
+  async #readRecords(): Promise<void> {
+    await this.#written.catch(() => undefined);
+    for (let pause = 100; ; pause = Math.min(pause * 2, 5_000)) {
+      this.checkInterrupt();
+      let stored: StoredFlow | undefined;
+      try {
+        stored = await this.host.read(this.id);
+      } catch (err) {
+        if (!isVastflowError(err, 'E_STORE_UNAVAILABLE')) throw err;
+        if (pause === 100) this.log.warn({ err }, 'cannot read the parked flow back from the store: trying again');
+        await this.waitUntil(this.host.clock.now() + pause, true);
+        continue;
+      }
+      if (stored === undefined) throw new VastflowError('E_STORE_CORRUPT', `flow ${this.id}: its records are gone from the store while it was parked`);
+      this.#records = this.plan.nodes.map((n) => stored.streams[n.id] ?? initRecord());
+      return;
+    }
   }
 
   #settled(outcome: FlowOutcome | undefined, error?: unknown): void {
