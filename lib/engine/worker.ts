@@ -214,7 +214,9 @@ export class Worker {
 
   /**
    * The next heartbeat tick, jittered by ±10 % so that engines started together do not all hit the
-   * database (and reap a dead engine's flows) at the same moment.
+   * database (and reap a dead engine's flows) at the same moment. The timer keeps the process
+   * alive, as a server's socket does: an engine on a shared store looks for work until close(),
+   * also with `listen: false`, where no LISTEN connection holds the process.
    */
   #schedule(): void {
     if (this.#stopped) return;
@@ -224,7 +226,6 @@ export class Worker {
       this.poke('timer');
       this.#schedule();
     }, ms);
-    this.#timer.unref();
   }
 
   /**
