@@ -214,7 +214,6 @@ export class Engine {
         }, ending),
       whenClaimsSure: (go) => this.#worker.whenClaimsSure(go),
       claimsUnsure: () => this.#worker.claimsUnsure,
-      read: (id) => this.#store.getFlow(id),
     };
   }
 

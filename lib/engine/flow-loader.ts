@@ -6,7 +6,10 @@ import { NO_ATLANTIC, type PreparedFlow } from './flow-runner.js';
 import { descendants } from './plan.js';
 import type { PlanCache } from './plan-cache.js';
 import type { Registry } from './registry.js';
-import { initRecord, nextStream } from './transitions.js';
+import { nextStream } from './transitions.js';
+
+/** A fresh record for a stream that has not started. */
+export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
 
 /**
  * Rebuilds a stored flow for running: its drawing through the registry (update() runs again),

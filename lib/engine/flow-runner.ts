@@ -1,19 +1,19 @@
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { toError, type FlowError } from '../errors/flow-error.js';
-import { isVastflowError, VastflowError } from '../errors/vastflow-error.js';
+import { VastflowError } from '../errors/vastflow-error.js';
 import type { Logger } from '../logging/logger.js';
 import { Atlantic } from '../model/atlantic.js';
 import { internals, type Headwaters, type SignalSource } from '../model/headwaters.js';
 import type { JsonObject } from '../model/json.js';
-import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StoredFlow, StreamRecord } from '../store/records.js';
+import type { FlowChange, FlowHeader, HeadwatersChange, StoredCommand, StreamRecord } from '../store/records.js';
 import type { EngineEventName, EngineEvents } from './events.js';
 import { descendants, forkAt, type BasinNode, type DamNode, type ForkNode, type Instances, type ParallelNode, type Plan, type PlanNode } from './plan.js';
 import type { Poller, Wait } from './poller.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { FlowOutcome } from '../model/flow-run.js';
 import { runRiver } from './river-step.js';
-import { initRecord, nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
+import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transitions.js';
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
 import { compensate, holdsCompensable } from './compensation.js';
@@ -53,8 +53,6 @@ export interface RunnerHost {
   whenClaimsSure(go: () => void): void;
   /** True while this engine's claims are not sure (no heartbeat landed for most of the lease). */
   claimsUnsure(): boolean;
-  /** The flow as the store holds it: a flow parked for long reads its records back from there. */
-  read(id: string): Promise<StoredFlow | undefined>;
 }
 
 /** A flow loaded and ready to run: fresh from `start()`, or rebuilt from the store. */
@@ -180,10 +178,20 @@ const TAKEN = 32;
 
 /**
  * A flow parked until at least this far ahead (ms on the engine's clock), or held at a Dam with no
- * timeout, lets its records go and reads them back from the store when it runs again: a read per
- * wake is nothing beside such a wait, and a parked flow then holds about half the memory.
+ * timeout, keeps its records as one JSON string until it runs again: the string takes a quarter less
+ * memory than the objects, arrays and boxed numbers, and making and parsing it is nothing beside such a wait.
  */
-export const EVICT_AFTER_MS = 1_000;
+const PACK_AFTER_MS = 1_000;
+
+/**
+ * The records as one flat JSON string. V8's JSON.stringify returns its output as a rope of the
+ * pieces it grew it in (a third more memory); reading a character flattens it into one string.
+ */
+function packed(records: StreamRecord[]): string {
+  const json = JSON.stringify(records);
+  json.charCodeAt(0);
+  return json;
+}
 
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -230,11 +238,8 @@ export class FlowRunner implements SignalSource, StepPort {
   #header: FlowHeader;
   readonly plan: Plan;
   readonly instances: Instances;
-  /**
-   * Each stream's record, by its node's `index`; undefined while the flow is parked for long
-   * (see {@link EVICT_AFTER_MS}): they are in the store, and read back before it runs again.
-   */
-  #records: StreamRecord[] | undefined;
+  /** Each stream's record, by its node's `index`; as JSON while the flow is parked for long (see {@link PACK_AFTER_MS}). */
+  #records: StreamRecord[] | string;
   readonly hw: Headwaters<any>;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
@@ -369,9 +374,9 @@ export class FlowRunner implements SignalSource, StepPort {
     if (v !== undefined || this.#more !== undefined) this.#seldom().left = v;
   }
 
-  /** Each stream's record as it stands, by its node's `index` (read only while the flow runs). */
+  /** Each stream's record as it stands, by its node's `index` (read only while the flow runs, not while it is parked). */
   get records(): StreamRecord[] {
-    return this.#records!;
+    return this.#records as StreamRecord[];
   }
 
   /** The flow's header as it stands. */
@@ -386,7 +391,7 @@ export class FlowRunner implements SignalSource, StepPort {
 
   /** Moves a stream's record through the state machine; returns the new record. */
   apply(node: PlanNode, event: StreamEvent): StreamRecord {
-    const records = this.#records!;
+    const records = this.#records as StreamRecord[];
     return (records[node.index] = nextStream(records[node.index]!, event));
   }
 
@@ -528,7 +533,8 @@ export class FlowRunner implements SignalSource, StepPort {
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
     this.#fresh = false;
-    (this.#records === undefined ? this.#readRecords().then(() => this.#steps()) : this.#steps()).then(
+    if (typeof this.#records === 'string') this.#records = JSON.parse(this.#records) as StreamRecord[];
+    this.#steps().then(
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
         if (!(err instanceof Parked)) return this.#settled(undefined, err);
@@ -539,46 +545,9 @@ export class FlowRunner implements SignalSource, StepPort {
         this.#wait(wait);
         // a message came while the flow was unwinding to park, when no wait of it could be woken
         if (this.#fresh) this.host.poller.wake(wait);
-        else if (err.due - this.host.clock.now() >= EVICT_AFTER_MS) this.#evict(wait);
+        else if (err.due - this.host.clock.now() >= PACK_AFTER_MS) this.#records = packed(this.#records as StreamRecord[]);
       },
     );
-  }
-
-  /**
-   * A flow parked for long keeps its records in the store only: they are let go once every write
-   * of the flow has landed, if it is still parked in `wait` then (the flow's newest wait until it
-   * ends; the sleeps that turned into parking are only leaving the list, and touch no record).
-   */
-  #evict(wait: RunnerWait): void {
-    const go = (): void => {
-      if (this.#waits === wait) this.#records = undefined;
-    };
-    this.#written.then(go, () => undefined);
-  }
-
-  /**
-   * Reads the records of a flow that was parked for long back from the store, once its latest
-   * write has landed. A store that does not answer (E_STORE_UNAVAILABLE) is asked again, at longer
-   * pauses up to 5 s, until it does or the engine closes; a flow whose records cannot be read
-   * (E_STORE_CORRUPT) stops here and is left for recovery, as a failed write leaves it.
-   */
-  async #readRecords(): Promise<void> {
-    await this.#written.catch(() => undefined);
-    for (let pause = 100; ; pause = Math.min(pause * 2, 5_000)) {
-      this.checkInterrupt();
-      let stored: StoredFlow | undefined;
-      try {
-        stored = await this.host.read(this.id);
-      } catch (err) {
-        if (!isVastflowError(err, 'E_STORE_UNAVAILABLE')) throw err;
-        if (pause === 100) this.log.warn({ err }, 'cannot read the parked flow back from the store: trying again');
-        await this.waitUntil(this.host.clock.now() + pause, true);
-        continue;
-      }
-      if (stored === undefined) throw new VastflowError('E_STORE_CORRUPT', `flow ${this.id}: its records are gone from the store while it was parked`);
-      this.#records = this.plan.nodes.map((n) => stored.streams[n.id] ?? initRecord());
-      return;
-    }
   }
 
   #settled(outcome: FlowOutcome | undefined, error?: unknown): void {

@@ -12,9 +12,6 @@ import type { FlowHeader, HistoryEntry, StreamRecord, StreamState } from '../sto
 /** At most this many entries of a river's history are kept: its first half and the latest ones. */
 export const HISTORY_LIMIT = 100;
 
-/** A fresh record for a stream that has not started. */
-export const initRecord = (): StreamRecord => ({ state: 'init', attempts: 0, cycles: 0 });
-
 /** What happens to a stream (a river, or a parallel river, basin or fork). */
 export type StreamEvent =
   /** A river begins: the time it started. */

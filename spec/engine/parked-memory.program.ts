@@ -29,7 +29,7 @@ const park = (from: number, count: number) =>
     ),
   );
 const heap = async () => {
-  // every flow reaches its wait, and lets its records go once its writes have landed
+  // every flow reaches its wait
   await new Promise((r) => setTimeout(r, 150));
   global.gc!();
   return process.memoryUsage().heapUsed;
