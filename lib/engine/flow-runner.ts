@@ -17,6 +17,7 @@ import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transi
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
 import { compensate, holdsCompensable } from './compensation.js';
+import { packRecords, unpackRecords } from './packed-records.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -178,20 +179,10 @@ const TAKEN = 32;
 
 /**
  * A flow parked until at least this far ahead (ms on the engine's clock), or held at a Dam with no
- * timeout, keeps its records as one JSON string until it runs again: the string takes a quarter less
- * memory than the objects, arrays and boxed numbers, and making and parsing it is nothing beside such a wait.
+ * timeout, keeps its records packed in one string until it runs again (see packed-records.ts):
+ * packing and parsing them is nothing beside such a wait.
  */
 const PACK_AFTER_MS = 1_000;
-
-/**
- * The records as one flat JSON string. V8's JSON.stringify returns its output as a rope of the
- * pieces it grew it in (a third more memory); reading a character flattens it into one string.
- */
-function packed(records: StreamRecord[]): string {
-  const json = JSON.stringify(records);
-  json.charCodeAt(0);
-  return json;
-}
 
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -238,7 +229,7 @@ export class FlowRunner implements SignalSource, StepPort {
   #header: FlowHeader;
   readonly plan: Plan;
   readonly instances: Instances;
-  /** Each stream's record, by its node's `index`; as JSON while the flow is parked for long (see {@link PACK_AFTER_MS}). */
+  /** Each stream's record, by its node's `index`; packed while the flow is parked for long (see {@link PACK_AFTER_MS}). */
   #records: StreamRecord[] | string;
   readonly hw: Headwaters<any>;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
@@ -533,7 +524,7 @@ export class FlowRunner implements SignalSource, StepPort {
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
     this.#fresh = false;
-    if (typeof this.#records === 'string') this.#records = JSON.parse(this.#records) as StreamRecord[];
+    if (typeof this.#records === 'string') this.#records = unpackRecords(this.#records);
     this.#steps().then(
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
@@ -545,7 +536,7 @@ export class FlowRunner implements SignalSource, StepPort {
         this.#wait(wait);
         // a message came while the flow was unwinding to park, when no wait of it could be woken
         if (this.#fresh) this.host.poller.wake(wait);
-        else if (err.due - this.host.clock.now() >= PACK_AFTER_MS) this.#records = packed(this.#records as StreamRecord[]);
+        else if (err.due - this.host.clock.now() >= PACK_AFTER_MS) this.#records = packRecords(this.#records as StreamRecord[]);
       },
     );
   }
