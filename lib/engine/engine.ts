@@ -142,6 +142,7 @@ export class Engine {
         heartbeatMs: options.worker.heartbeat,
         reconnectForMs: options.worker.reconnectFor,
         listen: options.worker.listen,
+        leaveForMs: options.closeTimeout,
       },
     );
     this.#remote = new RemoteOutcomes(store, logger);

@@ -39,6 +39,8 @@ export interface WorkerSettings {
   reconnectForMs: number;
   /** Listen for other processes' notices (LISTEN/NOTIFY); else look at every heartbeat only. */
   listen: boolean;
+  /** How long a closing engine asks a store that does not answer to release its claims (the engine's closeTimeout). */
+  leaveForMs: number;
 }
 
 /** The first try again after a failed heartbeat or claim; each next one waits twice as long, up to the heartbeat. */
@@ -61,6 +63,7 @@ export class Worker {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly #reconnectForMs: number;
+  readonly #leaveForMs: number;
   readonly #listen: boolean;
   readonly #host: WorkerHost;
   /** When ticks began to fail (real ms), and how many have failed since, while they do. */
@@ -95,6 +98,7 @@ export class Worker {
     this.leaseMs = settings.leaseMs;
     this.heartbeatMs = settings.heartbeatMs;
     this.#reconnectForMs = settings.reconnectForMs;
+    this.#leaveForMs = settings.leaveForMs;
     this.#listen = settings.listen;
     // other engines take the claims over `leaseMs` after the last heartbeat: a heartbeat before then
     this.#unsureMs = Math.max(this.leaseMs - this.heartbeatMs, this.leaseMs / 2);
@@ -365,6 +369,27 @@ export class Worker {
     return this.#host.store.workers(this.#host.now());
   }
 
+  /**
+   * Gives every claim up. A store that does not answer (an engine closing because the database
+   * went away) is asked again, 50 ms later and then twice as long each time, for up to
+   * `leaveForMs`: a database back by then frees the flows at once, not when the lease runs out.
+   */
+  async #leave(): Promise<void> {
+    const since = Date.now();
+    for (let pause = RETRY_FIRST_MS; ; pause *= 2) {
+      try {
+        return await this.#host.store.leave(this.id);
+      } catch (err) {
+        const left = this.#leaveForMs - (Date.now() - since);
+        if (!isVastflowError(err, 'E_STORE_UNAVAILABLE') || left <= 0) {
+          this.#host.logger.warn({ err }, 'worker: could not release its claims at close; other engines take its flows when its lease runs out');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(pause, left)));
+      }
+    }
+  }
+
   /** Stops the heartbeat and gives every claim up, so that other engines take the flows at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -374,7 +399,7 @@ export class Worker {
     this.#flushAfterBeat();
     await this.#ticking;
     await this.#stopWatch?.().catch(() => undefined);
-    await this.#host.store.leave(this.id).catch((err: unknown) => this.#host.logger.warn({ err }, 'worker: could not release its claims at close'));
+    await this.#leave();
     this.#epochs.clear();
     this.#creating.clear();
   }

@@ -178,6 +178,34 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
     for (let i = 0; i < 10; i++) await until(async () => (await b.get(`stuck-${i}`))?.status === 'success', 10_000, `stuck-${i} ended by the taker`);
   });
 
+  it('closing for want of the database, asks it to release its claims until closeTimeout: back by then, the flows are free at once', async () => {
+    const a = (engine = await Engine.open({
+      store: new PostgresStore({ connectionString: viaProxy(), schema }),
+      classes: [Slow],
+      logger: silent,
+      closeTimeout: 3_000,
+      worker: { id: 'releases-late', heartbeat: '3s', leaseTime: '30s', reconnectFor: '300ms' },
+    }));
+    const runs = await startSlow(a, 'late-release', 5, 2);
+    await until(() => Slow.calls.size > 0, 5000, 'the flows under way');
+    proxy.cut();
+    expect((await rejects(runs[0]!.result())).code).to.equal('E_STORE_UNAVAILABLE');
+    await closes(a, 5000);
+    // the engine is closing, and its release has found no database; it comes back within closeTimeout
+    await new Promise((r) => setTimeout(r, 500));
+    proxy.restore();
+    const b = (engine = await Engine.open({
+      store: new PostgresStore({ connectionString: PG_URL, schema }),
+      classes: [Slow],
+      logger: silent,
+      worker: { id: 'taker-late', heartbeat: '1s', leaseTime: '5s' },
+    }));
+    // far within the 30 s lease of the engine that closed
+    for (let i = 0; i < 5; i++)
+      await until(async () => (await b.get(`late-release-${i}`))?.status === 'success', 5_000, `late-release-${i} ended by the taker`);
+    await a.close();
+  });
+
   it('tries again with backoff while the database is away: one warning, then tries sooner than the heartbeat', async () => {
     const lines: Array<{ level: number; msg: string }> = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }));
