@@ -17,7 +17,6 @@ import { nextFlow, nextStream, type FlowEvent, type StreamEvent } from './transi
 import type { Call } from './call.js';
 import type { Branch, Scope, StepPort } from './runner-port.js';
 import { compensate, holdsCompensable } from './compensation.js';
-import { packRecords, unpackRecords } from './packed-records.js';
 
 /** What a runner needs from its engine. */
 export interface RunnerHost {
@@ -177,13 +176,6 @@ const SLOTLESS = 16;
 /** Taken over by another engine (this one lost its claim): nothing more of the flow is written, run or announced here. */
 const TAKEN = 32;
 
-/**
- * A flow parked until at least this far ahead (ms on the engine's clock), or held at a Dam with no
- * timeout, keeps its records packed in one string until it runs again (see packed-records.ts):
- * packing and parsing them is nothing beside such a wait.
- */
-const PACK_AFTER_MS = 1_000;
-
 /** The barrier of a runner that has written nothing yet. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -229,8 +221,8 @@ export class FlowRunner implements SignalSource, StepPort {
   #header: FlowHeader;
   readonly plan: Plan;
   readonly instances: Instances;
-  /** Each stream's record, by its node's `index`; packed while the flow is parked for long (see {@link PACK_AFTER_MS}). */
-  #records: StreamRecord[] | string;
+  /** Each stream's record, by its node's `index`. */
+  readonly records: StreamRecord[];
   readonly hw: Headwaters<any>;
   /** The flow's parked waits (several when parallel branches wait at once), as a linked list: no array per flow. */
   #waits: RunnerWait | undefined;
@@ -257,7 +249,7 @@ export class FlowRunner implements SignalSource, StepPort {
     this.#header = flow.header;
     this.plan = flow.plan;
     this.instances = flow.instances;
-    this.#records = flow.records;
+    this.records = flow.records;
     this.hw = flow.hw;
     if (flow.scopes !== undefined) this.#seldom().scopes = flow.scopes;
     if (flow.atlantic !== NO_ATLANTIC) this.#seldom().atlantic = flow.atlantic;
@@ -365,11 +357,6 @@ export class FlowRunner implements SignalSource, StepPort {
     if (v !== undefined || this.#more !== undefined) this.#seldom().left = v;
   }
 
-  /** Each stream's record as it stands, by its node's `index` (read only while the flow runs, not while it is parked). */
-  get records(): StreamRecord[] {
-    return this.#records as StreamRecord[];
-  }
-
   /** The flow's header as it stands. */
   get header(): FlowHeader {
     return this.#header;
@@ -382,8 +369,7 @@ export class FlowRunner implements SignalSource, StepPort {
 
   /** Moves a stream's record through the state machine; returns the new record. */
   apply(node: PlanNode, event: StreamEvent): StreamRecord {
-    const records = this.#records as StreamRecord[];
-    return (records[node.index] = nextStream(records[node.index]!, event));
+    return (this.records[node.index] = nextStream(this.records[node.index]!, event));
   }
 
   get log(): Logger {
@@ -524,7 +510,6 @@ export class FlowRunner implements SignalSource, StepPort {
   /** Runs the flow from where its records say it is, until it ends or a river parks. */
   #drive(): void {
     this.#fresh = false;
-    if (typeof this.#records === 'string') this.#records = unpackRecords(this.#records);
     this.#steps().then(
       (outcome) => this.#settled(outcome),
       (err: unknown) => {
@@ -536,7 +521,6 @@ export class FlowRunner implements SignalSource, StepPort {
         this.#wait(wait);
         // a message came while the flow was unwinding to park, when no wait of it could be woken
         if (this.#fresh) this.host.poller.wake(wait);
-        else if (err.due - this.host.clock.now() >= PACK_AFTER_MS) this.#records = packRecords(this.#records as StreamRecord[]);
       },
     );
   }
