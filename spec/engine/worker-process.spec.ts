@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { childEnv } from '../helpers/child.js';
 import { describePg, freshSchema, PG_URL } from '../helpers/postgres.js';
 
 const PROGRAM = fileURLToPath(new URL('./worker-process.program.ts', import.meta.url));
@@ -13,6 +14,7 @@ describePg('the process of an engine on PostgreSQL', () => {
       this.timeout(20_000);
       const { schema, drop } = freshSchema('process');
       const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM, JSON.stringify({ url: PG_URL, schema, listen })], {
+        env: childEnv(),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
