@@ -175,7 +175,16 @@ describePg('the database going away (a TCP proxy cut and restored)', function ()
       logger: silent,
       worker: { id: 'taker' },
     }));
-    for (let i = 0; i < 10; i++) await until(async () => (await b.get(`stuck-${i}`))?.status === 'success', 10_000, `stuck-${i} ended by the taker`);
+    for (let i = 0; i < 10; i++) {
+      try {
+        await until(async () => (await b.get(`stuck-${i}`))?.status === 'success', 10_000, `stuck-${i} ended by the taker`);
+      } catch (err) {
+        // what the store shows, for whoever reads a failure here
+        const snap = await b.get(`stuck-${i}`);
+        const seen = { status: snap?.status, streams: snap?.streams.map((s) => s.state), workers: (await b.workers()).map((w) => [w.id, w.running]) };
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(seen)}`);
+      }
+    }
   });
 
   it('closing for want of the database, asks it to release its claims until closeTimeout: back by then, the flows are free at once', async () => {
