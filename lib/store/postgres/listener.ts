@@ -5,6 +5,18 @@ import type { StoreNotice } from '../store.js';
 const clock = new SystemClock();
 
 /**
+ * Ends a client's session (which ends its LISTEN too) without waiting long for a connection that
+ * carries nothing any more (a partition, a proxy that dropped it): after a second its socket is
+ * destroyed.
+ */
+async function close(client: pg.Client): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([client.end().catch(() => undefined), clock.sleep(1_000, timer.signal).catch(() => undefined)]);
+  timer.abort();
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/**
  * A dedicated connection that LISTENs on the store's channel and hands each notice on. When its
  * connection drops it connects again, with backoff from 100 ms to 5 s, until it is stopped.
  */
@@ -14,6 +26,8 @@ export class Listener {
   readonly #onNotice: (notice: StoreNotice, pid: number) => void;
   readonly #stop = new AbortController();
   #client: pg.Client | undefined;
+  /** A client connecting (and sending its LISTEN), until it listens or fails. */
+  #connecting: pg.Client | undefined;
   #running: Promise<void> | undefined;
 
   constructor(connect: () => pg.Client, channel: string, onNotice: (notice: StoreNotice, pid: number) => void) {
@@ -45,12 +59,15 @@ export class Listener {
       }
       this.#onNotice(notice, msg.processId);
     });
+    this.#connecting = client;
     try {
       await client.connect();
       await client.query(`LISTEN "${this.#channel}"`);
     } catch (err) {
-      await client.end().catch(() => undefined);
+      await close(client);
       throw err;
+    } finally {
+      this.#connecting = undefined;
     }
     this.#client = client;
     return { lost };
@@ -63,7 +80,7 @@ export class Listener {
       if (signal.aborted) return;
       const dead = this.#client;
       this.#client = undefined;
-      await dead?.end().catch(() => undefined);
+      if (dead !== undefined) await close(dead);
       for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
         try {
           await clock.sleep(delay, signal);
@@ -82,13 +99,17 @@ export class Listener {
     }
   }
 
+  /**
+   * Stops listening: a connect under way is cut short, and the session is ended without waiting
+   * for a connection the server no longer answers on (the engine's close must not hang on it:
+   * after it come the release of its claims).
+   */
   async stop(): Promise<void> {
     this.#stop.abort();
+    if (this.#connecting !== undefined) void close(this.#connecting);
     await this.#running;
     const client = this.#client;
     this.#client = undefined;
-    if (client === undefined) return;
-    await client.query(`UNLISTEN "${this.#channel}"`).catch(() => undefined);
-    await client.end().catch(() => undefined);
+    if (client !== undefined) await close(client);
   }
 }
