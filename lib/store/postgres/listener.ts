@@ -64,7 +64,8 @@ export class Listener {
       await client.connect();
       await client.query(`LISTEN "${this.#channel}"`);
     } catch (err) {
-      await close(client);
+      // (stop() closed it already when it cut the connect short)
+      if (!this.#stop.signal.aborted) await close(client);
       throw err;
     } finally {
       this.#connecting = undefined;
